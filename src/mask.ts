@@ -1,0 +1,23 @@
+/**
+ * Phone numbers and emails are personal data: results show them masked, and
+ * the audit trail never holds them at all.
+ */
+
+/** `+15555550150` → `+1******0150`: the country prefix and the last four digits stay. */
+export function maskPhone(phone: string): string {
+  const compact = phone.replace(/[\s().-]/g, '');
+  if (compact.length <= 6) return '*'.repeat(compact.length);
+  return compact.slice(0, 2) + '*'.repeat(compact.length - 6) + compact.slice(-4);
+}
+
+/** `jane.doe@example.com` → `j***@example.com`. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '***';
+  return `${email[0]}***${email.slice(at)}`;
+}
+
+/** Masks the text if it looks like an email; other identifiers (usernames, IDs) pass unchanged. */
+export function maskIfEmail(text: string): string {
+  return text.includes('@') ? maskEmail(text) : text;
+}

@@ -1,0 +1,194 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import { PingOneCancelledError, PingOneTimeoutError, PingOneUnreachableError } from './errors.js';
+import { isRetryableNetworkCode, isRetryableStatus, nextDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
+
+/** The limits one tool call lives within, shared by every request it makes. */
+export interface CallScope {
+  /** Sent as X-Ping-External-Transaction-Id so PingOne's audit record can be found from ours. */
+  transactionId: string;
+  /** Aborted when the MCP client cancels the tool call. */
+  signal: AbortSignal;
+  /** Epoch ms by which the whole tool call must end, retries and waits included. */
+  deadline: number;
+  /** The length of the deadline, for messages. */
+  timeoutMs: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** An HTTP answer with its body parsed as JSON when it is JSON. */
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The parsed body; undefined when empty or unusable (see `problem`). */
+  json: unknown;
+  /** Why a non-empty body could not be parsed (HTML page, truncated JSON, too large). */
+  problem?: string;
+  correlationId: string | undefined;
+  retryAfterMs: number | undefined;
+  /** Attempts made, the first included. */
+  attempts: number;
+}
+
+export interface HttpExchangeOptions {
+  dispatcher: Dispatcher;
+  userAgent: string;
+  policy: RetryPolicy;
+  /** Bodies larger than this are not read: no real PingOne answer comes close. */
+  maxBodyBytes: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * Sends one logical request, retrying what Ping says is safe to retry, within
+ * the call's deadline and abort signal. Returns the final answer whatever its
+ * status; throws only when there is no answer at all.
+ */
+export class HttpExchange {
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: HttpExchangeOptions) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  async perform(req: HttpRequest, scope: CallScope): Promise<HttpAnswer> {
+    const { policy } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(req, scope, attempt);
+      const canRetry = attempt < policy.maxAttempts;
+      if (outcome.kind === 'answer') {
+        const answer = outcome.answer;
+        if (!canRetry || !isRetryableStatus(answer.status)) return answer;
+        const delay = nextDelay(attempt, answer.retryAfterMs, policy, this.random);
+        // A wait that would outlive the deadline cannot help: report the answer now.
+        if (this.now() + delay >= scope.deadline) return answer;
+        await this.wait(delay, scope, attempt);
+      } else {
+        if (!canRetry || !isRetryableNetworkCode(outcome.code)) {
+          throw new PingOneUnreachableError(outcome.code, { attempts: attempt });
+        }
+        const delay = nextDelay(attempt, undefined, policy, this.random);
+        if (this.now() + delay >= scope.deadline) throw new PingOneUnreachableError(outcome.code, { attempts: attempt });
+        await this.wait(delay, scope, attempt);
+      }
+    }
+  }
+
+  private async attempt(
+    req: HttpRequest,
+    scope: CallScope,
+    attempt: number,
+  ): Promise<{ kind: 'answer'; answer: HttpAnswer } | { kind: 'network'; code: string }> {
+    const signal = this.attemptSignal(scope, attempt);
+    try {
+      const response = await request(req.url, {
+        method: req.method,
+        headers: {
+          accept: 'application/json',
+          'user-agent': this.options.userAgent,
+          'x-ping-external-transaction-id': scope.transactionId,
+          ...req.headers,
+        },
+        body: req.body ?? null,
+        signal,
+        dispatcher: this.options.dispatcher,
+      });
+      const body = await readCapped(response.body, this.options.maxBodyBytes);
+      return {
+        kind: 'answer',
+        answer: {
+          status: response.statusCode,
+          headers: response.headers,
+          ...parseBody(body, response.headers['content-type']),
+          correlationId: headerValue(response.headers['correlation-id']),
+          retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.now()),
+          attempts: attempt,
+        },
+      };
+    } catch (error) {
+      this.throwIfStopped(scope, attempt);
+      return { kind: 'network', code: networkCode(error) };
+    }
+  }
+
+  /** The call's own signal joined with its deadline. */
+  private attemptSignal(scope: CallScope, attempt: number): AbortSignal {
+    const remaining = scope.deadline - this.now();
+    if (remaining <= 0) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt - 1 });
+    return AbortSignal.any([scope.signal, AbortSignal.timeout(remaining)]);
+  }
+
+  private async wait(ms: number, scope: CallScope, attempt: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: scope.signal });
+    } catch {
+      throw new PingOneCancelledError({ attempts: attempt });
+    }
+  }
+
+  private throwIfStopped(scope: CallScope, attempt: number): void {
+    if (scope.signal.aborted) throw new PingOneCancelledError({ attempts: attempt });
+    if (this.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt });
+  }
+
+}
+
+/** Creates the scope of one tool call, its deadline counted from now. */
+export function createCallScope(init: { transactionId: string; signal: AbortSignal; timeoutMs: number; now?: () => number }): CallScope {
+  const start = (init.now ?? Date.now)();
+  return { transactionId: init.transactionId, signal: init.signal, deadline: start + init.timeoutMs, timeoutMs: init.timeoutMs };
+}
+
+type BodyRead = { kind: 'bytes'; bytes: Buffer } | { kind: 'too-large' };
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<BodyRead> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      body.destroy();
+      return { kind: 'too-large' };
+    }
+    chunks.push(chunk);
+  }
+  return { kind: 'bytes', bytes: Buffer.concat(chunks) };
+}
+
+function parseBody(read: BodyRead, contentType: string | string[] | undefined): { json: unknown; problem?: string } {
+  if (read.kind === 'too-large') return { json: undefined, problem: 'the body is larger than any real PingOne answer' };
+  if (read.bytes.length === 0) return { json: undefined };
+  const type = headerValue(contentType) ?? '';
+  if (!/\bjson\b/i.test(type)) {
+    return { json: undefined, problem: `expected JSON, got ${type.split(';')[0] || 'no content type'}` };
+  }
+  try {
+    return { json: JSON.parse(read.bytes.toString('utf8')) };
+  } catch {
+    return { json: undefined, problem: 'the JSON body is malformed or cut short' };
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function networkCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause !== undefined && cause !== error) return networkCode(cause);
+  }
+  return 'UNKNOWN_NETWORK_ERROR';
+}

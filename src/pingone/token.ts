@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError } from './errors.js';
+import type { CallScope, HttpExchange } from './http.js';
+
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export interface WorkerCredentials {
+  clientId: string;
+  clientSecret: string;
+  method: TokenAuthMethod;
+}
+
+const TokenResponseSchema = z.looseObject({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.number().positive(),
+});
+
+const OAuthErrorSchema = z.looseObject({ error: z.string() });
+
+/** Gives out a bearer token for the Management API. */
+export interface TokenSource {
+  get(scope: CallScope): Promise<string>;
+  /** Forgets `token` after PingOne rejected it, so the next `get` fetches a new one. */
+  invalidate(token: string): void;
+}
+
+/**
+ * Client-credentials tokens for the worker app, cached until shortly before
+ * they expire. Concurrent callers share one token request; a caller that is
+ * cancelled stops waiting without cancelling the request the others wait on.
+ */
+export class ClientCredentialsTokenSource implements TokenSource {
+  private cached: { token: string; refreshAt: number } | undefined;
+  private inFlight: Promise<string> | undefined;
+  /** Token requests sent, for the benchmark and tests. */
+  requests = 0;
+
+  constructor(
+    private readonly options: {
+      tokenUrl: string;
+      credentials: WorkerCredentials;
+      http: HttpExchange;
+      /** How long one token request may take before callers give up on it. */
+      timeoutMs: number;
+      now?: () => number;
+    },
+  ) {}
+
+  async get(scope: CallScope): Promise<string> {
+    const now = (this.options.now ?? Date.now)();
+    if (this.cached && now < this.cached.refreshAt) return this.cached.token;
+    this.inFlight ??= this.fetchToken(scope).finally(() => {
+      this.inFlight = undefined;
+    });
+    return abortable(this.inFlight, scope.signal);
+  }
+
+  invalidate(token: string): void {
+    if (this.cached?.token === token) this.cached = undefined;
+  }
+
+  private async fetchToken(caller: CallScope): Promise<string> {
+    this.requests++;
+    const { credentials, tokenUrl, http, timeoutMs } = this.options;
+    const now = this.options.now ?? Date.now;
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (credentials.method === 'client_secret_basic') {
+      // RFC 6749 §2.3.1: each part is form-urlencoded before Base64.
+      const pair = `${formEncode(credentials.clientId)}:${formEncode(credentials.clientSecret)}`;
+      headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    } else {
+      form.set('client_id', credentials.clientId);
+      form.set('client_secret', credentials.clientSecret);
+    }
+    // The shared request lives by its own deadline, not by the first caller's signal.
+    const scope: CallScope = {
+      transactionId: caller.transactionId,
+      signal: new AbortController().signal,
+      deadline: Math.min(now() + timeoutMs, caller.deadline),
+      timeoutMs,
+    };
+    const answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
+    const context = { attempts: answer.attempts, correlationId: answer.correlationId };
+    if (answer.status === 400 || answer.status === 401) {
+      throw new PingOneAuthError(answer.status, OAuthErrorSchema.safeParse(answer.json).data?.error, context);
+    }
+    if (answer.status < 200 || answer.status > 299) throw new PingOneApiError({ status: answer.status }, context);
+    const parsed = TokenResponseSchema.safeParse(answer.json);
+    if (!parsed.success) throw new PingOneResponseError(answer.status, answer.problem ?? 'no access token in the answer', context);
+    const lifetimeMs = parsed.data.expires_in * 1000;
+    // Refresh a little early so a token never expires between check and use.
+    const margin = Math.min(60_000, lifetimeMs / 10);
+    this.cached = { token: parsed.data.access_token, refreshAt: now() + lifetimeMs - margin };
+    return parsed.data.access_token;
+  }
+}
+
+function formEncode(value: string): string {
+  return new URLSearchParams({ v: value }).toString().slice(2);
+}
+
+/** Waits for `promise` unless `signal` aborts first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new PingOneCancelledError({ attempts: 0 }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new PingOneCancelledError({ attempts: 0 }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
