@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { maskEmail, maskPhone } from '../mask.js';
+import type { Device, User } from '../pingone/model.js';
+
+/**
+ * What every tool returns as structuredContent. One schema covers success and
+ * failure (`outcome` says which), so even error results conform.
+ */
+export const UserSummarySchema = z.object({
+  id: z.string(),
+  username: z.string().optional(),
+  name: z.string().optional(),
+  populationId: z.string().optional(),
+  enabled: z.boolean().optional(),
+  account: z.object({
+    status: z.string().optional(),
+    canAuthenticate: z.boolean().optional(),
+    lockedAt: z.string().optional(),
+    unlockAt: z.string().optional(),
+    secondsUntilUnlock: z.number().optional(),
+  }),
+});
+export type UserSummary = z.infer<typeof UserSummarySchema>;
+
+export const DeviceSummarySchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.string().optional(),
+  nickname: z.string().optional(),
+  phone: z.string().optional().describe('masked'),
+  email: z.string().optional().describe('masked'),
+  block: z.object({ status: z.string().optional() }),
+  lock: z.object({ status: z.string().optional(), expiresAt: z.string().optional() }),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
+
+export const ErrorSummarySchema = z.object({
+  code: z.string().describe('ours (USER_NOT_FOUND, …) or PINGONE_<status>'),
+  responsible: z.enum(['agent', 'admin', 'pingone']).describe('who must act'),
+  httpStatus: z.number().optional(),
+  pingoneErrorCode: z.string().optional(),
+  pingoneErrorId: z.string().optional().describe('give this to PingOne support'),
+  attempts: z.number().optional(),
+  retryAfterSeconds: z.number().optional(),
+});
+export type ErrorSummary = z.infer<typeof ErrorSummarySchema>;
+
+export const CandidateSchema = z.object({ id: z.string(), username: z.string().optional() });
+
+function resultSchema<const O extends readonly [string, ...string[]]>(outcomes: O) {
+  return z.object({
+    outcome: z.enum(outcomes),
+    summary: z.string().describe('one or two sentences for the person'),
+    user: UserSummarySchema.optional(),
+    device: DeviceSummarySchema.optional(),
+    candidates: z.array(CandidateSchema).optional().describe('when the user lookup matched several users'),
+    error: ErrorSummarySchema.optional(),
+    correlationId: z.string().optional().describe("PingOne's Correlation-Id of the last request"),
+    auditId: z.string().describe('this call in our audit trail; PingOne has it as externalCorrelation.transactionId'),
+    sandbox: z.boolean().describe('true when running against the embedded sandbox, not a real tenant'),
+  });
+}
+
+export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'failed', 'invalid_input']);
+export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'failed', 'invalid_input']);
+export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'failed' | 'invalid_input';
+/** structuredContent of any tool; each tool's outputSchema narrows `outcome`. */
+export type ToolOutput = Omit<z.infer<typeof UnlockUserOutputSchema>, 'outcome'> & { outcome: ResultOutcome };
+
+export function summarizeUser(user: User): UserSummary {
+  const account = user.account ?? {};
+  const name = user.name?.formatted ?? ([user.name?.given, user.name?.family].filter(Boolean).join(' ') || undefined);
+  return {
+    id: user.id,
+    ...optional('username', user.username),
+    ...optional('name', name),
+    ...optional('populationId', user.population?.id),
+    ...optional('enabled', user.enabled),
+    account: {
+      ...optional('status', account.status),
+      ...optional('canAuthenticate', account.canAuthenticate),
+      ...optional('lockedAt', account.lockedAt),
+      ...optional('unlockAt', account.unlockAt),
+      ...optional('secondsUntilUnlock', account.secondsUntilUnlock),
+    },
+  };
+}
+
+export function summarizeDevice(device: Device): DeviceSummary {
+  return {
+    id: device.id,
+    type: device.type,
+    ...optional('status', device.status),
+    ...optional('nickname', device.nickname),
+    ...optional('phone', device.phone === undefined ? undefined : maskPhone(device.phone)),
+    ...optional('email', device.email === undefined ? undefined : maskEmail(device.email)),
+    block: { ...optional('status', device.block?.status) },
+    lock: { ...optional('status', device.lock?.status), ...optional('expiresAt', device.lock?.expiresAt) },
+  };
+}
+
+/** How a user is named in a sentence: `jdoe (Jane Doe)`. */
+export function describeUser(user: UserSummary): string {
+  const handle = user.username ?? user.id;
+  return user.name ? `${handle} (${user.name})` : handle;
+}
+
+/** How a device is named in a sentence: `the SMS device +1******0150`. */
+export function describeDevice(device: DeviceSummary): string {
+  const label = device.nickname ?? device.phone ?? device.email ?? device.id;
+  return `the ${device.type} device ${label}`;
+}
+
+/** `{ key: value }` when value is defined, `{}` otherwise (exactOptionalPropertyTypes-friendly). */
+export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

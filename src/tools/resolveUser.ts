@@ -1,0 +1,65 @@
+import { parseUuid, type Uuid } from '../ids.js';
+import { maskIfEmail } from '../mask.js';
+import { PingOneApiError, PingOneResponseError } from '../pingone/errors.js';
+import { usernameOrEmailFilter } from '../pingone/filter.js';
+import type { User } from '../pingone/model.js';
+import { ToolError } from './errors.js';
+import type { ToolCall } from './runtime.js';
+import { summarizeUser } from './output.js';
+import type { PingOneApi } from '../pingone/client.js';
+
+/** The most candidates an ambiguous lookup lists; one more is fetched to know there are more. */
+const MAX_CANDIDATES = 10;
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export type ResolvedUser = User & { id: Uuid };
+
+/**
+ * Finds the one user an agent means by a PingOne user ID, a username or an
+ * email. Not found and ambiguous are agent errors whose text says what to do.
+ */
+export async function resolveUser(api: PingOneApi, identifier: string, call: ToolCall): Promise<ResolvedUser> {
+  const text = identifier.trim();
+  if (text === '' || CONTROL_CHARACTERS.test(text)) {
+    throw new ToolError('INVALID_INPUT', '`user` must be a PingOne user ID (UUID), a username or an email, without control characters.');
+  }
+  const id = parseUuid(text);
+  const user = id === undefined ? await findOne(api, text, call) : await getById(api, id, call);
+  call.user = summarizeUser(user);
+  return user;
+}
+
+async function getById(api: PingOneApi, id: Uuid, call: ToolCall): Promise<ResolvedUser> {
+  try {
+    return checked(call.observe(await api.getUser(id, call.scope)), call);
+  } catch (error) {
+    if (error instanceof PingOneApiError && error.status === 404) {
+      throw new ToolError('USER_NOT_FOUND', `No user with ID ${id} exists in environment ${api.environmentId}. Check the ID, or look the user up by username or email.`);
+    }
+    throw error;
+  }
+}
+
+async function findOne(api: PingOneApi, text: string, call: ToolCall): Promise<ResolvedUser> {
+  const users = call.observe(await api.findUsers(usernameOrEmailFilter(text), MAX_CANDIDATES + 1, call.scope));
+  const shown = maskIfEmail(text);
+  const [first] = users;
+  if (first === undefined) {
+    throw new ToolError('USER_NOT_FOUND', `No user has the username or email "${shown}" in environment ${api.environmentId}. Check the spelling with the person, or use their PingOne user ID.`);
+  }
+  if (users.length > 1) {
+    const candidates = users.slice(0, MAX_CANDIDATES).map((u) => ({ id: u.id, ...(u.username ? { username: u.username } : {}) }));
+    const listed = candidates.map((c) => `${c.username ?? '(no username)'} (${c.id})`).join(', ');
+    const more = users.length > MAX_CANDIDATES ? ' and more' : '';
+    throw new ToolError('USER_AMBIGUOUS', `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`, candidates);
+  }
+  return checked(first, call);
+}
+
+/** An ID PingOne gave us still goes into URLs later: it must be a UUID too. */
+function checked(user: User, call: ToolCall): ResolvedUser {
+  const id = parseUuid(user.id);
+  if (id === undefined) throw new PingOneResponseError(200, 'a user ID that is not a UUID', { attempts: 1, correlationId: call.correlationId });
+  return { ...user, id };
+}

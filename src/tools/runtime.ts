@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { CLIENT_INFO_META_KEY, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditRecord, AuditTarget } from '../audit/record.js';
+import type { Logger } from '../logger.js';
+import type { PingOneApi, Reply } from '../pingone/client.js';
+import { isPingOneFailure } from '../pingone/errors.js';
+import { createCallScope, type CallScope } from '../pingone/http.js';
+import { ToolError } from './errors.js';
+import { auditFailure, explainFailure } from './failure.js';
+import type { DeviceSummary, ErrorSummary, ResultOutcome, ToolOutput, UserSummary } from './output.js';
+
+/** Appends to the audit trail; throws when the record cannot be made durable. */
+export interface AuditSink {
+  append(entry: AuditEntry): AuditRecord;
+}
+
+/** What every tool needs, handed in by `createServer` (no module-level state). */
+export interface ToolDeps {
+  pingone: PingOneApi;
+  audit: AuditSink;
+  /** True when PingOne is the embedded emulator: said in every result. */
+  sandbox: boolean;
+  /** Deadline of one tool call, all PingOne requests, retries and waits included. */
+  callTimeoutMs: number;
+  actor: Omit<AuditActor, 'client'>;
+  logger: Logger;
+}
+
+export type ToolName = 'unlock_user' | 'unblock_device';
+
+/** How a tool call that did not fail ended. */
+export interface Completed {
+  outcome: 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked';
+  summary: string;
+}
+
+/**
+ * One tool call's bookkeeping: its audit id (also PingOne's external
+ * transaction id), its deadline, what it learned about the target, and the
+ * intent/outcome records.
+ */
+export class ToolCall {
+  readonly auditId = randomUUID();
+  readonly scope: CallScope;
+  user: UserSummary | undefined;
+  device: DeviceSummary | undefined;
+  private lastPingOne: AuditPingOne | undefined;
+  private intentRecorded = false;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly deps: ToolDeps,
+    readonly tool: ToolName,
+    private readonly client: string | undefined,
+    private readonly reason: string | undefined,
+    signal: AbortSignal,
+  ) {
+    this.scope = createCallScope({ transactionId: this.auditId, signal, timeoutMs: deps.callTimeoutMs });
+  }
+
+  /** Unwraps a PingOne reply, keeping its status and correlation id for the audit. */
+  observe<T>(reply: Reply<T>): T {
+    this.lastPingOne = { status: reply.status, ...(reply.correlationId ? { correlationId: reply.correlationId } : {}) };
+    return reply.data;
+  }
+
+  /**
+   * Records the intent durably before a write. Without that record the write
+   * must not happen: the audit trail is fail-closed.
+   */
+  recordIntent(): void {
+    try {
+      this.deps.audit.append(this.entry('intent'));
+    } catch (error) {
+      throw new ToolError('AUDIT_UNAVAILABLE', `Refused: the audit trail cannot record this action, so nothing was sent to PingOne. ${messageOf(error)} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);
+    }
+    this.intentRecorded = true;
+  }
+
+  get correlationId(): string | undefined {
+    return this.lastPingOne?.correlationId;
+  }
+
+  /** Appends the outcome record; returns a warning sentence when it could not be written. */
+  recordOutcome(outcome: AuditOutcome, pingone: AuditPingOne | undefined): string | undefined {
+    try {
+      this.deps.audit.append({ ...this.entry('outcome'), outcome, ...(pingone ? { pingone } : {}) });
+      return undefined;
+    } catch (error) {
+      this.deps.logger.error({ auditId: this.auditId, tool: this.tool, outcome, problem: messageOf(error) }, 'audit outcome record not written');
+      return `Warning: the audit outcome record could not be written (${messageOf(error)}).`;
+    }
+  }
+
+  get wroteOrMayHave(): boolean {
+    return this.intentRecorded;
+  }
+
+  get lastPingOneAudit(): AuditPingOne | undefined {
+    return this.lastPingOne;
+  }
+
+  private entry(phase: 'intent' | 'outcome'): AuditEntry {
+    const target: AuditTarget = {
+      environmentId: this.deps.pingone.environmentId,
+      ...(this.user ? { userId: this.user.id, ...(this.user.username ? { username: this.user.username } : {}) } : {}),
+      ...(this.device ? { deviceId: this.device.id, deviceType: this.device.type } : {}),
+    };
+    return {
+      auditId: this.auditId,
+      phase,
+      tool: this.tool,
+      target,
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      actor: { ...this.deps.actor, ...(this.client ? { client: this.client } : {}) },
+      ...(phase === 'outcome' ? { durationMs: Math.round(performance.now() - this.startedAt) } : {}),
+      ...(this.deps.sandbox ? { sandbox: true as const } : {}),
+    };
+  }
+}
+
+/**
+ * Runs a tool body and turns whatever happens into a result the model can act
+ * on, with exactly one outcome record. Failures are results (`isError`), never
+ * exceptions: the text is the only thing the model has, so it says what to do.
+ */
+export async function runTool(
+  deps: ToolDeps,
+  init: { tool: ToolName; client: string | undefined; reason: string | undefined; signal: AbortSignal },
+  body: (call: ToolCall) => Promise<Completed>,
+): Promise<CallToolResult> {
+  const call = new ToolCall(deps, init.tool, init.client, init.reason, init.signal);
+  let outcome: ResultOutcome;
+  let summary: string;
+  let error: ErrorSummary | undefined;
+  let candidates: ToolError['candidates'];
+  let pingone = call.lastPingOneAudit;
+  try {
+    const done = await body(call);
+    ({ outcome, summary } = done);
+    pingone = call.lastPingOneAudit;
+  } catch (thrown) {
+    pingone = auditFailure(thrown) ?? call.lastPingOneAudit;
+    if (thrown instanceof ToolError) {
+      outcome = thrown.outcome;
+      summary = thrown.message;
+      candidates = thrown.candidates;
+      error = { code: thrown.code, responsible: thrown.responsible };
+    } else if (isPingOneFailure(thrown)) {
+      outcome = 'failed';
+      ({ text: summary, error } = explainFailure(thrown, deps.pingone.environmentId, call.wroteOrMayHave));
+    } else {
+      outcome = 'failed';
+      deps.logger.error({ err: thrown, auditId: call.auditId, tool: init.tool }, 'unexpected error in tool call');
+      summary = `An internal error stopped the call (audit id ${call.auditId}); the server log has the details.${call.wroteOrMayHave ? ' The change may or may not have been applied; calling the tool again is safe.' : ' Nothing was changed.'}`;
+      error = { code: 'INTERNAL_ERROR', responsible: 'admin' };
+    }
+  }
+  const warning = call.recordOutcome(outcome, pingone);
+  const correlationId = pingone?.correlationId;
+  const text = [deps.sandbox ? `[sandbox] ${summary}` : summary, warning].filter(Boolean).join(' ');
+  const structured: ToolOutput = {
+    outcome,
+    summary: text,
+    ...(call.user ? { user: call.user } : {}),
+    ...(call.device ? { device: call.device } : {}),
+    ...(candidates ? { candidates } : {}),
+    ...(error ? { error } : {}),
+    ...(correlationId ? { correlationId } : {}),
+    auditId: call.auditId,
+    sandbox: deps.sandbox,
+  };
+  const isError = error !== undefined;
+  return {
+    content: [{ type: 'text', text }],
+    structuredContent: structured,
+    ...(isError ? { isError: true } : {}),
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const ClientInfoSchema = z.object({ name: z.string(), version: z.string().optional() });
+
+/**
+ * The MCP client as it named itself (`claude-code/2.1.0`): from `initialize`
+ * on 2025-era connections, from the per-request envelope on 2026-07-28.
+ * Client-declared, so it is recorded as a claim, cleaned of control characters.
+ */
+export function describeClient(server: McpServer, ctx: ServerContext): string | undefined {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const parsed = ClientInfoSchema.safeParse(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
+  if (!parsed.success) return undefined;
+  const { name, version } = parsed.data;
+  return (version ? `${name}/${version}` : name).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 100);
+}

@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { readAudit } from '../support/harness.js';
+
+/** The built binary, as an MCP client launches it. `npm test` builds first. */
+const BIN = resolve(import.meta.dirname, '../../dist/index.js');
+
+function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'p1mcp-home-')), ...extra };
+}
+
+let client: Client | undefined;
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+});
+
+describe.each(['legacy', 'modern'] as const)('the built binary over stdio (%s era)', (era) => {
+  it('unlocks and unblocks in sandbox mode, logging to stderr only', async () => {
+    const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-e2e-')), 'audit.jsonl');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, '--sandbox', '--audit-log', auditPath],
+      env: baseEnv({ PINGONE_MCP_LOG_LEVEL: 'info' }),
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    client = new Client({ name: 'e2e', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
+    await client.connect(transport);
+
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['unblock_device', 'unlock_user']);
+
+    const unlocked = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-9' } });
+    expect(unlocked.isError).toBeFalsy();
+    expect(unlocked.structuredContent).toMatchObject({ outcome: 'unlocked', sandbox: true });
+
+    const unblocked = await client.callTool({
+      name: 'unblock_device',
+      arguments: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId },
+    });
+    expect(unblocked.structuredContent).toMatchObject({ outcome: 'unblocked' });
+
+    await client.close();
+    client = undefined;
+    // Every stderr line is a pino JSON record: nothing stray, and the start-up line says sandbox.
+    const lines = stderr.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(stderr).toContain('embedded PingOne sandbox');
+    expect(readAudit(auditPath).map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'unlocked', 'intent', 'unblocked']);
+  });
+});
+
+describe('start-up configuration errors', () => {
+  function run(env: Record<string, string>, args: string[] = []) {
+    return spawnSync(process.execPath, [BIN, ...args], { env: baseEnv(env), input: '', encoding: 'utf8', timeout: 10_000 });
+  }
+
+  it('exits non-zero with one line naming the missing variable, and nothing on stdout', () => {
+    const result = run({});
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/PINGONE_ENVIRONMENT_ID is not set/);
+    expect(lines[0]).toMatch(/--sandbox/);
+  });
+
+  it('never prints the secret, and shows no stack trace', () => {
+    const secret = 'sup3r-s3cret-value-42';
+    const result = run({
+      PINGONE_ENVIRONMENT_ID: '2b0f3c1e-8d7a-4c55-9e0b-6f1a2d3c4b5a',
+      PINGONE_CLIENT_ID: '7d1e2f3a-4b5c-4d6e-8f70-81a2b3c4d5e6',
+      PINGONE_CLIENT_SECRET: secret,
+      PINGONE_API_URL: 'http://api.example.com/v1',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/PINGONE_API_URL must use https/);
+    expect(result.stderr + result.stdout).not.toContain(secret);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints help and version', () => {
+    const help = run({}, ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--sandbox/);
+    expect(help.stdout).toMatch(/audit verify/);
+    const version = run({}, ['--version']);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('rejects an unknown flag with usage on stderr', () => {
+    const result = run({}, ['--frobnicate']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Unknown option/);
+  });
+});

@@ -1,0 +1,111 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { assemble } from '../../src/app.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
+import type { Config, PingOneSettings } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sandbox/emulator.js';
+import { createServer } from '../../src/server.js';
+import type { AuditSink } from '../../src/tools/runtime.js';
+
+export type Era = 'legacy' | 'modern';
+export const ERAS: readonly Era[] = ['legacy', 'modern'];
+
+export interface Harness {
+  client: Client;
+  emulator: Emulator;
+  auditPath: string;
+  /** Parsed audit records, in file order. */
+  audit(): AuditRecord[];
+  /** Calls a tool and returns the result with its structuredContent typed loosely for assertions. */
+  call(name: string, args: Record<string, unknown>): Promise<ToolResult>;
+  tokenRequests(): number;
+  close(): Promise<void>;
+}
+
+export interface ToolResult {
+  isError: boolean;
+  text: string;
+  structured: Record<string, any>;
+}
+
+/**
+ * The real server (the same `createServer` and `serveStdio` entry the binary
+ * uses) behind a real MCP client over an in-memory transport, with PingOne
+ * played by the emulator on loopback. Nothing of ours is mocked.
+ */
+export async function startHarness(
+  options: {
+    era?: Era;
+    sandbox?: boolean;
+    emulator?: EmulatorOptions;
+    callTimeoutMs?: number;
+    auditPath?: string;
+    audit?: AuditSink;
+    /** Replaces parts of what the server is configured with (e.g. a wrong secret). */
+    pingone?: Partial<PingOneSettings>;
+  } = {},
+): Promise<Harness> {
+  const emulator = await startEmulator(options.emulator);
+  const auditPath = options.auditPath ?? join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
+  const audit = options.audit ?? openAuditTrail(auditPath);
+  const config: Config = { target: { kind: 'sandbox' }, auditLogPath: auditPath, logLevel: 'silent' };
+  const parts = assemble({
+    config,
+    pingone: {
+      environmentId: emulator.environmentId,
+      authEnvironmentId: emulator.environmentId,
+      clientId: emulator.clientId,
+      clientSecret: emulator.clientSecret,
+      apiUrl: emulator.apiUrl,
+      authUrl: emulator.authUrl,
+      tokenAuthMethod: emulator.tokenAuthMethod,
+      ...options.pingone,
+    },
+    audit,
+    logger: createLogger('silent'),
+    sandbox: options.sandbox ?? false,
+    ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
+  });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const handle = serveStdio(() => createServer(parts.deps), { transport: serverSide });
+  const client = new Client(
+    { name: 'harness-client', version: '1.0.0' },
+    options.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  );
+  await client.connect(clientSide);
+  return {
+    client,
+    emulator,
+    auditPath,
+    audit: () => readAudit(auditPath),
+    async call(name, args) {
+      const result = await client.callTool({ name, arguments: args });
+      const first = (result.content as Array<{ type: string; text?: string }>)[0];
+      return {
+        isError: result.isError === true,
+        text: first?.type === 'text' ? (first.text ?? '') : '',
+        structured: (result.structuredContent ?? {}) as Record<string, any>,
+      };
+    },
+    tokenRequests: parts.tokenRequests,
+    async close() {
+      await client.close().catch(() => {});
+      await handle.close().catch(() => {});
+      await parts.close();
+      await emulator.close();
+    },
+  };
+}
+
+export function readAudit(path: string): AuditRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as AuditRecord);
+}
