@@ -137,7 +137,8 @@ function baseUrl(name: string, value: string): string {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new ConfigError(`${name} must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).`);
   }
-  if (url.username || url.password || url.search || url.hash) {
+  // An empty `?` or `#` leaves search/hash empty but stays in href, where it would swallow the path we append.
+  if (url.username || url.password || url.search || url.hash || /[?#]/.test(url.href)) {
     throw new ConfigError(`${name} must be a plain base URL without credentials, query or fragment.`);
   }
   return url.href.replace(/\/+$/, '');

@@ -116,7 +116,7 @@ export class HttpExchange {
         },
       };
     } catch (error) {
-      this.throwIfStopped(scope, attempt);
+      this.throwIfStopped(scope, attempt, signal);
       return { kind: 'network', code: networkCode(error) };
     }
   }
@@ -136,9 +136,10 @@ export class HttpExchange {
     }
   }
 
-  private throwIfStopped(scope: CallScope, attempt: number): void {
+  private throwIfStopped(scope: CallScope, attempt: number, attemptSignal: AbortSignal): void {
     if (scope.signal.aborted) throw new PingOneCancelledError({ attempts: attempt });
-    if (this.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt });
+    // The deadline timer can fire a moment before the wall clock reaches `deadline`: trust the signal too.
+    if (attemptSignal.aborted || this.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt });
   }
 
 }
