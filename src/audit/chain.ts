@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { AuditEntry, AuditRecord } from './record.js';
+
+/**
+ * How one record becomes one line, and how a line is checked on its own.
+ *
+ * The hash is SHA-256 over the RFC 8785 (JCS) canonical JSON of the record
+ * without `hash`, so it does not depend on key order or on how the line is
+ * spelled. The line itself is `JSON.stringify` of the record in a fixed, readable
+ * key order; the verifier also requires each line to be exactly that spelling,
+ * which closes the one gap the canonical hash leaves open (an escape such as
+ * `\u000b` rewritten as `\u000B` parses to the same value).
+ */
+
+/** A SHA-256 digest in lowercase hex. */
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Fields the trail adds; an entry cannot set them. */
+const TRAIL_FIELDS = new Set(['time', 'seq', 'prevHash', 'hash']);
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The hash of a record: SHA-256 of the canonical JSON of every field but `hash`. */
+export function computeRecordHash(record: Readonly<Record<string, unknown>>): string {
+  const { hash: _ignored, ...withoutHash } = record;
+  const canonical = canonicalize(withoutHash);
+  if (canonical === undefined) throw new TypeError('audit record is not JSON data');
+  return sha256Hex(canonical);
+}
+
+// U+2028/U+2029 and NEL are valid inside JSON strings and JSON.stringify leaves
+// them raw, but editors, log viewers and some line readers treat them as line
+// breaks. Escaping them keeps "one record per line" true for every reader.
+const READER_LINE_BREAKS = /[\u0085\u2028\u2029]/g;
+
+/** The exact text of a record's line, without the trailing newline. */
+export function serializeRecord(record: object): string {
+  return JSON.stringify(record).replace(
+    READER_LINE_BREAKS,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+export interface ChainPosition {
+  /** seq of the last record, 0 for an empty file. */
+  seq: number;
+  /** hash of the last record, "" for an empty file. */
+  hash: string;
+}
+
+export const EMPTY_CHAIN: ChainPosition = Object.freeze({ seq: 0, hash: '' });
+
+/**
+ * The entry as plain JSON data (see `toJsonData`), without the fields the trail
+ * owns. Throws TypeError for an entry JSON cannot hold faithfully.
+ */
+export function normalizeEntry(entry: AuditEntry): Record<string, unknown> {
+  const data = toJsonData(entry, 'entry');
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new TypeError('audit entry must be an object');
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) if (!TRAIL_FIELDS.has(key)) setData(fields, key, value);
+  return fields;
+}
+
+/** The record that follows `previous`, for an entry already passed through `normalizeEntry`. */
+export function buildRecord(fields: Readonly<Record<string, unknown>>, previous: ChainPosition, time: string): AuditRecord {
+  // Readable order: when/which/what first, the chain last. Spread keeps the
+  // position of keys already listed and appends any field added to AuditEntry later.
+  const unsigned: Record<string, unknown> = {
+    time,
+    seq: previous.seq + 1,
+    auditId: undefined,
+    phase: undefined,
+    tool: undefined,
+    target: undefined,
+    reason: undefined,
+    actor: undefined,
+    outcome: undefined,
+    pingone: undefined,
+    durationMs: undefined,
+    sandbox: undefined,
+    ...fields,
+    prevHash: previous.hash,
+  };
+  for (const key of Object.keys(unsigned)) if (unsigned[key] === undefined) delete unsigned[key];
+  const record = { ...unsigned, hash: computeRecordHash(unsigned) };
+  return record as unknown as AuditRecord;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A deep copy of `value` as plain JSON data: strings made well-formed (a lone
+ * surrogate becomes U+FFFD, since RFC 8785 cannot hash it), `undefined`
+ * properties dropped. Anything else that JSON cannot hold faithfully
+ * (NaN, Infinity, bigint, functions, class instances) is a caller bug: TypeError.
+ */
+function toJsonData(value: unknown, where: string): unknown {
+  switch (typeof value) {
+    case 'string':
+      return value.replace(LONE_SURROGATE, '\uFFFD');
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`audit ${where} must be a finite number`);
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (Array.isArray(value)) return value.map((item, index) => toJsonData(item, `${where}[${index}]`));
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new TypeError(`audit ${where} must be plain data`);
+      const copy: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        if (item !== undefined) setData(copy, key.replace(LONE_SURROGATE, '\uFFFD'), toJsonData(item, `${where}.${key}`));
+      }
+      return copy;
+    }
+    default:
+      throw new TypeError(`audit ${where} has a ${typeof value}, which is not JSON data`);
+  }
+}
+
+/** Like `target[key] = value`, but a key named "__proto__" stays data. */
+function setData(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export type LineCheck =
+  | { ok: true; record: AuditRecord }
+  | { ok: false; problem: 'malformed' | 'edited'; message: string };
+
+/**
+ * Checks one line on its own: JSON object, the chain fields present and well
+ * typed, the hash recomputes, and the line is spelled exactly as the trail writes it.
+ * The other fields are not checked, so records with outcomes added later still verify.
+ */
+export function checkRecordLine(text: string): LineCheck {
+  if (text.length === 0) return { ok: false, problem: 'malformed', message: 'the line is empty' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'malformed', message: 'the line is not valid JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { ok: false, problem: 'malformed', message: 'the line is not a JSON object' };
+  }
+  const fields = parsed as Record<string, unknown>;
+  const { seq, hash, prevHash, time } = fields;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    return { ok: false, problem: 'malformed', message: 'the record has no valid "seq" (a positive integer)' };
+  }
+  if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) {
+    return { ok: false, problem: 'malformed', message: 'the record has no valid "hash" (64 lowercase hex digits)' };
+  }
+  if (typeof prevHash !== 'string' || (prevHash !== '' && !HASH_PATTERN.test(prevHash))) {
+    return { ok: false, problem: 'malformed', message: 'the record has no valid "prevHash"' };
+  }
+  if (typeof time !== 'string') {
+    return { ok: false, problem: 'malformed', message: 'the record has no "time"' };
+  }
+  let recomputed: string;
+  try {
+    recomputed = computeRecordHash(fields);
+  } catch {
+    return { ok: false, problem: 'malformed', message: 'the record cannot be canonicalized (it holds a lone surrogate)' };
+  }
+  if (recomputed !== hash) {
+    return {
+      ok: false,
+      problem: 'edited',
+      message: `record seq ${seq} was changed after it was written: its hash does not match its content`,
+    };
+  }
+  if (serializeRecord(fields) !== text) {
+    return {
+      ok: false,
+      problem: 'edited',
+      message: `record seq ${seq} was re-spelled after it was written (same values, different bytes)`,
+    };
+  }
+  return { ok: true, record: parsed as AuditRecord };
+}

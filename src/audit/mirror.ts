@@ -1,0 +1,16 @@
+import type { Logger } from '../logger.js';
+import type { AuditSink } from './record.js';
+
+/**
+ * Copies every durable audit record to the operational log as well, for
+ * setups that collect stderr centrally. Off by default: the file is the trail.
+ */
+export function mirrorToLog(sink: AuditSink, logger: Logger): AuditSink {
+  return {
+    append(entry) {
+      const record = sink.append(entry);
+      logger.info({ audit: record }, 'audit record');
+      return record;
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import { checkRecordLine, type ChainPosition } from './chain.js';
+import { readFileLines, splitContent, type Line } from './lines.js';
+import type { AuditRecord } from './record.js';
+
+/**
+ * Verifies a whole audit file: every line is a record whose hash recomputes,
+ * seq runs 1, 2, 3… and every prevHash is the previous record's hash.
+ *
+ * The first problem is reported, classified as honestly as the file allows.
+ * What a hash chain alone cannot show: records removed from the END of the
+ * file (what is left is still a valid chain), or a tail rewritten by someone
+ * who recomputed every hash after their edit. Both need an anchor kept outside
+ * the file (e.g. the last hash copied elsewhere from time to time).
+ */
+
+export type VerifyProblem = 'truncated' | 'malformed' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'broken-link';
+
+export type VerifyResult =
+  | { ok: true; records: number; firstTime?: string; lastTime?: string }
+  | { ok: false; line: number; problem: VerifyProblem; message: string };
+
+/**
+ * Streams the file at `path` (any size, one chunk at a time).
+ * Rejects with the file-system error when the file cannot be read (ENOENT…).
+ */
+export async function verifyAuditFile(path: string): Promise<VerifyResult> {
+  const checker = checkChain();
+  let step = checker.next();
+  const lines = readFileLines(path);
+  try {
+    while (!step.done) {
+      const next = await lines.next();
+      step = checker.next(next.done === true ? undefined : next.value);
+    }
+    return step.value;
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+/** Verifies a file's content held in memory (bytes or text), with the same rules as `verifyAuditFile`. */
+export function verifyAuditContent(content: Uint8Array | string): VerifyResult {
+  return runToEnd(splitContent(content));
+}
+
+/** Verifies lines (without their newlines), as if each were newline-terminated. */
+export function verifyRecords(lines: readonly string[]): VerifyResult {
+  return runToEnd(lines.map((text, index) => ({ number: index + 1, terminated: true, text })));
+}
+
+function runToEnd(lines: readonly Line[]): VerifyResult {
+  const checker = checkChain();
+  let index = 0;
+  let step = checker.next();
+  while (!step.done) step = checker.next(lines[index++]);
+  return step.value;
+}
+
+type Failure = Extract<VerifyResult, { ok: false }>;
+
+function fail(line: number, problem: VerifyProblem, message: string): Failure {
+  return { ok: false, line, problem, message };
+}
+
+/** A verified record and where it is. */
+interface Placed {
+  line: number;
+  record: AuditRecord;
+}
+
+type Parsed = { ok: true; record: AuditRecord } | Failure;
+
+function parseLine(line: Line): Parsed {
+  const text = 'text' in line ? line.text : undefined;
+  const check = text === undefined ? undefined : checkRecordLine(text);
+  if (!line.terminated) {
+    // The writer puts a record and its newline in one write: a last line without
+    // one is a write that was cut short, unless it is not even the start of a record.
+    // (A cut inside a multi-byte character leaves invalid UTF-8: still a cut.)
+    if (text === undefined || check?.ok === true || text.startsWith('{')) {
+      return fail(line.number, 'truncated', 'the file does not end with a newline: the last record is incomplete (a write was cut short, or the file was cut)');
+    }
+  }
+  if (check === undefined) return fail(line.number, 'malformed', 'unreadable' in line ? line.unreadable : 'unreadable line');
+  if (!check.ok) return fail(line.number, check.problem, check.message);
+  return check;
+}
+
+/**
+ * The checker, written as a coroutine so one implementation serves both the
+ * streaming file reader and in-memory input: each `yield` asks for the next
+ * line and receives it, or `undefined` at the end of input.
+ */
+function* checkChain(): Generator<void, VerifyResult, Line | undefined> {
+  const lookahead: Line[] = [];
+  let previous: (ChainPosition & { line: number; prevHash: string }) = { seq: 0, hash: '', prevHash: '', line: 0 };
+  let records = 0;
+  let firstTime: string | undefined;
+  let lastTime: string | undefined;
+
+  for (;;) {
+    const line = lookahead.shift() ?? (yield);
+    if (line === undefined) {
+      return {
+        ok: true,
+        records,
+        ...(firstTime === undefined ? {} : { firstTime }),
+        ...(lastTime === undefined ? {} : { lastTime }),
+      };
+    }
+    const parsed = parseLine(line);
+    if (!parsed.ok) return parsed;
+    const current = parsed.record;
+    const expected = previous.seq + 1;
+
+    if (current.seq !== expected || current.prevHash !== previous.hash) {
+      // Look one line ahead: does the chain resume right after this line?
+      if (lookahead.length === 0) {
+        const following = yield;
+        if (following !== undefined) lookahead.push(following);
+      }
+      const next = lookahead[0] === undefined ? undefined : verifiedRecord(lookahead[0]);
+      return yield* diagnose({ line: line.number, record: current }, previous, next, lookahead);
+    }
+
+    records += 1;
+    firstTime ??= current.time;
+    lastTime = current.time;
+    previous = { seq: current.seq, hash: current.hash, prevHash: current.prevHash, line: line.number };
+  }
+}
+
+function verifiedRecord(line: Line): Placed | undefined {
+  const parsed = parseLine(line);
+  return parsed.ok ? { line: line.number, record: parsed.record } : undefined;
+}
+
+/**
+ * Names the problem at `current`, which does not continue the chain after
+ * `previous`. May read the rest of the input (only on failure) to tell a
+ * deletion from a move.
+ */
+function* diagnose(
+  current: Placed,
+  previous: ChainPosition & { line: number; prevHash: string },
+  next: Placed | undefined,
+  alreadyRead: Line[],
+): Generator<void, Failure, Line | undefined> {
+  const { seq, prevHash } = current.record;
+  const at = current.line;
+  const expected = previous.seq + 1;
+  const after = previous.line === 0 ? 'the start of the file' : `line ${previous.line} (seq ${previous.seq})`;
+
+  // The chain resumes on the next line, from the record before this one.
+  if (next !== undefined && next.record.seq === expected && next.record.prevHash === previous.hash) {
+    if (prevHash === next.record.hash) {
+      return fail(at, 'reordered', `seq ${seq} comes before seq ${next.record.seq} (line ${next.line}): the two lines were swapped`);
+    }
+    return fail(at, 'inserted', `this record (seq ${seq}) is not part of the chain: line ${next.line} continues from ${after}, so this line was inserted`);
+  }
+
+  if (seq <= previous.seq) {
+    if (seq === previous.seq && prevHash === previous.prevHash && previous.line > 0) {
+      return fail(at, 'inserted', `lines ${previous.line} and ${at} both claim seq ${seq} after the same record: one of them was inserted`);
+    }
+    return fail(at, 'reordered', `seq ${seq} follows seq ${previous.seq} (line ${previous.line}): records were moved or duplicated`);
+  }
+
+  if (seq > expected) {
+    const missing = seq - 1 === expected ? `seq ${expected}` : `seq ${expected}–${seq - 1}`;
+    if (prevHash === previous.hash) {
+      return fail(at, 'broken-link', `seq jumps from ${previous.seq} to ${seq} although the record links to ${after}: it was not written by this trail`);
+    }
+    // Records are missing here. Were they moved further down, or removed?
+    for (;;) {
+      const later: Line | undefined = alreadyRead.shift() ?? (yield);
+      if (later === undefined) break;
+      const laterSeq = quickSeq(later);
+      if (laterSeq !== undefined && laterSeq >= expected && laterSeq < seq) {
+        return fail(at, 'reordered', `seq ${seq} comes before seq ${laterSeq} (line ${later.number}): records were moved`);
+      }
+    }
+    const count = seq - expected;
+    return fail(at, 'deleted', `seq jumps from ${previous.seq} to ${seq} after ${after}: ${count} record${count === 1 ? '' : 's'} (${missing}) were deleted`);
+  }
+
+  if (previous.line === 0) {
+    return fail(at, 'broken-link', `the first record links to a previous record (prevHash is not empty): the records before it are not in this file`);
+  }
+  return fail(at, 'broken-link', `prevHash does not match the hash of line ${previous.line} (seq ${previous.seq}): that record was replaced, or this one was forged`);
+}
+
+function quickSeq(line: Line): number | undefined {
+  if (!('text' in line)) return undefined;
+  try {
+    const value: unknown = JSON.parse(line.text);
+    if (typeof value === 'object' && value !== null && 'seq' in value && typeof value.seq === 'number') return value.seq;
+  } catch {
+    // not a record: it cannot be one of the missing ones
+  }
+  return undefined;
+}

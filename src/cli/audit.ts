@@ -1,0 +1,193 @@
+import * as nodePath from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeOsError, osErrorCode } from '../audit/errors.js';
+import { readFileLines } from '../audit/lines.js';
+import type { AuditRecord } from '../audit/record.js';
+import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, type AuditFilter } from '../audit/show.js';
+import { verifyAuditFile } from '../audit/verify.js';
+
+export interface AuditCommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The trail used when no FILE is given. */
+  defaultPath: string;
+  /** Clock for `--since 24h` and the table's summary (tests). */
+  now?: () => Date;
+}
+
+const COMMAND = 'pingone-helpdesk-mcp audit';
+
+export const AUDIT_USAGE = `Usage:
+  ${COMMAND} verify [FILE]
+      Check every record's hash and the chain linking them. Exit 0 when the
+      trail is intact, 1 when it is not (the first problem is named), 2 when
+      the file cannot be read.
+  ${COMMAND} show [FILE] [--since 24h|7d|30m|ISO-TIME] [--user ID|USERNAME] [--json]
+      Print the records as a table, or with --json as JSON Lines exactly as
+      stored. Does not verify: run verify for that.
+
+FILE defaults to the trail this server writes (PINGONE_MCP_AUDIT_LOG or the
+platform default).
+`;
+
+/** Most unreadable-line warnings printed by `show` before summarising the rest. */
+const MAX_WARNINGS = 20;
+
+/** Runs `audit <subcommand> …` and resolves to the process exit code. Never throws. */
+export async function runAuditCommand(args: string[], io: AuditCommandIo): Promise<number> {
+  const [subcommand, ...rest] = args;
+  try {
+    switch (subcommand) {
+      case 'verify':
+        return await verifyCommand(rest, io);
+      case 'show':
+        return await showCommand(rest, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(AUDIT_USAGE);
+        return 0;
+      case undefined:
+        io.stderr(`${COMMAND}: a subcommand is needed.\n\n${AUDIT_USAGE}`);
+        return 2;
+      default:
+        io.stderr(`${COMMAND}: unknown subcommand "${subcommand}".\n\n${AUDIT_USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    // Only the message: an operator needs the reason, not our stack.
+    io.stderr(`${COMMAND}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+
+type Parsed =
+  | { ok: true; values: Readonly<Record<string, string | boolean | undefined>>; file: string }
+  | { ok: false; code: number };
+
+function parseCommand(
+  name: string,
+  args: string[],
+  options: Record<string, { type: 'string' | 'boolean' }>,
+  io: AuditCommandIo,
+): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    io.stderr(`${COMMAND} ${name}: ${(err as Error).message}\n\n${AUDIT_USAGE}`);
+    return { ok: false, code: 2 };
+  }
+  const values: Readonly<Record<string, string | boolean | undefined>> = parsed.values;
+  if (values.help === true) {
+    io.stdout(AUDIT_USAGE);
+    return { ok: false, code: 0 };
+  }
+  if (parsed.positionals.length > 1) {
+    io.stderr(`${COMMAND} ${name}: expected at most one FILE, got ${parsed.positionals.length} arguments.\n\n${AUDIT_USAGE}`);
+    return { ok: false, code: 2 };
+  }
+  const file = nodePath.resolve(parsed.positionals[0] ?? io.defaultPath);
+  return { ok: true, values, file };
+}
+
+/** The line for a trail that cannot be read at all. */
+function unreadable(file: string, err: unknown): string {
+  if (osErrorCode(err) === 'ENOENT') {
+    return `audit trail ${file}: no such file (nothing has been recorded there yet, or the path is wrong)\n`;
+  }
+  return `audit trail ${file}: cannot read it: ${describeOsError(err)}\n`;
+}
+
+async function verifyCommand(args: string[], io: AuditCommandIo): Promise<number> {
+  const parsed = parseCommand('verify', args, {}, io);
+  if (!parsed.ok) return parsed.code;
+  const { file } = parsed;
+  let result;
+  try {
+    result = await verifyAuditFile(file);
+  } catch (err) {
+    io.stderr(unreadable(file, err));
+    return 2;
+  }
+  if (!result.ok) {
+    io.stdout(`audit trail ${file}: line ${result.line} ${result.problem}: ${result.message}\n`);
+    return 1;
+  }
+  const count = `${result.records} record${result.records === 1 ? '' : 's'}`;
+  const span = result.firstTime === undefined ? '' : `, ${result.firstTime} … ${result.lastTime ?? result.firstTime}`;
+  io.stdout(`ok: ${count}${span} (${file})\n`);
+  return 0;
+}
+
+async function showCommand(args: string[], io: AuditCommandIo): Promise<number> {
+  const parsed = parseCommand(
+    'show',
+    args,
+    { since: { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' } },
+    io,
+  );
+  if (!parsed.ok) return parsed.code;
+  const { file, values } = parsed;
+  const now = io.now?.() ?? new Date();
+  const json = values.json === true;
+  const sinceText = typeof values.since === 'string' ? values.since : undefined;
+  const user = typeof values.user === 'string' ? values.user : undefined;
+
+  const filter: AuditFilter = {};
+  if (sinceText !== undefined) {
+    const since = parseSince(sinceText, now);
+    if (since === undefined) {
+      io.stderr(`${COMMAND} show: --since expects a duration back from now (30m, 24h, 7d, 2w) or an ISO date/time (2026-11-01, 2026-11-01T10:00:00Z), not "${sinceText}"\n`);
+      return 2;
+    }
+    filter.since = since;
+  }
+  if (user !== undefined) filter.user = user;
+
+  const matching: AuditRecord[] = [];
+  let skipped = 0;
+  const warn = (line: number, why: string): void => {
+    skipped += 1;
+    if (skipped <= MAX_WARNINGS) io.stderr(`warning: ${file} line ${line}: ${why} (skipped)\n`);
+  };
+  try {
+    for await (const line of readFileLines(file)) {
+      if (!('text' in line)) {
+        warn(line.number, line.unreadable);
+        continue;
+      }
+      if (!line.terminated) {
+        warn(line.number, 'the last line is incomplete (no newline at the end of the file)');
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(line.text);
+      } catch {
+        warn(line.number, 'not valid JSON');
+        continue;
+      }
+      const record = asDisplayableRecord(value);
+      if (record === undefined) {
+        warn(line.number, 'not an audit record');
+        continue;
+      }
+      if (!matchesFilter(record, filter)) continue;
+      // --json passes the stored line through byte for byte, so its hash still checks.
+      if (json) io.stdout(`${line.text}\n`);
+      else matching.push(record);
+    }
+  } catch (err) {
+    io.stderr(unreadable(file, err));
+    return 2;
+  }
+  if (skipped > MAX_WARNINGS) io.stderr(`warning: ${file}: ${skipped - MAX_WARNINGS} more unreadable lines skipped\n`);
+  if (!json) io.stdout(formatAuditTable(matching, { now }));
+  return 0;
+}
