@@ -1,5 +1,6 @@
 import { Agent } from 'undici';
-import type { AuditSink, ToolDeps } from './tools/runtime.js';
+import type { AuditSink } from './audit/record.js';
+import type { ToolDeps } from './tools/runtime.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';

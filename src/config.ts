@@ -46,6 +46,8 @@ export interface Config {
   logLevel: LogLevel;
   /** The person accountable for this server instance, recorded in every audit record. */
   operator?: string;
+  /** Also copy every audit record to the operational log (stderr). */
+  auditToStderr: boolean;
 }
 
 export interface Flags {
@@ -64,7 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
     throw new ConfigError('PINGONE_MCP_OPERATOR must be a name or email of at most 200 characters without control characters.');
   }
-  const common = { auditLogPath, logLevel, ...(operator === undefined ? {} : { operator }) };
+  const auditToStderr = oneOf('PINGONE_MCP_AUDIT_STDERR', (nonEmpty(env.PINGONE_MCP_AUDIT_STDERR) ?? 'false').toLowerCase(), ['true', 'false'] as const) === 'true';
+  const common = { auditLogPath, logLevel, auditToStderr, ...(operator === undefined ? {} : { operator }) };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common };
   return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
 }

@@ -1,5 +1,6 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../app.js';
+import { mirrorToLog } from '../audit/mirror.js';
 import { openAuditTrail } from '../audit/trail.js';
 import type { Config, PingOneSettings } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -38,7 +39,8 @@ export async function serve(config: Config): Promise<void> {
     };
   }
 
-  const parts = assemble({ config, pingone, audit, logger, sandbox });
+  const sink = config.auditToStderr ? mirrorToLog(audit, logger) : audit;
+  const parts = assemble({ config, pingone, audit: sink, logger, sandbox });
   const handle = serveStdio(() => createServer(parts.deps), {
     onerror: (error) => logger.warn({ problem: error.message }, 'MCP transport error'),
   });

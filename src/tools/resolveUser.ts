@@ -24,6 +24,7 @@ export async function resolveUser(api: PingOneApi, identifier: string, call: Too
   if (text === '' || CONTROL_CHARACTERS.test(text)) {
     throw new ToolError('INVALID_INPUT', '`user` must be a PingOne user ID (UUID), a username or an email, without control characters.');
   }
+  call.lookup = maskIfEmail(text).slice(0, 256);
   const id = parseUuid(text);
   const user = id === undefined ? await findOne(api, text, call) : await getById(api, id, call);
   call.user = summarizeUser(user);

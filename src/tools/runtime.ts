@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CLIENT_INFO_META_KEY, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditRecord, AuditTarget } from '../audit/record.js';
+import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
 import type { Logger } from '../logger.js';
 import type { PingOneApi, Reply } from '../pingone/client.js';
 import { isPingOneFailure } from '../pingone/errors.js';
@@ -9,11 +9,6 @@ import { createCallScope, type CallScope } from '../pingone/http.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
 import type { DeviceSummary, ErrorSummary, ResultOutcome, ToolOutput, UserSummary } from './output.js';
-
-/** Appends to the audit trail; throws when the record cannot be made durable. */
-export interface AuditSink {
-  append(entry: AuditEntry): AuditRecord;
-}
 
 /** What every tool needs, handed in by `createServer` (no module-level state). */
 export interface ToolDeps {
@@ -44,6 +39,8 @@ export class ToolCall {
   readonly auditId = randomUUID();
   readonly scope: CallScope;
   user: UserSummary | undefined;
+  /** The agent's lookup text (emails masked), recorded when it resolves to no single user. */
+  lookup: string | undefined;
   device: DeviceSummary | undefined;
   private lastPingOne: AuditPingOne | undefined;
   private intentRecorded = false;
@@ -104,7 +101,11 @@ export class ToolCall {
   private entry(phase: 'intent' | 'outcome'): AuditEntry {
     const target: AuditTarget = {
       environmentId: this.deps.pingone.environmentId,
-      ...(this.user ? { userId: this.user.id, ...(this.user.username ? { username: this.user.username } : {}) } : {}),
+      ...(this.user
+        ? { userId: this.user.id, ...(this.user.username ? { username: this.user.username } : {}) }
+        : this.lookup === undefined
+          ? {}
+          : { lookup: this.lookup }),
       ...(this.device ? { deviceId: this.device.id, deviceType: this.device.type } : {}),
     };
     return {

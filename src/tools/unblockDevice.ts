@@ -56,11 +56,15 @@ export function registerUnblockDeviceTool(server: McpServer, deps: ToolDeps): vo
 }
 
 function notBlockedSummary(who: string, device: DeviceSummary): string {
-  const what = `${describeDevice(device)} of ${who}`;
+  const what = `${capitalize(describeDevice(device))} of ${who}`;
   if (device.lock.status === 'LOCKED') {
     return `${what} is not blocked but temporarily locked${until(device)} after failed attempts; unblocking does not clear a lock, so nothing was changed. The lock clears by itself when it expires.`;
   }
   return `${what} is not blocked (block status ${device.block.status ?? 'unknown'}), so nothing was changed.`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function until(device: DeviceSummary): string {

@@ -55,8 +55,32 @@ describe.each(['legacy', 'modern'] as const)('the built binary over stdio (%s er
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(stderr).toContain('embedded PingOne sandbox');
+    expect(stderr).not.toContain('audit record'); // mirroring the trail to stderr is opt-in
     expect(readAudit(auditPath).map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'unlocked', 'intent', 'unblocked']);
   });
+});
+
+it('mirrors audit records to stderr when PINGONE_MCP_AUDIT_STDERR=true', async () => {
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-e2e-')), 'audit.jsonl');
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, '--sandbox'],
+    env: baseEnv({ PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_AUDIT_STDERR: 'true' }),
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  client = new Client({ name: 'e2e', version: '1.0.0' });
+  await client.connect(transport);
+  await client.callTool({ name: 'unlock_user', arguments: { user: 'bsmith' } });
+  await client.close();
+  client = undefined;
+  const mirrored = stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { msg: string; audit?: { hash: string } })
+    .filter((line) => line.msg === 'audit record');
+  expect(mirrored.map((line) => line.audit?.hash)).toEqual(readAudit(auditPath).map((r) => r.hash));
 });
 
 describe('start-up configuration errors', () => {

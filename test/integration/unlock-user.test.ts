@@ -115,6 +115,7 @@ describe('unlock_user', () => {
     expect(writes(h)).toHaveLength(0);
     const [record] = h.audit();
     expect(JSON.stringify(record)).not.toContain(SHARED_MAILBOX_EMAIL);
+    expect(record?.target).toEqual({ environmentId: SANDBOX_ENVIRONMENT_ID, lookup: 's***@example.com' });
   });
 
   it('reports an unknown username as not found in the environment', async () => {

@@ -10,7 +10,7 @@ import type { Config, PingOneSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sandbox/emulator.js';
 import { createServer } from '../../src/server.js';
-import type { AuditSink } from '../../src/tools/runtime.js';
+import type { AuditSink } from '../../src/audit/record.js';
 
 export type Era = 'legacy' | 'modern';
 export const ERAS: readonly Era[] = ['legacy', 'modern'];
@@ -53,7 +53,7 @@ export async function startHarness(
   const emulator = await startEmulator(options.emulator);
   const auditPath = options.auditPath ?? join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
   const audit = options.audit ?? openAuditTrail(auditPath);
-  const config: Config = { target: { kind: 'sandbox' }, auditLogPath: auditPath, logLevel: 'silent' };
+  const config: Config = { target: { kind: 'sandbox' }, auditLogPath: auditPath, logLevel: 'silent', auditToStderr: false };
   const parts = assemble({
     config,
     pingone: {
