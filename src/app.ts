@@ -9,6 +9,7 @@ import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
 import { localActor } from './audit/actor.js';
+import { InFlightCalls } from './lifecycle.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -60,6 +61,7 @@ export function assemble(options: {
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
     logger: options.logger,
+    inFlight: new InFlightCalls(),
   };
   return { deps, tokenRequests: () => tokens.requests, close: () => dispatcher.close() };
 }

@@ -16,7 +16,9 @@ export type AuditOutcome =
   | 'not_blocked'
   | 'failed'
   | 'denied'
-  | 'invalid_input';
+  | 'invalid_input'
+  /** The server shut down while the call was in flight and cancelled it. */
+  | 'interrupted';
 
 export interface AuditTarget {
   environmentId: string;

@@ -61,9 +61,9 @@ function resultSchema<const O extends readonly [string, ...string[]]>(outcomes: 
   });
 }
 
-export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'failed', 'invalid_input']);
-export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'failed', 'invalid_input']);
-export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'failed' | 'invalid_input';
+export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'failed', 'invalid_input', 'interrupted']);
+export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'failed', 'invalid_input', 'interrupted']);
+export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'failed' | 'invalid_input' | 'interrupted';
 /** structuredContent of any tool; each tool's outputSchema narrows `outcome`. */
 export type ToolOutput = Omit<z.infer<typeof UnlockUserOutputSchema>, 'outcome'> & { outcome: ResultOutcome };
 

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { PingOneApi, Reply } from '../pingone/client.js';
 import { isPingOneFailure } from '../pingone/errors.js';
 import { createCallScope, type CallScope } from '../pingone/http.js';
+import type { InFlightCalls } from '../lifecycle.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
 import type { DeviceSummary, ErrorSummary, ResultOutcome, ToolOutput, UserSummary } from './output.js';
@@ -20,6 +21,8 @@ export interface ToolDeps {
   callTimeoutMs: number;
   actor: Omit<AuditActor, 'client'>;
   logger: Logger;
+  /** Calls in flight; its signal cancels them all when a shutdown stops waiting. */
+  inFlight: InFlightCalls;
 }
 
 export type ToolName = 'unlock_user' | 'unblock_device';
@@ -131,7 +134,16 @@ export async function runTool(
   init: { tool: ToolName; client: string | undefined; reason: string | undefined; signal: AbortSignal },
   body: (call: ToolCall) => Promise<Completed>,
 ): Promise<CallToolResult> {
-  const call = new ToolCall(deps, init.tool, init.client, init.reason, init.signal);
+  return deps.inFlight.track(runTracked(deps, init, body));
+}
+
+async function runTracked(
+  deps: ToolDeps,
+  init: { tool: ToolName; client: string | undefined; reason: string | undefined; signal: AbortSignal },
+  body: (call: ToolCall) => Promise<Completed>,
+): Promise<CallToolResult> {
+  const signal = AbortSignal.any([init.signal, deps.inFlight.signal]);
+  const call = new ToolCall(deps, init.tool, init.client, init.reason, signal);
   let outcome: ResultOutcome;
   let summary: string;
   let error: ErrorSummary | undefined;
@@ -149,7 +161,7 @@ export async function runTool(
       candidates = thrown.candidates;
       error = { code: thrown.code, responsible: thrown.responsible };
     } else if (isPingOneFailure(thrown)) {
-      outcome = 'failed';
+      outcome = thrown.kind === 'cancelled' && deps.inFlight.signal.aborted ? 'interrupted' : 'failed';
       ({ text: summary, error } = explainFailure(thrown, deps.pingone.environmentId, call.wroteOrMayHave));
     } else {
       outcome = 'failed';
