@@ -14,13 +14,16 @@ import { DEMO_USERS } from '../src/sandbox/seed.js';
 const bin = resolve(import.meta.dirname, '../dist/index.js');
 const auditLog = join(mkdtempSync(join(tmpdir(), 'pingone-helpdesk-demo-')), 'audit.jsonl');
 
-const steps: Array<{ say: string; tool: string; args: Record<string, string> }> = [
-  { say: 'Jane (jdoe) is locked out after too many password attempts', tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-1001: locked out' } },
-  { say: 'The agent asks again: nothing left to do', tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-1001: locked out' } },
-  { say: "Her SMS device was blocked by an admin", tool: 'unblock_device', args: { user: 'jane.doe@example.com', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-1001: SMS blocked' } },
-  { say: 'Her EMAIL device is only locked, not blocked', tool: 'unblock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.lockedEmailDeviceId, reason: 'INC-1001' } },
-  { say: "Maria (mlopez) can't sign in either", tool: 'unlock_user', args: { user: 'mlopez', reason: 'INC-1002' } },
-  { say: 'A shared mailbox address matches two users', tool: 'unlock_user', args: { user: 'shared.mailbox@example.com', reason: 'INC-1003' } },
+const steps: Array<{ say: string; tool: string; args: Record<string, unknown> }> = [
+  { say: 'Ticket INC-1001: "Jane Doe says she is locked out." Look her up first', tool: 'find_user', args: { query: 'Jane Doe' } },
+  { say: 'Her account is locked: unlock it, with the ticket as the reason', tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-1001: locked out' } },
+  { say: 'She still cannot pass MFA: list her devices', tool: 'list_user_devices', args: { user: 'jdoe' } },
+  { say: 'Her SMS device was blocked by an admin: a dry run first', tool: 'unblock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-1001: SMS blocked', dryRun: true } },
+  { say: 'Then for real', tool: 'unblock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-1001: SMS blocked' } },
+  { say: 'Her EMAIL device is only locked after failed codes: unblocking would not help, unlocking does', tool: 'unlock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.lockedEmailDeviceId, reason: 'INC-1001: email codes' } },
+  { say: 'The agent tries again: nothing left to do, nothing is written', tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-1001' } },
+  { say: 'Ticket INC-1002: "Maria (mlopez) cannot sign in either"', tool: 'unlock_user', args: { user: 'mlopez', reason: 'INC-1002' } },
+  { say: 'Ticket INC-1003 names a shared mailbox that matches two users', tool: 'unlock_user', args: { user: 'shared.mailbox@example.com', reason: 'INC-1003' } },
 ];
 
 const transport = new StdioClientTransport({

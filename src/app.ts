@@ -10,6 +10,8 @@ import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
 import { localActor } from './audit/actor.js';
 import { InFlightCalls } from './lifecycle.js';
+import { ConfirmationGate } from './tools/confirm.js';
+import { WriteRateLimiter } from './tools/guards.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -62,6 +64,9 @@ export function assemble(options: {
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
     logger: options.logger,
     inFlight: new InFlightCalls(),
+    guards: options.config.guards,
+    writeLimiter: new WriteRateLimiter(options.config.guards.maxWritesPerMinute),
+    confirmation: new ConfirmationGate(options.config.guards.confirm),
   };
   return { deps, tokenRequests: () => tokens.requests, close: () => dispatcher.close() };
 }

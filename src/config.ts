@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
 import type { TokenAuthMethod } from './pingone/token.js';
+import { TOOL_NAMES, type ToolName } from './tools/names.js';
 
 /**
  * Start-up configuration, read from the environment (flags mirror a few of
@@ -48,12 +49,33 @@ export interface Config {
   operator?: string;
   /** Also copy every audit record to the operational log (stderr). */
   auditToStderr: boolean;
+  guards: Guards;
+}
+
+export type ConfirmMode = 'auto' | 'always' | 'never';
+
+/** What limits the write tools, whatever the agent asks. */
+export interface Guards {
+  /** Write tools are not offered at all. */
+  readOnly: boolean;
+  /** Tools offered, from PINGONE_MCP_TOOLS; undefined = all (read-only still wins). */
+  tools: ReadonlySet<ToolName> | undefined;
+  /** Writes only for users in these populations; undefined = any population. */
+  allowedPopulations: ReadonlySet<string> | undefined;
+  /** User IDs and usernames (lower-cased) that are never written. */
+  protectedUsers: ReadonlySet<string>;
+  maxWritesPerMinute: number;
+  confirm: ConfirmMode;
+  requireReason: boolean;
 }
 
 export interface Flags {
   sandbox?: boolean;
   auditLog?: string;
   logLevel?: string;
+  readOnly?: boolean;
+  tools?: string;
+  confirm?: string;
 }
 
 const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
@@ -66,8 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
     throw new ConfigError('PINGONE_MCP_OPERATOR must be a name or email of at most 200 characters without control characters.');
   }
-  const auditToStderr = oneOf('PINGONE_MCP_AUDIT_STDERR', (nonEmpty(env.PINGONE_MCP_AUDIT_STDERR) ?? 'false').toLowerCase(), ['true', 'false'] as const) === 'true';
-  const common = { auditLogPath, logLevel, auditToStderr, ...(operator === undefined ? {} : { operator }) };
+  const auditToStderr = bool(env, 'PINGONE_MCP_AUDIT_STDERR', false);
+  const guards = loadGuards(env, flags);
+  const common = { auditLogPath, logLevel, auditToStderr, guards, ...(operator === undefined ? {} : { operator }) };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common };
   return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
 }
@@ -103,6 +126,52 @@ function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
     authUrl: baseUrl('PINGONE_AUTH_URL', nonEmpty(env.PINGONE_AUTH_URL) ?? `https://auth.pingone.${tld}`),
     tokenAuthMethod,
   };
+}
+
+function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
+  const readOnly = flags.readOnly === true || bool(env, 'PINGONE_MCP_READ_ONLY', false);
+  const toolList = list(flags.tools ?? env.PINGONE_MCP_TOOLS);
+  const unknown = toolList?.filter((name) => !(TOOL_NAMES as readonly string[]).includes(name));
+  if (unknown && unknown.length > 0) {
+    throw new ConfigError(`PINGONE_MCP_TOOLS names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
+  }
+  if (toolList && toolList.length === 0) throw new ConfigError(`PINGONE_MCP_TOOLS is empty: list tools from ${TOOL_NAMES.join(', ')}, or unset it to offer all.`);
+  const populations = list(env.PINGONE_MCP_ALLOWED_POPULATIONS);
+  const badPopulation = populations?.find((id) => parseUuid(id) === undefined);
+  if (badPopulation !== undefined) {
+    throw new ConfigError(`PINGONE_MCP_ALLOWED_POPULATIONS must be population IDs (UUIDs) separated by commas; "${badPopulation.slice(0, 40)}" is not one.`);
+  }
+  if (populations && populations.length === 0) {
+    throw new ConfigError('PINGONE_MCP_ALLOWED_POPULATIONS is empty: list population IDs, or unset it to allow writes in every population.');
+  }
+  const maxWrites = nonEmpty(env.PINGONE_MCP_MAX_WRITES_PER_MINUTE) ?? '10';
+  if (!/^\d{1,6}$/.test(maxWrites) || Number(maxWrites) < 1) {
+    throw new ConfigError(`PINGONE_MCP_MAX_WRITES_PER_MINUTE must be a whole number of at least 1; got "${maxWrites.slice(0, 20)}".`);
+  }
+  return {
+    readOnly,
+    tools: toolList === undefined ? undefined : new Set(toolList as ToolName[]),
+    allowedPopulations: populations === undefined ? undefined : new Set(populations.map((id) => id.toLowerCase())),
+    protectedUsers: new Set((list(env.PINGONE_MCP_PROTECTED_USERS) ?? []).map((name) => name.toLowerCase())),
+    maxWritesPerMinute: Number(maxWrites),
+    confirm: oneOf('PINGONE_MCP_CONFIRM', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
+    requireReason: bool(env, 'PINGONE_MCP_REQUIRE_REASON', false),
+  };
+}
+
+/** A comma-separated list; undefined when the variable is unset or blank. */
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return fallback;
+  return oneOf(name, value.toLowerCase(), ['true', 'false'] as const) === 'true';
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

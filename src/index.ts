@@ -4,13 +4,18 @@ import { ConfigError, loadConfig } from './config.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 const USAGE = `Usage:
-  ${SERVER_NAME} [--sandbox] [--audit-log FILE] [--log-level LEVEL]
+  ${SERVER_NAME} [--sandbox] [--read-only] [--tools LIST] [--confirm MODE]
+      [--audit-log FILE] [--log-level LEVEL]
       Serve MCP on stdio (what an MCP client runs). Configuration comes from
-      the environment: PINGONE_ENVIRONMENT_ID, PINGONE_CLIENT_ID,
-      PINGONE_CLIENT_SECRET, PINGONE_AUTH_ENVIRONMENT_ID, PINGONE_REGION_CODE
-      (NA|EU|AP|CA|AU|SG), PINGONE_API_URL, PINGONE_AUTH_URL,
-      PINGONE_TOKEN_AUTH_METHOD, PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_LOG_LEVEL,
-      PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR. See the README.
+      the environment (see the README):
+        PingOne:  PINGONE_ENVIRONMENT_ID, PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET,
+                  PINGONE_AUTH_ENVIRONMENT_ID, PINGONE_REGION_CODE (NA|EU|AP|CA|AU|SG),
+                  PINGONE_API_URL, PINGONE_AUTH_URL, PINGONE_TOKEN_AUTH_METHOD
+        guards:   PINGONE_MCP_READ_ONLY, PINGONE_MCP_TOOLS, PINGONE_MCP_ALLOWED_POPULATIONS,
+                  PINGONE_MCP_PROTECTED_USERS, PINGONE_MCP_MAX_WRITES_PER_MINUTE (10),
+                  PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
+        audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
+        logging:  PINGONE_MCP_LOG_LEVEL
   ${SERVER_NAME} audit verify [FILE]
       Check the audit trail's hash chain; exit 0 when intact.
   ${SERVER_NAME} audit show [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
@@ -18,6 +23,9 @@ const USAGE = `Usage:
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
+  --read-only        offer only the lookups (PINGONE_MCP_READ_ONLY=true)
+  --tools LIST       offer only these tools, comma-separated (PINGONE_MCP_TOOLS)
+  --confirm MODE     auto|always|never: ask a person before each write (PINGONE_MCP_CONFIRM)
   --audit-log FILE   audit trail file (overrides PINGONE_MCP_AUDIT_LOG)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (stderr only)
   -h, --help         show this help
@@ -41,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         sandbox: { type: 'boolean' },
+        'read-only': { type: 'boolean' },
+        tools: { type: 'string' },
+        confirm: { type: 'string' },
         'audit-log': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -67,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
       ...(flags.sandbox ? { sandbox: true } : {}),
       ...(flags['audit-log'] ? { auditLog: flags['audit-log'] } : {}),
       ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
+      ...(flags['read-only'] ? { readOnly: true } : {}),
+      ...(flags.tools ? { tools: flags.tools } : {}),
+      ...(flags.confirm ? { confirm: flags.confirm } : {}),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/server';
-import { registerUnblockDeviceTool } from './tools/unblockDevice.js';
-import { registerUnlockUserTool } from './tools/unlockUser.js';
+import { offeredTools } from './tools/catalog.js';
+import type { ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/runtime.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
@@ -9,24 +9,44 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
  * this once per connection; nothing here is module-level state.
  */
 export function createServer(deps: ToolDeps): McpServer {
+  const tools = offeredTools(deps.guards);
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
-    { capabilities: { tools: {} }, instructions: instructions(deps) },
+    {
+      capabilities: { tools: {} },
+      instructions: instructions(deps, tools),
+      // The state of a confirmation question comes back through the client: only what we sealed is accepted.
+      requestState: { verify: deps.confirmation.verify },
+    },
   );
-  registerUnlockUserTool(server, deps);
-  registerUnblockDeviceTool(server, deps);
+  for (const tool of tools) tool.register(server, deps);
   return server;
 }
 
-function instructions(deps: ToolDeps): string {
-  const where = deps.sandbox
-    ? 'SANDBOX MODE: PingOne here is an embedded emulator with fictional demo users (for example jdoe, who is locked and has a blocked SMS device), not a real tenant; say so when you report results.'
-    : `It acts on PingOne environment ${deps.pingone.environmentId}.`;
-  return [
-    `Helpdesk actions for PingOne users: unlock a locked account, unblock a blocked MFA device. ${where}`,
-    'Work in this order: identify the user exactly as the person gave them (user ID, username or email), act, then report the result in one or two sentences.',
-    'Never guess or invent user or device IDs; when a lookup matches several users, ask the person which one is meant.',
-    'The tools read the current state first and change nothing when there is nothing to fix; relay their explanation instead of retrying.',
-    'Pass the ticket number or justification as `reason`: every call is recorded in an audit trail, and the result carries its auditId.',
-  ].join('\n');
+function instructions(deps: ToolDeps, tools: ToolModule[]): string {
+  const { guards } = deps;
+  const writes = tools.some((tool) => tool.access === 'write');
+  const lines = [
+    deps.sandbox
+      ? 'SANDBOX MODE: PingOne here is an embedded emulator with fictional demo users (for example jdoe, who is locked and has a blocked SMS device), not a real tenant; say so when you report results.'
+      : `This server acts on PingOne environment ${deps.pingone.environmentId} for helpdesk work.`,
+    'Work in this order: look the user up (find_user) exactly as the person named them, check the state (account lock, or list_user_devices for MFA devices), act only on what needs fixing, then report the result to the person in one or two sentences.',
+    'Never guess or invent user or device IDs: take them from tool results. When several users match, ask the person which one is meant.',
+  ];
+  if (!writes) {
+    lines.push('This configuration is read-only: you can look users and devices up, but a PingOne administrator must make any change.');
+    return lines.join('\n');
+  }
+  lines.push('The write tools read the current state first and change nothing when there is nothing to fix; relay their explanation instead of retrying. dryRun: true shows what a write would do.');
+  const guardLines: string[] = [];
+  if (guards.requireReason) guardLines.push('every write needs a `reason` (ticket number or justification)');
+  else guardLines.push('pass the ticket number or justification as `reason`');
+  if (guards.allowedPopulations) guardLines.push(`writes are allowed only for users in populations ${[...guards.allowedPopulations].join(', ')}`);
+  if (guards.protectedUsers.size > 0) guardLines.push('some accounts are protected and never changed');
+  guardLines.push(`at most ${guards.maxWritesPerMinute} writes per minute`);
+  if (guards.confirm === 'always') guardLines.push('a person must confirm every write; clients that cannot ask are refused');
+  else if (guards.confirm === 'auto') guardLines.push('where the client can ask, the person confirms each write; a refusal means stop');
+  lines.push(`Guards in this configuration: ${guardLines.join('; ')}. A denied result is final for that request: explain it, do not work around it.`);
+  lines.push('Every call is recorded in an audit trail; results carry its auditId.');
+  return lines.join('\n');
 }

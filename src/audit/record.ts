@@ -17,6 +17,11 @@ export type AuditOutcome =
   | 'failed'
   | 'denied'
   | 'invalid_input'
+  /** A write tool's dryRun: every guard checked, nothing written. */
+  | 'dry_run'
+  /** The read tools. */
+  | 'found'
+  | 'listed'
   /** The server shut down while the call was in flight and cancelled it. */
   | 'interrupted';
 

@@ -31,6 +31,7 @@ export interface PingOneApi {
   getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
   unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<User>>;
   unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
+  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
 }
 
 export interface PingOneClientOptions {
@@ -75,6 +76,11 @@ export class PingOneClient implements PingOneApi {
   unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
     const path = this.path('users', userId, 'devices', deviceId);
     return this.call('POST', path, ActionContentType.unblockDevice, DeviceSchema, scope);
+  }
+
+  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
+    const path = this.path('users', userId, 'devices', deviceId);
+    return this.call('POST', path, ActionContentType.unlockDevice, DeviceSchema, scope);
   }
 
   /** Builds a path under this environment; segments are literals or checked UUIDs. */

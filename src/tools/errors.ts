@@ -1,11 +1,24 @@
 import type { AuditOutcome } from '../audit/record.js';
 
-export type ToolErrorCode =
-  | 'INVALID_INPUT'
-  | 'USER_NOT_FOUND'
-  | 'USER_AMBIGUOUS'
-  | 'DEVICE_NOT_FOUND'
-  | 'AUDIT_UNAVAILABLE';
+/** Refusals by this server's own guards: audited as `denied`. */
+export type DenialCode =
+  | 'PROTECTED_USER'
+  | 'POPULATION_NOT_ALLOWED'
+  | 'WRITE_RATE_LIMITED'
+  | 'NOT_CONFIRMED'
+  | 'CONFIRMATION_UNAVAILABLE'
+  | 'CONFIRMATION_MISMATCH';
+
+export type ToolErrorCode = 'INVALID_INPUT' | 'USER_NOT_FOUND' | 'USER_AMBIGUOUS' | 'DEVICE_NOT_FOUND' | 'AUDIT_UNAVAILABLE' | DenialCode;
+
+const DENIALS: ReadonlySet<ToolErrorCode> = new Set<DenialCode>([
+  'PROTECTED_USER',
+  'POPULATION_NOT_ALLOWED',
+  'WRITE_RATE_LIMITED',
+  'NOT_CONFIRMED',
+  'CONFIRMATION_UNAVAILABLE',
+  'CONFIRMATION_MISMATCH',
+]);
 
 export interface Candidate {
   id: string;
@@ -13,9 +26,9 @@ export interface Candidate {
 }
 
 /**
- * A tool call that cannot go on for a reason the agent (or, for the audit
- * trail, the operator) must act on. The message is the text the model sees:
- * what happened and what to do next.
+ * A tool call that cannot go on for a reason the agent, the person or the
+ * administrator must act on. The message is the text the model sees: what
+ * happened and what to do next.
  */
 export class ToolError extends Error {
   override readonly name = 'ToolError';
@@ -23,16 +36,17 @@ export class ToolError extends Error {
   constructor(
     readonly code: ToolErrorCode,
     message: string,
-    readonly candidates?: Candidate[],
+    readonly details: { candidates?: Candidate[]; retryAfterSeconds?: number } = {},
   ) {
     super(message);
   }
 
-  get outcome(): Extract<AuditOutcome, 'invalid_input' | 'failed'> {
-    return this.code === 'INVALID_INPUT' ? 'invalid_input' : 'failed';
+  get outcome(): Extract<AuditOutcome, 'invalid_input' | 'failed' | 'denied'> {
+    if (this.code === 'INVALID_INPUT') return 'invalid_input';
+    return DENIALS.has(this.code) ? 'denied' : 'failed';
   }
 
   get responsible(): 'agent' | 'admin' {
-    return this.code === 'AUDIT_UNAVAILABLE' ? 'admin' : 'agent';
+    return this.code === 'AUDIT_UNAVAILABLE' || this.code === 'CONFIRMATION_UNAVAILABLE' ? 'admin' : 'agent';
   }
 }

@@ -18,3 +18,8 @@ export const deviceIdArgument = z
   .min(1)
   .max(64)
   .describe("The MFA device's PingOne ID (a UUID), as returned by PingOne for this user's devices.");
+
+export const dryRunArgument = z
+  .boolean()
+  .optional()
+  .describe('true: resolve the target and check every guard, report exactly what would be done, change nothing.');

@@ -47,12 +47,14 @@ export type ErrorSummary = z.infer<typeof ErrorSummarySchema>;
 
 export const CandidateSchema = z.object({ id: z.string(), username: z.string().optional() });
 
-function resultSchema<const O extends readonly [string, ...string[]]>(outcomes: O) {
+const FAILURES = ['failed', 'invalid_input', 'denied', 'interrupted'] as const;
+
+/** Fields every result carries, whatever the tool and outcome. */
+function resultSchema<const O extends readonly [string, ...string[]], E extends z.ZodRawShape>(outcomes: O, extra: E) {
   return z.object({
-    outcome: z.enum(outcomes),
+    outcome: z.enum([...outcomes, ...FAILURES]),
     summary: z.string().describe('one or two sentences for the person'),
-    user: UserSummarySchema.optional(),
-    device: DeviceSummarySchema.optional(),
+    ...extra,
     candidates: z.array(CandidateSchema).optional().describe('when the user lookup matched several users'),
     error: ErrorSummarySchema.optional(),
     correlationId: z.string().optional().describe("PingOne's Correlation-Id of the last request"),
@@ -61,11 +63,42 @@ function resultSchema<const O extends readonly [string, ...string[]]>(outcomes: 
   });
 }
 
-export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'failed', 'invalid_input', 'interrupted']);
-export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'failed', 'invalid_input', 'interrupted']);
-export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'failed' | 'invalid_input' | 'interrupted';
-/** structuredContent of any tool; each tool's outputSchema narrows `outcome`. */
-export type ToolOutput = Omit<z.infer<typeof UnlockUserOutputSchema>, 'outcome'> & { outcome: ResultOutcome };
+/** What the agent can do next about a user or device, in words. */
+const NextStep = z.string().describe('what can be done next, and with which tool');
+
+export const FoundUserSchema = UserSummarySchema.extend({ email: z.string().optional().describe('masked'), nextStep: NextStep });
+export type FoundUser = z.infer<typeof FoundUserSchema>;
+export const ListedDeviceSchema = DeviceSummarySchema.extend({ nextStep: NextStep });
+export type ListedDevice = z.infer<typeof ListedDeviceSchema>;
+
+const WRITE_RESULT = { user: UserSummarySchema.optional(), device: DeviceSummarySchema.optional() };
+
+export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], WRITE_RESULT);
+export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'dry_run'], WRITE_RESULT);
+export const UnlockDeviceOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], WRITE_RESULT);
+export const FindUserOutputSchema = resultSchema(['found'], {
+  users: z.array(FoundUserSchema).optional(),
+  more: z.boolean().optional().describe('true when more users matched than are listed: refine the query'),
+});
+export const ListUserDevicesOutputSchema = resultSchema(['listed'], {
+  user: UserSummarySchema.optional(),
+  devices: z.array(ListedDeviceSchema).optional(),
+});
+
+export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'found' | 'listed' | 'dry_run' | (typeof FAILURES)[number];
+
+/** structuredContent of any tool; each tool's outputSchema narrows `outcome` and names its fields. */
+export interface ToolOutput {
+  outcome: ResultOutcome;
+  summary: string;
+  user?: UserSummary;
+  device?: DeviceSummary;
+  error?: ErrorSummary;
+  correlationId?: string;
+  auditId: string;
+  sandbox: boolean;
+  [detail: string]: unknown;
+}
 
 export function summarizeUser(user: User): UserSummary {
   const account = user.account ?? {};
@@ -99,16 +132,26 @@ export function summarizeDevice(device: Device): DeviceSummary {
   };
 }
 
-/** How a user is named in a sentence: `jdoe (Jane Doe)`. */
-export function describeUser(user: UserSummary): string {
+/** How a user is named in a sentence: `jdoe (Jane Doe)`, or `jdoe (Jane Doe, population 87f7…)`. */
+export function describeUser(user: UserSummary, options: { population?: boolean } = {}): string {
   const handle = user.username ?? user.id;
-  return user.name ? `${handle} (${user.name})` : handle;
+  const about = [user.name, options.population && user.populationId ? `population ${user.populationId}` : undefined].filter(Boolean);
+  return about.length > 0 ? `${handle} (${about.join(', ')})` : handle;
 }
 
 /** How a device is named in a sentence: `the SMS device +1******0150`. */
 export function describeDevice(device: DeviceSummary): string {
   const label = device.nickname ?? device.phone ?? device.email ?? device.id;
   return `the ${device.type} device ${label}`;
+}
+
+export function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** ` until 2026-…` when the device's lock has an expiry. */
+export function until(device: DeviceSummary): string {
+  return device.lock.expiresAt ? ` until ${device.lock.expiresAt}` : '';
 }
 
 /** `{ key: value }` when value is defined, `{}` otherwise (exactOptionalPropertyTypes-friendly). */

@@ -20,11 +20,8 @@ export type ResolvedUser = User & { id: Uuid };
  * email. Not found and ambiguous are agent errors whose text says what to do.
  */
 export async function resolveUser(api: PingOneApi, identifier: string, call: ToolCall): Promise<ResolvedUser> {
-  const text = identifier.trim();
-  if (text === '' || CONTROL_CHARACTERS.test(text)) {
-    throw new ToolError('INVALID_INPUT', '`user` must be a PingOne user ID (UUID), a username or an email, without control characters.');
-  }
-  call.lookup = maskIfEmail(text).slice(0, 256);
+  const text = lookupText(identifier, '`user` must be a PingOne user ID (UUID), a username or an email');
+  call.lookup = maskIfEmail(text);
   const id = parseUuid(text);
   const user = id === undefined ? await findOne(api, text, call) : await getById(api, id, call);
   call.user = summarizeUser(user);
@@ -53,13 +50,20 @@ async function findOne(api: PingOneApi, text: string, call: ToolCall): Promise<R
     const candidates = users.slice(0, MAX_CANDIDATES).map((u) => ({ id: u.id, ...(u.username ? { username: u.username } : {}) }));
     const listed = candidates.map((c) => `${c.username ?? '(no username)'} (${c.id})`).join(', ');
     const more = users.length > MAX_CANDIDATES ? ' and more' : '';
-    throw new ToolError('USER_AMBIGUOUS', `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`, candidates);
+    throw new ToolError('USER_AMBIGUOUS', `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`, { candidates });
   }
   return checked(first, call);
 }
 
+/** Agent text that names a user, trimmed; control characters and blanks are refused before any request. */
+export function lookupText(raw: string, what: string): string {
+  const text = raw.trim();
+  if (text === '' || CONTROL_CHARACTERS.test(text)) throw new ToolError('INVALID_INPUT', `${what}, without control characters.`);
+  return text;
+}
+
 /** An ID PingOne gave us still goes into URLs later: it must be a UUID too. */
-function checked(user: User, call: ToolCall): ResolvedUser {
+export function checked(user: User, call: ToolCall): ResolvedUser {
   const id = parseUuid(user.id);
   if (id === undefined) throw new PingOneResponseError(200, 'a user ID that is not a UUID', { attempts: 1, correlationId: call.correlationId });
   return { ...user, id };

@@ -1,15 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { CLIENT_INFO_META_KEY, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  CLIENT_INFO_META_KEY,
+  isInputRequiredResult,
+  type CallToolResult,
+  type InputRequiredResult,
+  type McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
+import type { Guards } from '../config.js';
+import type { InFlightCalls } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { PingOneApi, Reply } from '../pingone/client.js';
 import { isPingOneFailure } from '../pingone/errors.js';
 import { createCallScope, type CallScope } from '../pingone/http.js';
-import type { InFlightCalls } from '../lifecycle.js';
+import type { ConfirmationGate } from './confirm.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
-import type { DeviceSummary, ErrorSummary, ResultOutcome, ToolOutput, UserSummary } from './output.js';
+import type { WriteRateLimiter } from './guards.js';
+import type { ToolName } from './names.js';
+import type { DeviceSummary, ErrorSummary, ToolOutput, UserSummary } from './output.js';
 
 /** What every tool needs, handed in by `createServer` (no module-level state). */
 export interface ToolDeps {
@@ -23,15 +34,21 @@ export interface ToolDeps {
   logger: Logger;
   /** Calls in flight; its signal cancels them all when a shutdown stops waiting. */
   inFlight: InFlightCalls;
+  guards: Guards;
+  /** Shared by every connection of the process, so the limit holds per server. */
+  writeLimiter: WriteRateLimiter;
+  confirmation: ConfirmationGate;
 }
 
-export type ToolName = 'unlock_user' | 'unblock_device';
-
-/** How a tool call that did not fail ended. */
+/** How a tool call that did not fail ended; `details` are merged into structuredContent. */
 export interface Completed {
-  outcome: 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked';
+  outcome: 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'found' | 'listed' | 'dry_run';
   summary: string;
+  details?: Record<string, unknown>;
 }
+
+/** A tool body either completes or asks the person first (the call is then retried by the client). */
+export type BodyResult = Completed | InputRequiredResult;
 
 /**
  * One tool call's bookkeeping: its audit id (also PingOne's external
@@ -39,7 +56,7 @@ export interface Completed {
  * intent/outcome records.
  */
 export class ToolCall {
-  readonly auditId = randomUUID();
+  readonly auditId: string;
   readonly scope: CallScope;
   user: UserSummary | undefined;
   /** The agent's lookup text (emails masked), recorded when it resolves to no single user. */
@@ -50,12 +67,16 @@ export class ToolCall {
   private readonly startedAt = performance.now();
 
   constructor(
-    private readonly deps: ToolDeps,
+    readonly deps: ToolDeps,
     readonly tool: ToolName,
+    /** The MCP side of the call, for asking the person. */
+    readonly mcp: { server: McpServer; ctx: ServerContext },
     private readonly client: string | undefined,
     private readonly reason: string | undefined,
     signal: AbortSignal,
   ) {
+    // A call that resumes after the person answered keeps the audit id it was asked under.
+    this.auditId = deps.confirmation.resumedAuditId(mcp.ctx) ?? randomUUID();
     this.scope = createCallScope({ transactionId: this.auditId, signal, timeoutMs: deps.callTimeoutMs });
   }
 
@@ -124,42 +145,45 @@ export class ToolCall {
   }
 }
 
+export interface RunInit {
+  tool: ToolName;
+  server: McpServer;
+  ctx: ServerContext;
+  reason: string | undefined;
+}
+
 /**
  * Runs a tool body and turns whatever happens into a result the model can act
  * on, with exactly one outcome record. Failures are results (`isError`), never
  * exceptions: the text is the only thing the model has, so it says what to do.
+ * A body that asks the person first returns the question and records nothing:
+ * the call is recorded when it ends, on the client's retry.
  */
-export async function runTool(
-  deps: ToolDeps,
-  init: { tool: ToolName; client: string | undefined; reason: string | undefined; signal: AbortSignal },
-  body: (call: ToolCall) => Promise<Completed>,
-): Promise<CallToolResult> {
+export function runTool(deps: ToolDeps, init: RunInit, body: (call: ToolCall) => Promise<BodyResult>): Promise<CallToolResult | InputRequiredResult> {
   return deps.inFlight.track(runTracked(deps, init, body));
 }
 
-async function runTracked(
-  deps: ToolDeps,
-  init: { tool: ToolName; client: string | undefined; reason: string | undefined; signal: AbortSignal },
-  body: (call: ToolCall) => Promise<Completed>,
-): Promise<CallToolResult> {
-  const signal = AbortSignal.any([init.signal, deps.inFlight.signal]);
-  const call = new ToolCall(deps, init.tool, init.client, init.reason, signal);
-  let outcome: ResultOutcome;
+async function runTracked(deps: ToolDeps, init: RunInit, body: (call: ToolCall) => Promise<BodyResult>): Promise<CallToolResult | InputRequiredResult> {
+  const signal = AbortSignal.any([init.ctx.mcpReq.signal, deps.inFlight.signal]);
+  const call = new ToolCall(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, signal);
+  let outcome: ToolOutput['outcome'];
   let summary: string;
+  let details: Record<string, unknown> = {};
   let error: ErrorSummary | undefined;
-  let candidates: ToolError['candidates'];
-  let pingone = call.lastPingOneAudit;
+  let pingone: AuditPingOne | undefined;
   try {
-    const done = await body(call);
-    ({ outcome, summary } = done);
+    const result = await body(call);
+    if (isInputRequiredResult(result)) return result;
+    ({ outcome, summary } = result);
+    details = result.details ?? {};
     pingone = call.lastPingOneAudit;
   } catch (thrown) {
     pingone = auditFailure(thrown) ?? call.lastPingOneAudit;
     if (thrown instanceof ToolError) {
       outcome = thrown.outcome;
       summary = thrown.message;
-      candidates = thrown.candidates;
-      error = { code: thrown.code, responsible: thrown.responsible };
+      if (thrown.details.candidates) details = { candidates: thrown.details.candidates };
+      error = { code: thrown.code, responsible: thrown.responsible, ...optionalRetry(thrown.details.retryAfterSeconds) };
     } else if (isPingOneFailure(thrown)) {
       outcome = thrown.kind === 'cancelled' && deps.inFlight.signal.aborted ? 'interrupted' : 'failed';
       ({ text: summary, error } = explainFailure(thrown, deps.pingone.environmentId, call.wroteOrMayHave));
@@ -178,18 +202,21 @@ async function runTracked(
     summary: text,
     ...(call.user ? { user: call.user } : {}),
     ...(call.device ? { device: call.device } : {}),
-    ...(candidates ? { candidates } : {}),
+    ...details,
     ...(error ? { error } : {}),
     ...(correlationId ? { correlationId } : {}),
     auditId: call.auditId,
     sandbox: deps.sandbox,
   };
-  const isError = error !== undefined;
   return {
     content: [{ type: 'text', text }],
     structuredContent: structured,
-    ...(isError ? { isError: true } : {}),
+    ...(error === undefined ? {} : { isError: true }),
   };
+}
+
+function optionalRetry(seconds: number | undefined): { retryAfterSeconds?: number } {
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
 }
 
 function messageOf(error: unknown): string {

@@ -36,7 +36,7 @@ describe.each(['legacy', 'modern'] as const)('the built binary over stdio (%s er
     await client.connect(transport);
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['unblock_device', 'unlock_user']);
+    expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices', 'unlock_user', 'unblock_device', 'unlock_device']);
 
     const unlocked = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-9' } });
     expect(unlocked.isError).toBeFalsy();
@@ -119,6 +119,20 @@ describe('start-up configuration errors', () => {
     expect(help.stdout).toMatch(/audit verify/);
     const version = run({}, ['--version']);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('refuses to start with an unknown tool in the allow-list', () => {
+    const result = run({ PINGONE_MCP_TOOLS: 'unlock_user,reset_password' }, ['--sandbox']);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toMatch(/^pingone-helpdesk-mcp: PINGONE_MCP_TOOLS names unknown tools \(reset_password\)/);
+  });
+
+  it('serves only the lookups with --read-only', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, '--sandbox', '--read-only'], env: baseEnv({ PINGONE_MCP_LOG_LEVEL: 'silent' }) });
+    client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices']);
   });
 
   it('rejects an unknown flag with usage on stderr', () => {

@@ -7,17 +7,51 @@ afterEach(async () => {
   harness = undefined;
 });
 
+const READ_HINTS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+const WRITE_HINTS = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+
 describe.each(ERAS)('tools/list over a %s-era connection', (era) => {
-  it('offers the two write tools, titled and annotated as restorative, idempotent writes', async () => {
+  it('offers the lookups and the restorative writes, titled and annotated by access', async () => {
     harness = await startHarness({ era });
     expect(harness.client.getNegotiatedProtocolVersion()).toBe(era === 'modern' ? '2026-07-28' : '2025-11-25');
     const { tools } = await harness.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['unblock_device', 'unlock_user']);
+    expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices', 'unlock_user', 'unblock_device', 'unlock_device']);
     for (const tool of tools) {
       expect(tool.title).toBeTruthy();
-      expect(tool.annotations).toEqual({ readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true });
+      expect(tool.annotations).toEqual(['find_user', 'list_user_devices'].includes(tool.name) ? READ_HINTS : WRITE_HINTS);
       expect(tool.inputSchema.additionalProperties).toBe(false);
       expect(tool.outputSchema?.required).toEqual(expect.arrayContaining(['outcome', 'auditId', 'summary']));
     }
+  });
+});
+
+describe('what the model sees', () => {
+  // Any change to a name, description, schema or annotation changes this file: a reviewed change.
+  // Regenerate deliberately with `npx vitest run test/integration/tool-list.test.ts -u`.
+  it('matches the reviewed snapshot of every tool definition and the instructions', async () => {
+    harness = await startHarness();
+    const { tools } = await harness.client.listTools();
+    await expect(JSON.stringify(tools, null, 2) + '\n').toMatchFileSnapshot('./__snapshots__/tools.json');
+    await expect(harness.client.getInstructions() + '\n').toMatchFileSnapshot('./__snapshots__/instructions.txt');
+  });
+
+  it('offers only the lookups in read-only mode, whatever the allow-list says', async () => {
+    harness = await startHarness({ env: { PINGONE_MCP_READ_ONLY: 'true', PINGONE_MCP_TOOLS: 'find_user,unlock_user' } });
+    const { tools } = await harness.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['find_user']);
+    expect(harness.client.getInstructions()).toMatch(/read-only/);
+  });
+
+  it('offers exactly the allow-listed tools', async () => {
+    harness = await startHarness({ env: { PINGONE_MCP_TOOLS: 'list_user_devices, unblock_device' } });
+    const { tools } = await harness.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['list_user_devices', 'unblock_device']);
+  });
+
+  it('refuses a call to a tool the configuration does not offer, and PingOne sees nothing', async () => {
+    harness = await startHarness({ env: { PINGONE_MCP_READ_ONLY: 'true' } });
+    const result = await harness.client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } }).catch((error: Error) => ({ thrown: error.message }));
+    expect(JSON.stringify(result)).toMatch(/unlock_user/);
+    expect(harness.emulator.requests).toHaveLength(0);
   });
 });

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { Client, InMemoryTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../../src/app.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
-import type { Config, PingOneSettings } from '../../src/config.js';
+import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sandbox/emulator.js';
 import { createServer } from '../../src/server.js';
@@ -48,12 +48,16 @@ export async function startHarness(
     audit?: AuditSink;
     /** Replaces parts of what the server is configured with (e.g. a wrong secret). */
     pingone?: Partial<PingOneSettings>;
+    /** Server environment variables, e.g. the PINGONE_MCP_* guards. */
+    env?: Record<string, string>;
+    /** Makes the client able to ask its person (elicitation), answering with this. */
+    answer?: (request: ElicitRequest['params']) => ElicitResult | Promise<ElicitResult>;
   } = {},
 ): Promise<Harness> {
   const emulator = await startEmulator(options.emulator);
   const auditPath = options.auditPath ?? join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
   const audit = options.audit ?? openAuditTrail(auditPath);
-  const config: Config = { target: { kind: 'sandbox' }, auditLogPath: auditPath, logLevel: 'silent', auditToStderr: false };
+  const config = loadConfig(options.env ?? {}, { sandbox: true, auditLog: auditPath, logLevel: 'silent' });
   const parts = assemble({
     config,
     pingone: {
@@ -75,8 +79,13 @@ export async function startHarness(
   const handle = serveStdio(() => createServer(parts.deps), { transport: serverSide });
   const client = new Client(
     { name: 'harness-client', version: '1.0.0' },
-    options.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+    {
+      ...(options.era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}),
+      ...(options.answer ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
   );
+  const answer = options.answer;
+  if (answer) client.setRequestHandler('elicitation/create', (request) => answer(request.params));
   await client.connect(clientSide);
   return {
     client,

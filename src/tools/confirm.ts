@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import {
+  acceptedContent,
+  CLIENT_CAPABILITIES_META_KEY,
+  createRequestStateCodec,
+  inputRequired,
+  inputResponse,
+  type ClientCapabilities,
+  type InputRequiredResult,
+  type McpServer,
+  type RequestStateCodec,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { ConfirmMode } from '../config.js';
+import { ToolError } from './errors.js';
+import type { WriteToolName } from './names.js';
+
+/** Exactly what the person approves. A sealed copy travels with the question and must match on the retry. */
+export interface ApprovedAction {
+  tool: WriteToolName;
+  userId: string;
+  deviceId?: string;
+  reason?: string;
+}
+
+interface SealedQuestion {
+  auditId: string;
+  action: ApprovedAction;
+}
+
+const ANSWER_KEY = 'confirm';
+const AnswerSchema = z.object({ confirm: z.boolean().describe('Yes, do it') });
+
+export type Decision = { kind: 'proceed'; how: 'confirmed' | 'not asked' } | { kind: 'ask'; result: InputRequiredResult };
+
+/**
+ * Asks the person before a write, where the client can ask (elicitation; the
+ * SDK carries the question as `input_required` on 2026-07-28 and as
+ * `elicitation/create` on 2025 connections). The question's state comes back
+ * through the client, so it is sealed with an HMAC (a key that lives and dies
+ * with this process) and bound to the exact action: what was approved is
+ * exactly what runs.
+ */
+export class ConfirmationGate {
+  private readonly codec: RequestStateCodec<SealedQuestion>;
+
+  constructor(
+    readonly mode: ConfirmMode,
+    key: Uint8Array = randomBytes(32),
+  ) {
+    this.codec = createRequestStateCodec<SealedQuestion>({ key, ttlSeconds: 600 });
+  }
+
+  /** For `ServerOptions.requestState.verify`: rejects state we did not seal, or that expired. */
+  verify = (state: string, ctx: ServerContext): Promise<SealedQuestion> => this.codec.verify(state, ctx);
+
+  /** The audit id a question was asked under, when this request is the client's answer to it. */
+  resumedAuditId(ctx: ServerContext): string | undefined {
+    return ctx.mcpReq.requestState<SealedQuestion>()?.auditId;
+  }
+
+  /** Whether a write by this client would be put to the person first. */
+  wouldAsk(server: McpServer, ctx: ServerContext): boolean {
+    return this.mode !== 'never' && canAskPerson(server, ctx);
+  }
+
+  /**
+   * Proceed, ask, or throw a denial (declined, cancelled, mismatched, or a
+   * person is required and this client cannot ask one).
+   */
+  async decide(mcp: { server: McpServer; ctx: ServerContext }, auditId: string, action: ApprovedAction, question: string): Promise<Decision> {
+    if (this.mode === 'never') return { kind: 'proceed', how: 'not asked' };
+    if (!canAskPerson(mcp.server, mcp.ctx)) {
+      if (this.mode === 'auto') return { kind: 'proceed', how: 'not asked' };
+      throw new ToolError(
+        'CONFIRMATION_UNAVAILABLE',
+        'Refused: this server requires a person to confirm every write (PINGONE_MCP_CONFIRM=always), and this MCP client cannot ask one (it does not support elicitation). Use a client that can, such as Claude Code, VS Code or Cursor. Nothing was changed.',
+      );
+    }
+    const sealed = mcp.ctx.mcpReq.requestState<SealedQuestion>();
+    const answer = inputResponse(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY);
+    if (sealed === undefined || answer.kind === 'missing') return { kind: 'ask', result: await this.ask(mcp.ctx, auditId, action, question) };
+    if (!sameAction(sealed.action, action)) {
+      throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: the confirmation that came back was given for a different action. Nothing was changed; call the tool again to ask the person afresh.');
+    }
+    if (answer.kind === 'elicit' && answer.action === 'accept') {
+      if (acceptedContent(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY, AnswerSchema)?.confirm === true) return { kind: 'proceed', how: 'confirmed' };
+      throw new ToolError('NOT_CONFIRMED', 'The person answered without confirming, so nothing was changed.');
+    }
+    if (answer.kind === 'elicit' && answer.action === 'decline') {
+      throw new ToolError('NOT_CONFIRMED', 'The person declined, so nothing was changed. Do not retry unless they ask you to.');
+    }
+    throw new ToolError('NOT_CONFIRMED', 'The person dismissed the question without answering, so nothing was changed.');
+  }
+
+  private async ask(ctx: ServerContext, auditId: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
+    return inputRequired({
+      inputRequests: { [ANSWER_KEY]: inputRequired.elicit({ message: question, requestedSchema: AnswerSchema }) },
+      requestState: await this.codec.mint({ auditId, action }, ctx),
+    });
+  }
+}
+
+function sameAction(a: ApprovedAction, b: ApprovedAction): boolean {
+  return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason;
+}
+
+/** Form elicitation, as the client declared it: at `initialize` (2025) or per request (2026-07-28). */
+function canAskPerson(server: McpServer, ctx: ServerContext): boolean {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const capabilities = (server.server.getClientCapabilities() ?? envelope?.[CLIENT_CAPABILITIES_META_KEY]) as ClientCapabilities | undefined;
+  const elicitation = capabilities?.elicitation;
+  if (elicitation === undefined) return false;
+  // A bare `elicitation: {}` means form mode (the 2025-06-18 shape).
+  return elicitation.form !== undefined || elicitation.url === undefined;
+}

@@ -1,0 +1,73 @@
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import { describe, expect, it } from 'vitest';
+import { ConfirmationGate, type ApprovedAction } from '../../src/tools/confirm.js';
+import { ToolError } from '../../src/tools/errors.js';
+
+/** Just the parts of the SDK's objects the gate reads. */
+function fakeMcp(options: { elicitation: boolean; state?: unknown; responses?: Record<string, unknown> }) {
+  const server = { server: { getClientCapabilities: () => (options.elicitation ? { elicitation: {} } : {}) } } as unknown as McpServer;
+  const ctx = {
+    mcpReq: { requestState: () => options.state, inputResponses: options.responses, method: 'tools/call' },
+  } as unknown as ServerContext;
+  return { server, ctx };
+}
+
+const action: ApprovedAction = { tool: 'unlock_user', userId: '5412b934-c252-4a33-bd11-22988989ff47', reason: 'INC-1' };
+const accepted = { confirm: { action: 'accept', content: { confirm: true } } };
+
+describe('ConfirmationGate', () => {
+  it('asks with a sealed state that its own verify accepts and decodes', async () => {
+    const gate = new ConfirmationGate('auto');
+    const mcp = fakeMcp({ elicitation: true });
+    const decision = await gate.decide(mcp, 'audit-1', action, 'Unlock jdoe?');
+    expect(decision.kind).toBe('ask');
+    if (decision.kind !== 'ask') return;
+    const state = decision.result.requestState!;
+    await expect(gate.verify(state, mcp.ctx)).resolves.toEqual({ auditId: 'audit-1', action });
+  });
+
+  it('rejects state that was altered, or sealed by another process', async () => {
+    const gate = new ConfirmationGate('auto');
+    const mcp = fakeMcp({ elicitation: true });
+    const decision = await gate.decide(mcp, 'audit-1', action, 'Unlock jdoe?');
+    if (decision.kind !== 'ask') throw new Error('expected a question');
+    const state = decision.result.requestState!;
+    const [version, body, mac] = state.split('.');
+    const forgedBody = Buffer.from(Buffer.from(body!, 'base64url').toString().replace(action.userId, '00000000-0000-4000-8000-000000000000')).toString('base64url');
+    await expect(gate.verify(`${version}.${forgedBody}.${mac}`, mcp.ctx)).rejects.toThrow();
+    await expect(new ConfirmationGate('auto').verify(state, mcp.ctx)).rejects.toThrow();
+  });
+
+  it('refuses an answer given for a different action', async () => {
+    const gate = new ConfirmationGate('auto');
+    const approvedElsewhere = { auditId: 'audit-1', action: { ...action, userId: '91b45cf2-7606-4dbb-8285-cc7ee77ffaec' } };
+    const mcp = fakeMcp({ elicitation: true, state: approvedElsewhere, responses: accepted });
+    await expect(gate.decide(mcp, 'audit-1', action, 'Unlock jdoe?')).rejects.toSatisfy(
+      (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH',
+    );
+  });
+
+  it('refuses an answer whose reason differs from the approved one', async () => {
+    const gate = new ConfirmationGate('auto');
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action: { ...action, reason: 'INC-2' } }, responses: accepted });
+    await expect(gate.decide(mcp, 'a', action, 'q')).rejects.toBeInstanceOf(ToolError);
+  });
+
+  it('proceeds on an accepted answer bound to the same action', async () => {
+    const gate = new ConfirmationGate('always');
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action }, responses: accepted });
+    await expect(gate.decide(mcp, 'a', action, 'q')).resolves.toEqual({ kind: 'proceed', how: 'confirmed' });
+  });
+
+  it('asks again when the state came back without an answer', async () => {
+    const gate = new ConfirmationGate('auto');
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action } });
+    expect((await gate.decide(mcp, 'a', action, 'q')).kind).toBe('ask');
+  });
+
+  it('reports the audit id a question was asked under', () => {
+    const gate = new ConfirmationGate('auto');
+    expect(gate.resumedAuditId(fakeMcp({ elicitation: true, state: { auditId: 'a-1', action } }).ctx)).toBe('a-1');
+    expect(gate.resumedAuditId(fakeMcp({ elicitation: true }).ctx)).toBeUndefined();
+  });
+});
