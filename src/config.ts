@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
 import type { TokenAuthMethod } from './pingone/token.js';
-import { TOOL_NAMES, type ToolName } from './tools/names.js';
+import { TOOL_NAMES, type ToolName } from './toolNames.js';
 
 /**
  * Start-up configuration, read from the environment (flags mirror a few of

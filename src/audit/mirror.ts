@@ -1,11 +1,10 @@
-import type { Logger } from '../logger.js';
 import type { AuditSink } from './record.js';
 
 /**
  * Copies every durable audit record to the operational log as well, for
  * setups that collect stderr centrally. Off by default: the file is the trail.
  */
-export function mirrorToLog(sink: AuditSink, logger: Logger): AuditSink {
+export function mirrorToLog(sink: AuditSink, logger: { info(data: object, message: string): void }): AuditSink {
   return {
     append(entry) {
       const record = sink.append(entry);

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import type { ConfirmMode } from '../config.js';
 import { ToolError } from './errors.js';
-import type { WriteToolName } from './names.js';
+import type { WriteToolName } from '../toolNames.js';
 
 /** Exactly what the person approves. A sealed copy travels with the question and must match on the retry. */
 export interface ApprovedAction {

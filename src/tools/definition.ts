@@ -1,7 +1,7 @@
 import type { McpServer, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { ToolError } from './errors.js';
-import type { ToolName } from './names.js';
+import type { ToolName } from '../toolNames.js';
 import { runTool, type BodyResult, type ToolCall, type ToolDeps } from './runtime.js';
 
 export type Access = 'read' | 'write';

@@ -19,7 +19,7 @@ import type { ConfirmationGate } from './confirm.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
 import type { WriteRateLimiter } from './guards.js';
-import type { ToolName } from './names.js';
+import type { ToolName } from '../toolNames.js';
 import type { DeviceSummary, ErrorSummary, ToolOutput, UserSummary } from './output.js';
 
 /** What every tool needs, handed in by `createServer` (no module-level state). */
