@@ -2,29 +2,21 @@ import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'p1mcp-audit-'));
 }
 
-function posts(h: Harness) {
-  return h.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token');
-}
-
 describe('the audit trail behind real tool calls', () => {
   it('records who did what to whom and why, chained and verifiable', async () => {
-    harness = await startHarness();
+    const harness = await start();
     await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-7\r\n{"forged":true}' });
     await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-8' });
     await harness.call('unlock_user', { user: 'bsmith' });
@@ -41,9 +33,9 @@ describe('the audit trail behind real tool calls', () => {
   });
 
   it('gives concurrent calls a gap-free seq and an intact chain', async () => {
-    harness = await startHarness();
+    const harness = await start();
     const calls = Array.from({ length: 30 }, (_, i) =>
-      harness!.call('unlock_user', { user: i % 2 === 0 ? 'bsmith' : 'mlopez', reason: `INC-${i}` }),
+      harness.call('unlock_user', { user: i % 2 === 0 ? 'bsmith' : 'mlopez', reason: `INC-${i}` }),
     );
     const results = await Promise.all(calls);
     expect(results.every((r) => r.structured.outcome === 'not_locked')).toBe(true);
@@ -55,11 +47,11 @@ describe('the audit trail behind real tool calls', () => {
   it('fails closed when the audit directory cannot be created: no write reaches PingOne', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'not-a-directory'), 'x');
-    harness = await startHarness({ auditPath: join(dir, 'not-a-directory', 'audit.jsonl') });
+    const harness = await start({ auditPath: join(dir, 'not-a-directory', 'audit.jsonl') });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.isError).toBe(true);
     expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
-    expect(posts(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
     expect(harness.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('LOCKED');
   });
 
@@ -72,37 +64,37 @@ describe('the audit trail behind real tool calls', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
     };
-    harness = await startHarness({ auditPath, audit: openAuditTrail(auditPath, { fileSystem: fullDisk }) });
+    const harness = await start({ auditPath, audit: openAuditTrail(auditPath, { fileSystem: fullDisk }) });
     const result = await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId });
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/no space left on device/);
     const again = await harness.call('unlock_user', { user: 'jdoe' });
     expect(again.structured.error.code).toBe('AUDIT_UNAVAILABLE');
-    expect(posts(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
   });
 
   it('fails closed when the file is a directory', async () => {
     const dir = tempDir();
     const auditPath = join(dir, 'audit.jsonl');
     mkdirSync(auditPath);
-    harness = await startHarness({ auditPath });
+    const harness = await start({ auditPath });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
-    expect(posts(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
   });
 
   it('refuses writes on a trail whose last record does not verify, instead of continuing it', async () => {
     const dir = tempDir();
     const auditPath = join(dir, 'audit.jsonl');
-    harness = await startHarness({ auditPath });
-    await harness.call('unlock_user', { user: 'bsmith' });
-    await harness.close();
+    const first = await start({ auditPath });
+    await first.call('unlock_user', { user: 'bsmith' });
+    await first.close();
     writeFileSync(auditPath, '{"seq":2,"truncated mid-', { flag: 'a' });
 
-    harness = await startHarness({ auditPath });
+    const harness = await start({ auditPath });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
     expect(result.text).toMatch(/audit verify/);
-    expect(posts(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
   });
 });

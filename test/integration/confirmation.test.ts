@@ -1,15 +1,9 @@
 import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_POPULATIONS, DEMO_USERS } from '../../src/sandbox/seed.js';
-import { ERAS, startHarness, type Harness } from '../support/harness.js';
+import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-const writes = (h: Harness) => h.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token');
+const start = harnessPerTest();
 
 /** A person who answers every question the same way, remembering what was asked. */
 function person(answer: ElicitResult) {
@@ -26,13 +20,13 @@ function person(answer: ElicitResult) {
 describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) => {
   it('asks before the write and proceeds on accept, under one audit id', async () => {
     const p = person({ action: 'accept', content: { confirm: true } });
-    harness = await startHarness({ era, answer: p.answer });
+    const harness = await start({ era, answer: p.answer });
     const result = await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-123' });
 
     expect(p.asked).toHaveLength(1);
     expect(p.asked[0]?.message).toBe(`Unlock jdoe (Jane Doe, population ${DEMO_POPULATIONS.staff})? Reason: INC-123`);
     expect(result.structured.outcome).toBe('unlocked');
-    expect(writes(harness)).toHaveLength(1);
+    expect(pingOneWrites(harness)).toHaveLength(1);
     const records = harness.audit();
     expect(records.map((r) => r.phase)).toEqual(['intent', 'outcome']);
     expect(records.every((r) => r.auditId === result.structured.auditId)).toBe(true);
@@ -46,42 +40,42 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     ['accepts without ticking confirm', { action: 'accept', content: { confirm: false } } as ElicitResult, /without confirming/],
   ])('writes nothing and audits denied when the person %s', async (_, answer, explanation) => {
     const p = person(answer);
-    harness = await startHarness({ era, answer: p.answer });
+    const harness = await start({ era, answer: p.answer });
     const result = await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-5' });
     expect(p.asked).toHaveLength(1);
     expect(result.isError).toBe(true);
     expect(result.structured.outcome).toBe('denied');
     expect(result.structured.error.code).toBe('NOT_CONFIRMED');
     expect(result.text).toMatch(explanation);
-    expect(writes(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
     expect(harness.audit()).toEqual([expect.objectContaining({ phase: 'outcome', outcome: 'denied', auditId: result.structured.auditId })]);
   });
 
   it('does not ask when there is nothing to change', async () => {
     const p = person({ action: 'accept', content: { confirm: true } });
-    harness = await startHarness({ era, answer: p.answer });
+    const harness = await start({ era, answer: p.answer });
     const result = await harness.call('unlock_user', { user: 'bsmith' });
     expect(result.structured.outcome).toBe('not_locked');
     expect(p.asked).toHaveLength(0);
   });
 
   it('refuses with PINGONE_MCP_CONFIRM=always when the client cannot ask', async () => {
-    harness = await startHarness({ era, env: { PINGONE_MCP_CONFIRM: 'always' } });
+    const harness = await start({ era, env: { PINGONE_MCP_CONFIRM: 'always' } });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.outcome).toBe('denied');
     expect(result.structured.error).toMatchObject({ code: 'CONFIRMATION_UNAVAILABLE', responsible: 'admin' });
-    expect(writes(harness)).toHaveLength(0);
+    expect(pingOneWrites(harness)).toHaveLength(0);
   });
 
   it('proceeds with PINGONE_MCP_CONFIRM=auto when the client cannot ask (its own approval is the human step)', async () => {
-    harness = await startHarness({ era });
+    const harness = await start({ era });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.outcome).toBe('unlocked');
   });
 
   it('never asks with PINGONE_MCP_CONFIRM=never', async () => {
     const p = person({ action: 'decline' });
-    harness = await startHarness({ era, answer: p.answer, env: { PINGONE_MCP_CONFIRM: 'never' } });
+    const harness = await start({ era, answer: p.answer, env: { PINGONE_MCP_CONFIRM: 'never' } });
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.outcome).toBe('unlocked');
     expect(p.asked).toHaveLength(0);

@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_POPULATIONS, DEMO_USERS, SHARED_MAILBOX_EMAIL } from '../../src/sandbox/seed.js';
-import { ERAS, startHarness, type Harness } from '../support/harness.js';
+import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  harness = await startHarness(options);
-  return harness;
-}
-
-const writes = (h: Harness) => h.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token');
+const start = harnessPerTest();
 
 describe.each(ERAS)('find_user over a %s-era connection', (era) => {
   it('finds a locked user by username with account state, masked email and the next step', async () => {
@@ -36,7 +25,7 @@ describe.each(ERAS)('find_user over a %s-era connection', (era) => {
     expect(JSON.stringify(result)).not.toContain('jane.doe@example.com');
     const [record] = h.audit();
     expect(record).toMatchObject({ phase: 'outcome', tool: 'find_user', outcome: 'found', target: { userId: DEMO_USERS.jdoe.id } });
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 });
 
@@ -119,7 +108,7 @@ describe('unlock_device', () => {
     const result = await h.call('unlock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.lockedEmailDeviceId, reason: 'INC-3' });
     expect(result.structured.outcome).toBe('unlocked');
     expect(result.structured.device.lock.status).toBe('UNLOCKED');
-    const [write] = writes(h);
+    const [write] = pingOneWrites(h);
     expect(write?.contentType).toBe('application/vnd.pingidentity.device.unlock+json');
     expect(h.emulator.getDevice(DEMO_USERS.jdoe.id, DEMO_USERS.jdoe.lockedEmailDeviceId)?.lock?.status).toBe('UNLOCKED');
     expect(h.audit().map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'unlocked']);
@@ -130,6 +119,6 @@ describe('unlock_device', () => {
     const result = await h.call('unlock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId });
     expect(result.structured.outcome).toBe('not_locked');
     expect(result.text).toMatch(/unblock_device/);
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 });

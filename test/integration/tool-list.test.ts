@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ERAS, startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 const READ_HINTS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
 const WRITE_HINTS = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
 
 describe.each(ERAS)('tools/list over a %s-era connection', (era) => {
   it('offers the lookups and the restorative writes, titled and annotated by access', async () => {
-    harness = await startHarness({ era });
+    const harness = await start({ era });
     expect(harness.client.getNegotiatedProtocolVersion()).toBe(era === 'modern' ? '2026-07-28' : '2025-11-25');
     const { tools } = await harness.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices', 'unlock_user', 'unblock_device', 'unlock_device']);
@@ -29,27 +25,27 @@ describe('what the model sees', () => {
   // Any change to a name, description, schema or annotation changes this file: a reviewed change.
   // Regenerate deliberately with `npx vitest run test/integration/tool-list.test.ts -u`.
   it('matches the reviewed snapshot of every tool definition and the instructions', async () => {
-    harness = await startHarness();
+    const harness = await start();
     const { tools } = await harness.client.listTools();
     await expect(JSON.stringify(tools, null, 2) + '\n').toMatchFileSnapshot('./__snapshots__/tools.json');
     await expect(harness.client.getInstructions() + '\n').toMatchFileSnapshot('./__snapshots__/instructions.txt');
   });
 
   it('offers only the lookups in read-only mode, whatever the allow-list says', async () => {
-    harness = await startHarness({ env: { PINGONE_MCP_READ_ONLY: 'true', PINGONE_MCP_TOOLS: 'find_user,unlock_user' } });
+    const harness = await start({ env: { PINGONE_MCP_READ_ONLY: 'true', PINGONE_MCP_TOOLS: 'find_user,unlock_user' } });
     const { tools } = await harness.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['find_user']);
     expect(harness.client.getInstructions()).toMatch(/read-only/);
   });
 
   it('offers exactly the allow-listed tools', async () => {
-    harness = await startHarness({ env: { PINGONE_MCP_TOOLS: 'list_user_devices, unblock_device' } });
+    const harness = await start({ env: { PINGONE_MCP_TOOLS: 'list_user_devices, unblock_device' } });
     const { tools } = await harness.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['list_user_devices', 'unblock_device']);
   });
 
   it('refuses a call to a tool the configuration does not offer, and PingOne sees nothing', async () => {
-    harness = await startHarness({ env: { PINGONE_MCP_READ_ONLY: 'true' } });
+    const harness = await start({ env: { PINGONE_MCP_READ_ONLY: 'true' } });
     const result = await harness.client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } }).catch((error: Error) => ({ thrown: error.message }));
     expect(JSON.stringify(result)).toMatch(/unlock_user/);
     expect(harness.emulator.requests).toHaveLength(0);

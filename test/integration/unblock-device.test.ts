@@ -1,24 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_USERS, SANDBOX_ENVIRONMENT_ID } from '../../src/sandbox/seed.js';
-import { ERAS, startHarness, type Harness } from '../support/harness.js';
+import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
 const UNBLOCK_TYPE = 'application/vnd.pingidentity.device.unblock+json';
 const jdoe = DEMO_USERS.jdoe;
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  harness = await startHarness(options);
-  return harness;
-}
-
-function deviceWrites(h: Harness) {
-  return h.emulator.requests.filter((r) => r.route === 'device.action');
-}
+const start = harnessPerTest();
 
 describe.each(ERAS)('unblock_device over a %s-era MCP connection', (era) => {
   it('unblocks a blocked SMS device, masking the phone number everywhere', async () => {
@@ -56,7 +43,7 @@ describe('unblock_device', () => {
     expect(result.structured.outcome).toBe('not_blocked');
     expect(result.text).toMatch(/temporarily locked until \d{4}-\d\d-\d\dT/);
     expect(result.structured.device.email).toBe('j***@example.com');
-    expect(deviceWrites(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
     expect(h.audit().map((r) => [r.phase, r.outcome])).toEqual([['outcome', 'not_blocked']]);
   });
 
@@ -64,7 +51,7 @@ describe('unblock_device', () => {
     const h = await start();
     const result = await h.call('unblock_device', { user: jdoe.id, deviceId: jdoe.totpDeviceId });
     expect(result.structured.outcome).toBe('not_blocked');
-    expect(deviceWrites(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it.each(['../../users', '%2e%2e', 'abc', `${jdoe.blockedSmsDeviceId}/../x`, `${jdoe.blockedSmsDeviceId}?x=1`])(
@@ -84,7 +71,7 @@ describe('unblock_device', () => {
     expect(result.isError).toBe(true);
     expect(result.structured.error.code).toBe('DEVICE_NOT_FOUND');
     expect(result.text).toContain('bsmith');
-    expect(deviceWrites(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it('survives a connection reset on the write by retrying', async () => {
@@ -92,7 +79,7 @@ describe('unblock_device', () => {
     h.emulator.faults.add({ match: { route: 'device.action' }, action: { kind: 'reset' } });
     const result = await h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId });
     expect(result.structured.outcome).toBe('unblocked');
-    expect(deviceWrites(h)).toHaveLength(2);
+    expect(pingOneWrites(h)).toHaveLength(2);
   });
 
   it('says the write may or may not have happened when PingOne fails after the intent', async () => {
@@ -101,7 +88,7 @@ describe('unblock_device', () => {
     const result = await h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId });
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/may or may not have been applied/);
-    expect(deviceWrites(h)).toHaveLength(3);
+    expect(pingOneWrites(h)).toHaveLength(3);
     expect(h.audit().map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'failed']);
   });
 });

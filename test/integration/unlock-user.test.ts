@@ -1,23 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_USERS, SANDBOX_ENVIRONMENT_ID, SHARED_MAILBOX_EMAIL } from '../../src/sandbox/seed.js';
-import { ERAS, startHarness, type Harness } from '../support/harness.js';
+import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
 
 const UNLOCK_TYPE = 'application/vnd.pingidentity.account.unlock+json';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  harness = await startHarness(options);
-  return harness;
-}
-
-function writes(h: Harness) {
-  return h.emulator.requests.filter((r) => r.route === 'user.action');
-}
+const start = harnessPerTest();
 
 describe.each(ERAS)('unlock_user over a %s-era MCP connection', (era) => {
   it('unlocks a locked user found by username, and PingOne receives exactly the expected requests', async () => {
@@ -61,7 +48,7 @@ describe.each(ERAS)('unlock_user over a %s-era MCP connection', (era) => {
     expect(result.isError).toBe(false);
     expect(result.structured.outcome).toBe('not_locked');
     expect(result.text).toContain('Nothing was changed');
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
     expect(h.audit().map((r) => [r.phase, r.outcome])).toEqual([['outcome', 'not_locked']]);
   });
 });
@@ -87,7 +74,7 @@ describe('unlock_user', () => {
     const result = await h.call('unlock_user', { user: 'mlopez' });
     expect(result.structured.outcome).toBe('not_locked');
     expect(result.text).toMatch(/disabled, so unlocking will not help/);
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it('unlocks a locked but disabled user and says they still cannot sign in', async () => {
@@ -95,7 +82,7 @@ describe('unlock_user', () => {
     const result = await h.call('unlock_user', { user: 'old.contractor' });
     expect(result.structured.outcome).toBe('unlocked');
     expect(result.text).toMatch(/disabled, so they still cannot sign in/);
-    expect(writes(h)).toHaveLength(1);
+    expect(pingOneWrites(h)).toHaveLength(1);
   });
 
   it('lists the candidates when a lookup is ambiguous, masks the email, and writes nothing', async () => {
@@ -112,7 +99,7 @@ describe('unlock_user', () => {
     );
     expect(result.text).toContain('ops1');
     expect(result.text).not.toContain(SHARED_MAILBOX_EMAIL);
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
     const [record] = h.audit();
     expect(JSON.stringify(record)).not.toContain(SHARED_MAILBOX_EMAIL);
     expect(record?.target).toEqual({ environmentId: SANDBOX_ENVIRONMENT_ID, lookup: 's***@example.com' });
@@ -140,7 +127,7 @@ describe('unlock_user', () => {
     expect(result.structured.error.code).toBe('USER_NOT_FOUND');
     const search = h.emulator.requests.find((r) => r.route === 'users.search');
     expect(search?.query.filter).toBe(`username eq ${JSON.stringify(hostile)} or email eq ${JSON.stringify(hostile)}`);
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it('rejects control characters before any request and audits invalid_input', async () => {
@@ -183,7 +170,7 @@ describe('unlock_user', () => {
     const result = await h.call('unlock_user', { user: 'jdoe' });
     expect(result.structured.outcome).toBe('unlocked');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(writes(h)).toHaveLength(2);
+    expect(pingOneWrites(h)).toHaveLength(2);
   });
 
   it('gives up on a 429 storm after 3 attempts and says so', async () => {
@@ -193,7 +180,7 @@ describe('unlock_user', () => {
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/rate limit/);
     expect(result.text).toMatch(/after 3 attempts/);
-    expect(writes(h)).toHaveLength(3);
+    expect(pingOneWrites(h)).toHaveLength(3);
   });
 
   it('refreshes an expired token once and carries on', async () => {
@@ -240,7 +227,7 @@ describe('unlock_user', () => {
     expect(result.isError).toBe(true);
     expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
     expect(result.text).toMatch(/nothing was sent to PingOne/);
-    expect(writes(h)).toHaveLength(0);
+    expect(pingOneWrites(h)).toHaveLength(0);
     expect(h.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('LOCKED');
     expect(appended).toEqual(['intent', 'outcome']);
   });

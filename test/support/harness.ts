@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { Client, InMemoryTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../../src/app.js';
@@ -87,6 +88,7 @@ export async function startHarness(
   const answer = options.answer;
   if (answer) client.setRequestHandler('elicitation/create', (request) => answer(request.params));
   await client.connect(clientSide);
+  let closed = false;
   return {
     client,
     emulator,
@@ -103,12 +105,34 @@ export async function startHarness(
     },
     tokenRequests: parts.tokenRequests,
     async close() {
+      if (closed) return;
+      closed = true;
       await client.close().catch(() => {});
       await handle.close().catch(() => {});
       await parts.close();
       await emulator.close();
     },
   };
+}
+
+export type HarnessOptions = NonNullable<Parameters<typeof startHarness>[0]>;
+
+/** A `startHarness` for the current test file whose harnesses are closed after each test. */
+export function harnessPerTest(): (options?: HarnessOptions) => Promise<Harness> {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((harness) => harness.close()));
+  });
+  return async (options) => {
+    const harness = await startHarness(options);
+    open.push(harness);
+    return harness;
+  };
+}
+
+/** The writes PingOne received: every POST but the token request. */
+export function pingOneWrites(harness: Harness) {
+  return harness.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token');
 }
 
 export function readAudit(path: string): AuditRecord[] {
