@@ -50,6 +50,8 @@ export interface Config {
   /** Also copy every audit record to the operational log (stderr). */
   auditToStderr: boolean;
   guards: Guards;
+  /** How long a shutdown lets calls in flight finish before it cancels them. */
+  shutdownGraceMs: number;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -90,7 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   }
   const auditToStderr = bool(env, 'PINGONE_MCP_AUDIT_STDERR', false);
   const guards = loadGuards(env, flags);
-  const common = { auditLogPath, logLevel, auditToStderr, guards, ...(operator === undefined ? {} : { operator }) };
+  const grace = nonEmpty(env.PINGONE_MCP_SHUTDOWN_GRACE_MS) ?? '10000';
+  if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
+    throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
+  }
+  const common = { auditLogPath, logLevel, auditToStderr, guards, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common };
   return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
 }

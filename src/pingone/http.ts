@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import type { Transport } from './transport.js';
 import { PingOneCancelledError, PingOneTimeoutError, PingOneUnreachableError } from './errors.js';
 import { isRetryableNetworkCode, isRetryableStatus, nextDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
@@ -38,7 +39,9 @@ export interface HttpAnswer {
 }
 
 export interface HttpExchangeOptions {
-  dispatcher: Dispatcher;
+  /** Connection pool to use; by default an undici Agent with `agent` options, created on the first request. */
+  dispatcher?: Dispatcher;
+  agent?: Agent.Options;
   userAgent: string;
   policy: RetryPolicy;
   /** Bodies larger than this are not read: no real PingOne answer comes close. */
@@ -56,9 +59,22 @@ export class HttpExchange {
   private readonly now: () => number;
   private readonly random: () => number;
 
+  /** undici is loaded on the first request, not at start-up: a client spawning the server waits for nothing it does not need. */
+  private undici: Promise<Transport> | undefined;
+
   constructor(private readonly options: HttpExchangeOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+  }
+
+  /** Closes the connection pool, if one was opened. */
+  async close(): Promise<void> {
+    if (this.undici) await (await this.undici).dispatcher.close();
+  }
+
+  private transport() {
+    this.undici ??= import('./transport.js').then(({ openTransport }) => openTransport(this.options.dispatcher, this.options.agent));
+    return this.undici;
   }
 
   async perform(req: HttpRequest, scope: CallScope): Promise<HttpAnswer> {
@@ -89,7 +105,8 @@ export class HttpExchange {
     scope: CallScope,
     attempt: number,
   ): Promise<{ kind: 'answer'; answer: HttpAnswer } | { kind: 'network'; code: string }> {
-    const signal = this.attemptSignal(scope, attempt);
+    const { request, dispatcher } = await this.transport();
+    const { signal, clear } = this.attemptSignal(scope, attempt);
     try {
       const response = await request(req.url, {
         method: req.method,
@@ -101,7 +118,7 @@ export class HttpExchange {
         },
         body: req.body ?? null,
         signal,
-        dispatcher: this.options.dispatcher,
+        dispatcher,
       });
       const body = await readCapped(response.body, this.options.maxBodyBytes);
       return {
@@ -118,14 +135,32 @@ export class HttpExchange {
     } catch (error) {
       this.throwIfStopped(scope, attempt, signal);
       return { kind: 'network', code: networkCode(error) };
+    } finally {
+      clear();
     }
   }
 
-  /** The call's own signal joined with its deadline. */
-  private attemptSignal(scope: CallScope, attempt: number): AbortSignal {
+  /**
+   * The call's own signal joined with its deadline, by hand: on Node 20,
+   * AbortSignal.timeout() inside AbortSignal.any() can be garbage-collected so
+   * the deadline never fires, and every AbortSignal.any() whose sources include
+   * a long-lived signal leaks a little memory for good. `clear` must be called.
+   */
+  private attemptSignal(scope: CallScope, attempt: number): { signal: AbortSignal; clear: () => void } {
     const remaining = scope.deadline - this.now();
     if (remaining <= 0) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt - 1 });
-    return AbortSignal.any([scope.signal, AbortSignal.timeout(remaining)]);
+    const stop = new AbortController();
+    const onCancel = () => stop.abort(scope.signal.reason);
+    if (scope.signal.aborted) onCancel();
+    else scope.signal.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => stop.abort(new DOMException('The call deadline passed', 'TimeoutError')), remaining);
+    return {
+      signal: stop.signal,
+      clear: () => {
+        clearTimeout(timer);
+        scope.signal.removeEventListener('abort', onCancel);
+      },
+    };
   }
 
   private async wait(ms: number, scope: CallScope, attempt: number): Promise<void> {

@@ -75,11 +75,12 @@ export class ClientCredentialsTokenSource implements TokenSource {
       form.set('client_secret', credentials.clientSecret);
     }
     // The shared request lives by its own deadline, not by the first caller's signal.
+    const ownDeadline = now() + timeoutMs;
     const scope: CallScope = {
       transactionId: caller.transactionId,
       signal: new AbortController().signal,
-      deadline: Math.min(now() + timeoutMs, caller.deadline),
-      timeoutMs,
+      // When the caller's deadline comes first, a timeout message must name the caller's limit, not ours.
+      ...(caller.deadline < ownDeadline ? { deadline: caller.deadline, timeoutMs: caller.timeoutMs } : { deadline: ownDeadline, timeoutMs }),
     };
     const answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
     const context = { attempts: answer.attempts, correlationId: answer.correlationId };

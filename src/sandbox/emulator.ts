@@ -42,6 +42,12 @@ export type RecordedRequest = {
   contentType?: string;
   body: string;
   route: RouteName;
+  /** Epoch ms when the request line and body had arrived. */
+  receivedAt: number;
+  /** The status sent, once the whole answer was written. */
+  status?: number;
+  /** Set when the connection closed before a whole answer was written: the client gave up (or a fault/close cut it). */
+  unanswered?: true;
 };
 
 export interface Emulator {
@@ -244,9 +250,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const match = classifyRoute(method, path);
     const query = queryRecord(rawQuery);
 
-    const recorded: RecordedRequest = { method, path, query, headers, body: received.text, route: match.route };
+    const recorded: RecordedRequest = { method, path, query, headers, body: received.text, route: match.route, receivedAt: Date.now() };
     if (contentType !== undefined) recorded.contentType = contentType;
     requests.push(recorded);
+    res.once('close', () => {
+      if (res.writableFinished) recorded.status = res.statusCode;
+      else recorded.unanswered = true;
+    });
 
     const now = new Date();
     const call: Call = {

@@ -241,3 +241,15 @@ describe('sandbox and flags', () => {
     }
   });
 });
+
+describe('PINGONE_MCP_SHUTDOWN_GRACE_MS', () => {
+  it('defaults to 10 s and accepts whole milliseconds up to 600000', () => {
+    expect(loadConfig({}, { sandbox: true }).shutdownGraceMs).toBe(10_000);
+    expect(loadConfig({ PINGONE_MCP_SHUTDOWN_GRACE_MS: '0' }, { sandbox: true }).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ PINGONE_MCP_SHUTDOWN_GRACE_MS: '600000' }, { sandbox: true }).shutdownGraceMs).toBe(600_000);
+  });
+
+  it.each(['-1', '1.5', '600001', '10s'])('rejects %j with a sentence naming the variable', (value) => {
+    expect(() => loadConfig({ PINGONE_MCP_SHUTDOWN_GRACE_MS: value }, { sandbox: true })).toThrow(/PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds/);
+  });
+});
