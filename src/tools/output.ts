@@ -77,6 +77,7 @@ export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'd
 export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'dry_run'], WRITE_RESULT);
 export const UnlockDeviceOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], WRITE_RESULT);
 export const FindUserOutputSchema = resultSchema(['found'], {
+  user: UserSummarySchema.optional().describe('the user, when exactly one matched'),
   users: z.array(FoundUserSchema).optional(),
   more: z.boolean().optional().describe('true when more users matched than are listed: refine the query'),
 });

@@ -164,7 +164,28 @@ export function runTool(deps: ToolDeps, init: RunInit, body: (call: ToolCall) =>
 }
 
 async function runTracked(deps: ToolDeps, init: RunInit, body: (call: ToolCall) => Promise<BodyResult>): Promise<CallToolResult | InputRequiredResult> {
-  const signal = AbortSignal.any([init.ctx.mcpReq.signal, deps.inFlight.signal]);
+  // The call stops when the client cancels it or a shutdown gives up waiting. Joined by hand, with the
+  // listeners removed afterwards: AbortSignal.any on Node 20 keeps every call alive on the long-lived signal.
+  const stop = new AbortController();
+  const sources = [init.ctx.mcpReq.signal, deps.inFlight.signal];
+  const abort = () => stop.abort();
+  for (const source of sources) {
+    if (source.aborted) stop.abort();
+    else source.addEventListener('abort', abort, { once: true });
+  }
+  try {
+    return await runCall(deps, init, body, stop.signal);
+  } finally {
+    for (const source of sources) source.removeEventListener('abort', abort);
+  }
+}
+
+async function runCall(
+  deps: ToolDeps,
+  init: RunInit,
+  body: (call: ToolCall) => Promise<BodyResult>,
+  signal: AbortSignal,
+): Promise<CallToolResult | InputRequiredResult> {
   const call = new ToolCall(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, signal);
   let outcome: ToolOutput['outcome'];
   let summary: string;

@@ -88,6 +88,8 @@ export async function startHarness(
   const answer = options.answer;
   if (answer) client.setRequestHandler('elicitation/create', (request) => answer(request.params));
   await client.connect(clientSide);
+  // As a real client does: with the tools listed, every result is checked against its outputSchema.
+  await client.listTools();
   let closed = false;
   return {
     client,
