@@ -1,4 +1,3 @@
-import { Agent } from 'undici';
 import type { AuditSink } from './audit/record.js';
 import type { ToolDeps } from './tools/runtime.js';
 import type { Config, PingOneSettings } from './config.js';
@@ -43,12 +42,12 @@ export function assemble(options: {
   callTimeoutMs?: number;
 }): AppParts {
   const { pingone: settings } = options;
-  const dispatcher = new Agent({
-    connectTimeout: TIMEOUTS.connectMs,
-    headersTimeout: TIMEOUTS.headersMs,
-    bodyTimeout: TIMEOUTS.bodyMs,
+  const http = new HttpExchange({
+    agent: { connectTimeout: TIMEOUTS.connectMs, headersTimeout: TIMEOUTS.headersMs, bodyTimeout: TIMEOUTS.bodyMs },
+    userAgent: USER_AGENT,
+    policy: DEFAULT_RETRY_POLICY,
+    maxBodyBytes: MAX_BODY_BYTES,
   });
-  const http = new HttpExchange({ dispatcher, userAgent: USER_AGENT, policy: DEFAULT_RETRY_POLICY, maxBodyBytes: MAX_BODY_BYTES });
   const tokens = new ClientCredentialsTokenSource({
     tokenUrl: `${settings.authUrl}/${settings.authEnvironmentId}/as/token`,
     credentials: { clientId: settings.clientId, clientSecret: settings.clientSecret, method: settings.tokenAuthMethod },
@@ -68,5 +67,5 @@ export function assemble(options: {
     writeLimiter: new WriteRateLimiter(options.config.guards.maxWritesPerMinute),
     confirmation: new ConfirmationGate(options.config.guards.confirm),
   };
-  return { deps, tokenRequests: () => tokens.requests, close: () => dispatcher.close() };
+  return { deps, tokenRequests: () => tokens.requests, close: () => http.close() };
 }

@@ -1,6 +1,17 @@
 import { createRequire } from 'node:module';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+// Set by the bundler (build.mjs) from package.json; absent when src/ runs unbundled (tests, tsx).
+declare const __PACKAGE_NAME__: string | undefined;
+declare const __PACKAGE_VERSION__: string | undefined;
+
+function fromPackageJson(): { name: string; version: string } {
+  return createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+}
+
+const pkg =
+  typeof __PACKAGE_NAME__ === 'string' && typeof __PACKAGE_VERSION__ === 'string'
+    ? { name: __PACKAGE_NAME__, version: __PACKAGE_VERSION__ }
+    : fromPackageJson();
 
 export const SERVER_NAME: string = pkg.name;
 export const SERVER_VERSION: string = pkg.version;
