@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import type { User } from '../src/pingone/model.js';
 import { startEmulator, type Emulator } from '../src/sandbox/emulator.js';
+import { environmentFor } from '../src/sandbox/connect.js';
 import { DEMO_USERS } from '../src/sandbox/seed.js';
 import { DirectPingOne } from './bench/direct.js';
 import { StdioRpc } from './bench/rpc.js';
@@ -67,11 +68,7 @@ function cleanEnv(emulator: Emulator, auditLog: string, extra: Record<string, st
   return {
     PATH: process.env.PATH ?? '',
     HOME: join(work, 'home'),
-    PINGONE_ENVIRONMENT_ID: emulator.environmentId,
-    PINGONE_CLIENT_ID: emulator.clientId,
-    PINGONE_CLIENT_SECRET: emulator.clientSecret,
-    PINGONE_API_URL: emulator.apiUrl,
-    PINGONE_AUTH_URL: emulator.authUrl,
+    ...environmentFor(emulator),
     PINGONE_MCP_AUDIT_LOG: auditLog,
     // Benchmarks write thousands of times a minute: lift the guard's write budget and prompts.
     PINGONE_MCP_MAX_WRITES_PER_MINUTE: '999999',

@@ -19,6 +19,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { AuditRecord } from '../src/audit/record.js';
 import { verifyAuditFile } from '../src/audit/verify.js';
 import type { Device, User } from '../src/pingone/model.js';
+import { environmentFor } from '../src/sandbox/connect.js';
 import { startEmulator, type Emulator } from '../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../src/sandbox/seed.js';
 
@@ -117,11 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: mkdtempSync(join(tmpdir(), 'p1mcp-load-home-')),
-      PINGONE_ENVIRONMENT_ID: emulator.environmentId,
-      PINGONE_CLIENT_ID: emulator.clientId,
-      PINGONE_CLIENT_SECRET: emulator.clientSecret,
-      PINGONE_API_URL: emulator.apiUrl,
-      PINGONE_AUTH_URL: emulator.authUrl,
+      ...environmentFor(emulator),
       PINGONE_MCP_AUDIT_LOG: auditPath,
       PINGONE_MCP_LOG_LEVEL: 'warn',
       // The per-process write guard would (rightly) stop a bulk run; this one is deliberate.

@@ -36,18 +36,10 @@ export async function serve(config: Config): Promise<void> {
     pingone = config.target.pingone;
   } else {
     // Loaded only in sandbox mode: a real deployment never starts the emulator.
-    const { startEmulator } = await import('../sandbox/emulator.js');
+    const [{ startEmulator }, { settingsFor }] = await Promise.all([import('../sandbox/emulator.js'), import('../sandbox/connect.js')]);
     const emulator = await startEmulator();
     closeEmulator = () => emulator.close();
-    pingone = {
-      environmentId: emulator.environmentId,
-      authEnvironmentId: emulator.environmentId,
-      clientId: emulator.clientId,
-      clientSecret: emulator.clientSecret,
-      apiUrl: emulator.apiUrl,
-      authUrl: emulator.authUrl,
-      tokenAuthMethod: 'client_secret_basic',
-    };
+    pingone = settingsFor(emulator);
   }
 
   const sink = config.auditToStderr ? mirrorToLog(audit, logger) : audit;

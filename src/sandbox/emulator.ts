@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Uuid } from '../ids.js';
 import type { Device, User } from '../pingone/model.js';
-import { ManagementApi } from './api.js';
+import { ManagementApi, type ApiCall } from './api.js';
 import { TokenService, type ClientAuthMethod } from './auth.js';
 import { FaultQueue, type FaultAction, type FaultController } from './faults.js';
 import { oauthErrorForStatus, p1ErrorForStatus } from './p1error.js';
 import { RollingRateLimiter } from './ratelimit.js';
 import { JSON_TYPE, jsonReply, lowerCaseKeys, p1Reply, type Reply } from './reply.js';
-import { classifyRoute, type RouteMatch, type RouteName } from './routes.js';
+import { classifyRoute, type RouteName } from './routes.js';
 import { demoSeed, type SandboxSeed } from './seed.js';
 import { SandboxStore, type SandboxActivity } from './store.js';
 
@@ -338,15 +338,5 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-type Call = {
-  match: RouteMatch;
-  path: string;
-  rawQuery: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  contentType: string | undefined;
-  body: string;
-  bodyTooLarge: boolean;
-  correlationId: string;
-  now: Date;
-};
+/** A request as the API sees it, plus what only the HTTP layer knows. */
+type Call = ApiCall & { bodyTooLarge: boolean };

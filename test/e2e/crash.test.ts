@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, expect, it } from 'vitest';
 import { verifyAuditFile } from '../../src/audit/verify.js';
+import { environmentFor } from '../../src/sandbox/connect.js';
 import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
 import { readAudit } from '../support/harness.js';
 
@@ -21,11 +22,7 @@ afterEach(async () => {
 function serverEnv(e: Emulator, auditPath: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
-    PINGONE_ENVIRONMENT_ID: e.environmentId,
-    PINGONE_CLIENT_ID: e.clientId,
-    PINGONE_CLIENT_SECRET: e.clientSecret,
-    PINGONE_API_URL: e.apiUrl,
-    PINGONE_AUTH_URL: e.authUrl,
+    ...environmentFor(e),
     PINGONE_MCP_AUDIT_LOG: auditPath,
     PINGONE_MCP_LOG_LEVEL: 'silent',
   };

@@ -9,6 +9,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { settingsFor } from '../../src/sandbox/connect.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sandbox/emulator.js';
 import { createServer } from '../../src/server.js';
 import type { AuditSink } from '../../src/audit/record.js';
@@ -61,16 +62,7 @@ export async function startHarness(
   const config = loadConfig(options.env ?? {}, { sandbox: true, auditLog: auditPath, logLevel: 'silent' });
   const parts = assemble({
     config,
-    pingone: {
-      environmentId: emulator.environmentId,
-      authEnvironmentId: emulator.environmentId,
-      clientId: emulator.clientId,
-      clientSecret: emulator.clientSecret,
-      apiUrl: emulator.apiUrl,
-      authUrl: emulator.authUrl,
-      tokenAuthMethod: emulator.tokenAuthMethod,
-      ...options.pingone,
-    },
+    pingone: { ...settingsFor(emulator), ...options.pingone },
     audit,
     logger: createLogger('silent'),
     sandbox: options.sandbox ?? false,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { environmentFor } from '../../../src/sandbox/connect.js';
 import type { Emulator } from '../../../src/sandbox/emulator.js';
 
 /** The built binary, as an MCP client launches it (`npm test` builds first). */
@@ -46,11 +47,7 @@ export function tenantEnv(emulator: Emulator, auditPath: string, extra: Record<s
   return {
     PATH: process.env.PATH ?? '',
     HOME: mkdtempSync(join(tmpdir(), 'p1mcp-home-')),
-    PINGONE_ENVIRONMENT_ID: emulator.environmentId,
-    PINGONE_CLIENT_ID: emulator.clientId,
-    PINGONE_CLIENT_SECRET: emulator.clientSecret,
-    PINGONE_API_URL: emulator.apiUrl,
-    PINGONE_AUTH_URL: emulator.authUrl,
+    ...environmentFor(emulator),
     PINGONE_MCP_AUDIT_LOG: auditPath,
     PINGONE_MCP_LOG_LEVEL: 'info',
     ...extra,
