@@ -17,7 +17,14 @@ export function maskEmail(email: string): string {
   return `${email[0]}***${email.slice(at)}`;
 }
 
-/** Masks the text if it looks like an email; other identifiers (usernames, IDs) pass unchanged. */
-export function maskIfEmail(text: string): string {
-  return text.includes('@') ? maskEmail(text) : text;
+const PHONE_LIKE = /^\+?[\d\s().-]{7,24}$/;
+
+/**
+ * Masks text that is personal data in disguise — a username or lookup that is
+ * an email or a phone number; other identifiers (usernames, IDs) pass unchanged.
+ */
+export function maskIfPersonal(text: string): string {
+  if (text.includes('@')) return maskEmail(text);
+  if (PHONE_LIKE.test(text) && text.replace(/\D/g, '').length >= 7) return maskPhone(text);
+  return text;
 }

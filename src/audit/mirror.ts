@@ -11,5 +11,6 @@ export function mirrorToLog(sink: AuditSink, logger: { info(data: object, messag
       logger.info({ audit: record }, 'audit record');
       return record;
     },
+    status: () => sink.status(),
   };
 }

@@ -76,4 +76,6 @@ export interface AuditRecord extends AuditEntry {
 /** Appends to the audit trail; throws when the record cannot be made durable. */
 export interface AuditSink {
   append(entry: AuditEntry): AuditRecord;
+  /** Whether appends can work now; `broken` says why not. */
+  status(): { state: 'ready' } | { state: 'broken'; reason: string };
 }

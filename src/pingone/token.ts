@@ -84,7 +84,9 @@ export class ClientCredentialsTokenSource implements TokenSource {
     };
     const answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
     const context = { attempts: answer.attempts, correlationId: answer.correlationId };
-    if (answer.status === 400 || answer.status === 401) {
+    // Any refusal of the token request is a configuration matter (credentials, auth method, auth URL or
+    // environment), never "not found" about a user: only rate limits and timeouts are PingOne's to fix.
+    if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
       throw new PingOneAuthError(answer.status, OAuthErrorSchema.safeParse(answer.json).data?.error, context);
     }
     if (answer.status < 200 || answer.status > 299) throw new PingOneApiError({ status: answer.status }, context);

@@ -81,7 +81,16 @@ export class LineLimiter extends Transform {
     const tail = dropped.tail.toString('utf8').replace(/\r$/, '');
     const looksLikeRequest = /"method"\s*:/.test(head) || /"method"\s*:/.test(tail);
     const found = looksLikeRequest ? (HEAD_ID.exec(head) ?? TAIL_ID.exec(tail))?.[1] : undefined;
-    const requestId = found === undefined ? undefined : (JSON.parse(found) as RequestId);
+    const requestId = found === undefined ? undefined : parseId(found);
     this.onOversized({ bytes: dropped.bytes, ...(requestId === undefined ? {} : { requestId }) });
+  }
+}
+
+/** The id as JSON, or undefined when the client wrote something that only looks like one. */
+function parseId(text: string): RequestId | undefined {
+  try {
+    return JSON.parse(text) as RequestId;
+  } catch {
+    return undefined;
   }
 }

@@ -30,6 +30,8 @@ interface SealedQuestion {
 }
 
 const ANSWER_KEY = 'confirm';
+/** How long a question may wait for the person's answer. */
+const TTL_SECONDS = 600;
 const AnswerSchema = z.object({ confirm: z.boolean().describe('Yes, do it') });
 
 export type Decision = { kind: 'proceed'; how: 'confirmed' | 'not asked' } | { kind: 'ask'; result: InputRequiredResult };
@@ -44,12 +46,14 @@ export type Decision = { kind: 'proceed'; how: 'confirmed' | 'not asked' } | { k
  */
 export class ConfirmationGate {
   private readonly codec: RequestStateCodec<SealedQuestion>;
+  /** Audit ids whose confirmation was used, until their state would have expired anyway. */
+  private readonly spent = new Map<string, number>();
 
   constructor(
     readonly mode: ConfirmMode,
     key: Uint8Array = randomBytes(32),
   ) {
-    this.codec = createRequestStateCodec<SealedQuestion>({ key, ttlSeconds: 600 });
+    this.codec = createRequestStateCodec<SealedQuestion>({ key, ttlSeconds: TTL_SECONDS });
   }
 
   /** For `ServerOptions.requestState.verify`: rejects state we did not seal, or that expired. */
@@ -58,6 +62,11 @@ export class ConfirmationGate {
   /** The audit id a question was asked under, when this request is the client's answer to it. */
   resumedAuditId(ctx: ServerContext): string | undefined {
     return ctx.mcpReq.requestState<SealedQuestion>()?.auditId;
+  }
+
+  /** Throws what `decide` would when a person is required and this client cannot ask one. */
+  assertCanConfirm(mcp: { server: McpServer; ctx: ServerContext }): void {
+    if (this.mode === 'always' && !canAskPerson(mcp.server, mcp.ctx)) throw unavailable();
   }
 
   /** Whether a write by this client would be put to the person first. */
@@ -73,10 +82,7 @@ export class ConfirmationGate {
     if (this.mode === 'never') return { kind: 'proceed', how: 'not asked' };
     if (!canAskPerson(mcp.server, mcp.ctx)) {
       if (this.mode === 'auto') return { kind: 'proceed', how: 'not asked' };
-      throw new ToolError(
-        'CONFIRMATION_UNAVAILABLE',
-        'Refused: this server requires a person to confirm every write (PINGONE_MCP_CONFIRM=always), and this MCP client cannot ask one (it does not support elicitation). Use a client that can, such as Claude Code, VS Code or Cursor. Nothing was changed.',
-      );
+      throw unavailable();
     }
     const sealed = mcp.ctx.mcpReq.requestState<SealedQuestion>();
     const answer = inputResponse(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY);
@@ -85,7 +91,10 @@ export class ConfirmationGate {
       throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: the confirmation that came back was given for a different action. Nothing was changed; call the tool again to ask the person afresh.');
     }
     if (answer.kind === 'elicit' && answer.action === 'accept') {
-      if (acceptedContent(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY, AnswerSchema)?.confirm === true) return { kind: 'proceed', how: 'confirmed' };
+      if (acceptedContent(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY, AnswerSchema)?.confirm === true) {
+        this.spend(sealed.auditId);
+        return { kind: 'proceed', how: 'confirmed' };
+      }
       throw new ToolError('NOT_CONFIRMED', 'The person answered without confirming, so nothing was changed.');
     }
     if (answer.kind === 'elicit' && answer.action === 'decline') {
@@ -94,12 +103,29 @@ export class ConfirmationGate {
     throw new ToolError('NOT_CONFIRMED', 'The person dismissed the question without answering, so nothing was changed.');
   }
 
+  /** An answer confirms one write: replaying it (same state, same answer) is refused. */
+  private spend(auditId: string): void {
+    const now = Date.now();
+    for (const [id, expires] of this.spent) if (expires <= now) this.spent.delete(id);
+    if (this.spent.has(auditId)) {
+      throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: this confirmation was already used for a write. Nothing was changed; call the tool again to ask the person afresh.');
+    }
+    this.spent.set(auditId, now + TTL_SECONDS * 1000);
+  }
+
   private async ask(ctx: ServerContext, auditId: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
     return inputRequired({
       inputRequests: { [ANSWER_KEY]: inputRequired.elicit({ message: question, requestedSchema: AnswerSchema }) },
       requestState: await this.codec.mint({ auditId, action }, ctx),
     });
   }
+}
+
+function unavailable(): ToolError {
+  return new ToolError(
+    'CONFIRMATION_UNAVAILABLE',
+    'Refused: this server requires a person to confirm every write (PINGONE_MCP_CONFIRM=always), and this MCP client cannot ask one (it does not support elicitation). Use a client that can, such as Claude Code, VS Code or Cursor. Nothing was changed.',
+  );
 }
 
 function sameAction(a: ApprovedAction, b: ApprovedAction): boolean {

@@ -10,7 +10,7 @@ import { deviceIdArgument, dryRunArgument, reasonArgument, userArgument } from '
 import { describeDevice, describeUser, summarizeDevice, type DeviceSummary } from './output.js';
 import { resolveDevice } from './resolveDevice.js';
 import type { Completed } from './runtime.js';
-import { guardedWrite } from './write.js';
+import { givenReason, guardedWrite } from './write.js';
 
 /** What distinguishes one device write from another; the path they take is the same. */
 export interface DeviceWriteSpec {
@@ -44,7 +44,7 @@ export function defineDeviceWrite(spec: DeviceWriteSpec): ToolModule {
       if (!spec.needsIt(device)) return spec.nothingToDo(device, who);
       return guardedWrite(call, {
         action: { tool: spec.name, userId: user.id, deviceId, ...(args.reason === undefined ? {} : { reason: args.reason }) },
-        question: `${spec.verb} ${describeDevice(device)} of ${describeUser(userSummary, { population: true })}?${args.reason ? ` Reason: ${args.reason}` : ''}`,
+        question: `${spec.verb} ${describeDevice(device)} of ${describeUser(userSummary, { population: true })}?${givenReason(args.reason)}`,
         change: `${spec.verb.toLowerCase()} ${describeDevice(device)} of ${who}`,
         dryRun: args.dryRun === true,
         async perform() {

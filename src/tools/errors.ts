@@ -20,6 +20,8 @@ const DENIALS: ReadonlySet<ToolErrorCode> = new Set<DenialCode>([
   'CONFIRMATION_MISMATCH',
 ]);
 
+const ADMIN_MATTERS: ReadonlySet<ToolErrorCode> = new Set<ToolErrorCode>(['AUDIT_UNAVAILABLE', 'CONFIRMATION_UNAVAILABLE', 'PROTECTED_USER', 'POPULATION_NOT_ALLOWED']);
+
 export interface Candidate {
   id: string;
   username?: string;
@@ -46,7 +48,8 @@ export class ToolError extends Error {
     return DENIALS.has(this.code) ? 'denied' : 'failed';
   }
 
+  /** Who must act: the agent (fix the call, ask the person, wait) or an administrator. */
   get responsible(): 'agent' | 'admin' {
-    return this.code === 'AUDIT_UNAVAILABLE' || this.code === 'CONFIRMATION_UNAVAILABLE' ? 'admin' : 'agent';
+    return ADMIN_MATTERS.has(this.code) ? 'admin' : 'agent';
   }
 }

@@ -43,10 +43,10 @@ export function explainFailure(error: PingOneFailure, environmentId: string, wro
     }
     case 'auth':
       Object.assign(summary, { code: 'PINGONE_AUTH', httpStatus: error.status, ...(error.oauthError ? { pingoneErrorCode: error.oauthError } : {}) });
-      return { error: summary, text: `PingOne's token endpoint refused the worker app's credentials (${error.oauthError ?? `HTTP ${error.status}`}): an administrator must check PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET, PINGONE_TOKEN_AUTH_METHOD and PINGONE_AUTH_ENVIRONMENT_ID.${unchanged}` };
+      return { error: summary, text: `PingOne's token endpoint refused the worker app's credentials (${error.oauthError ?? `HTTP ${error.status}`}): an administrator must check PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET, PINGONE_TOKEN_AUTH_METHOD, PINGONE_AUTH_ENVIRONMENT_ID and PINGONE_REGION_CODE / PINGONE_AUTH_URL.${unchanged}` };
     case 'unreachable':
       summary.code = 'PINGONE_UNREACHABLE';
-      return { error: summary, text: `PingOne could not be reached (${error.networkCode})${tries}: check the network and PINGONE_REGION_CODE / PINGONE_API_URL, then try again.${unchanged}` };
+      return { error: summary, text: `PingOne could not be reached (${error.networkCode})${tries}: check the network and PINGONE_REGION_CODE (or PINGONE_API_URL / PINGONE_AUTH_URL), then try again.${unchanged}` };
     case 'timeout':
       summary.code = 'PINGONE_TIMEOUT';
       return { error: summary, text: `PingOne did not answer within ${Math.round(error.deadlineMs / 1000)} s${tries}: try again in a minute.${unchanged}` };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseUuid } from '../ids.js';
-import { maskEmail, maskIfEmail } from '../mask.js';
+import { maskEmail, maskIfPersonal } from '../mask.js';
 import { PingOneApiError } from '../pingone/errors.js';
 import { userSearchFilter } from '../pingone/filter.js';
 import type { User } from '../pingone/model.js';
@@ -27,13 +27,13 @@ export const findUserTool = defineTool({
   output: FindUserOutputSchema,
   async run(args, call) {
     const query = lookupText(args.query, '`query` must be a user ID, username, email or name');
-    call.lookup = maskIfEmail(query);
+    call.lookup = maskIfPersonal(query);
     const users = await search(call, query);
     const found = users.slice(0, MAX_MATCHES).map((user) => describeMatch(call, user));
     const [only] = found;
     if (found.length === 1 && only) call.user = stripForAudit(only);
     const more = users.length > MAX_MATCHES;
-    return { outcome: 'found', summary: searchSummary(found, more, maskIfEmail(query)), details: { users: found, more } };
+    return { outcome: 'found', summary: searchSummary(found, more, maskIfPersonal(query)), details: { users: found, more } };
   },
 });
 

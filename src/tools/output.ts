@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { maskEmail, maskPhone } from '../mask.js';
+import { maskEmail, maskIfPersonal, maskPhone } from '../mask.js';
 import type { Device, User } from '../pingone/model.js';
 
 /**
@@ -106,7 +106,8 @@ export function summarizeUser(user: User): UserSummary {
   const name = user.name?.formatted ?? ([user.name?.given, user.name?.family].filter(Boolean).join(' ') || undefined);
   return {
     id: user.id,
-    ...optional('username', user.username),
+    // Usernames are often emails: personal data, masked like any other email.
+    ...optional('username', user.username === undefined ? undefined : maskIfPersonal(user.username)),
     ...optional('name', name),
     ...optional('populationId', user.population?.id),
     ...optional('enabled', user.enabled),

@@ -4,7 +4,7 @@ import { checkTarget } from './guards.js';
 import { dryRunArgument, reasonArgument, userArgument } from './inputs.js';
 import { describeUser, summarizeUser, UnlockUserOutputSchema, type UserSummary } from './output.js';
 import { resolveUser } from './resolveUser.js';
-import { guardedWrite } from './write.js';
+import { givenReason, guardedWrite } from './write.js';
 
 export const unlockUserTool = defineTool({
   name: 'unlock_user',
@@ -23,7 +23,7 @@ export const unlockUserTool = defineTool({
     if (before.account.status !== 'LOCKED') return { outcome: 'not_locked', summary: notLockedSummary(before) };
     return guardedWrite(call, {
       action: { tool: 'unlock_user', userId: user.id, ...(args.reason === undefined ? {} : { reason: args.reason }) },
-      question: `Unlock ${describeUser(before, { population: true })}?${args.reason ? ` Reason: ${args.reason}` : ''}`,
+      question: `Unlock ${describeUser(before, { population: true })}?${givenReason(args.reason)}`,
       change: `unlock ${describeUser(before)}`,
       dryRun: args.dryRun === true,
       async perform() {

@@ -1,4 +1,5 @@
 import type { ApprovedAction } from './confirm.js';
+import { ToolError } from './errors.js';
 import type { BodyResult, Completed, ToolCall } from './runtime.js';
 
 export interface WriteRequest {
@@ -22,12 +23,22 @@ export async function guardedWrite(call: ToolCall, request: WriteRequest): Promi
   const { deps } = call;
   deps.writeLimiter.check();
   if (request.dryRun) {
+    // Everything the real call would check before asking PingOne, so that "allowed" means allowed.
+    deps.confirmation.assertCanConfirm(call.mcp);
+    const audit = deps.audit.status();
+    if (audit.state === 'broken') throw new ToolError('AUDIT_UNAVAILABLE', `The write would be refused: the audit trail cannot record it. ${audit.reason}`);
     const asks = deps.confirmation.wouldAsk(call.mcp.server, call.mcp.ctx) ? ' A person would be asked to confirm first.' : '';
     return { outcome: 'dry_run', summary: `Dry run: this would ${request.change}; every guard of this server allows it.${asks} Nothing was changed.` };
   }
   const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
   if (decision.kind === 'ask') return decision.result;
-  deps.writeLimiter.take();
   call.recordIntent();
+  // Counted once the intent is durable: a write refused for its audit record was never sent.
+  deps.writeLimiter.take();
   return request.perform();
+}
+
+/** The agent's reason as the person sees it in the question: quoted, so it reads as what the agent wrote. */
+export function givenReason(reason: string | undefined): string {
+  return reason ? ` Reason given: ${JSON.stringify(reason)}` : '';
 }

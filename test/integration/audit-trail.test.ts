@@ -17,7 +17,7 @@ function tempDir(): string {
 describe('the audit trail behind real tool calls', () => {
   it('records who did what to whom and why, chained and verifiable', async () => {
     const harness = await start();
-    await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-7\r\n{"forged":true}' });
+    await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-7 "quoted" {"forged":true}' });
     await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-8' });
     await harness.call('unlock_user', { user: 'bsmith' });
 
@@ -25,7 +25,7 @@ describe('the audit trail behind real tool calls', () => {
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(records[0]?.prevHash).toBe('');
     for (let i = 1; i < records.length; i++) expect(records[i]?.prevHash).toBe(records[i - 1]?.hash);
-    expect(records[0]?.reason).toBe('INC-7\r\n{"forged":true}');
+    expect(records[0]?.reason).toBe('INC-7 "quoted" {"forged":true}');
     expect(records[0]?.actor).toMatchObject({ client: 'harness-client/1.0.0', host: hostname() });
     expect(records[0]?.actor.osUser).toBeTruthy();
     expect(records[1]?.durationMs).toBeGreaterThanOrEqual(0);

@@ -24,7 +24,7 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     const result = await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-123' });
 
     expect(p.asked).toHaveLength(1);
-    expect(p.asked[0]?.message).toBe(`Unlock jdoe (Jane Doe, population ${DEMO_POPULATIONS.staff})? Reason: INC-123`);
+    expect(p.asked[0]?.message).toBe(`Unlock jdoe (Jane Doe, population ${DEMO_POPULATIONS.staff})? Reason given: "INC-123"`);
     expect(result.structured.outcome).toBe('unlocked');
     expect(pingOneWrites(harness)).toHaveLength(1);
     const records = harness.audit();

@@ -105,3 +105,23 @@ describe('dryRun', () => {
     expect((await h.call('unlock_user', { user: 'jdoe' })).structured.outcome).toBe('unlocked');
   });
 });
+
+describe('dryRun reports what the real call would refuse', () => {
+  it('a confirmation this client cannot give', async () => {
+    const h = await start({ env: { PINGONE_MCP_CONFIRM: 'always' } });
+    const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
+    expect(result.structured).toMatchObject({ outcome: 'denied', error: { code: 'CONFIRMATION_UNAVAILABLE' } });
+  });
+
+  it('an audit trail that cannot record the write', async () => {
+    const h = await start({
+      audit: {
+        append: (entry) => ({ ...entry, time: '', seq: 1, prevHash: '', hash: '' }),
+        status: () => ({ state: 'broken', reason: 'its last record does not verify.' }),
+      },
+    });
+    const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
+    expect(result.structured).toMatchObject({ outcome: 'failed', error: { code: 'AUDIT_UNAVAILABLE', responsible: 'admin' } });
+    expect(result.text).toMatch(/would be refused/);
+  });
+});

@@ -53,6 +53,14 @@ describe('StdioConnection framing', () => {
     ]);
   });
 
+  it('drops an oversized line whose id only looks like JSON, without crashing', async () => {
+    const c = await connection(200);
+    c.input.write(`{"jsonrpc":"2.0","method":"tools/call","params":{"a":"${'x'.repeat(500)}"},"id":"\\u00zz"}\n${ping(11)}\n`);
+    await c.settle();
+    expect(c.oversized.map((m) => m.requestId)).toEqual([undefined]);
+    expect(c.received.map((m) => (m as { id: number }).id)).toEqual([11]);
+  });
+
   it('keeps a line of exactly the limit and drops one a byte longer', async () => {
     const c = await connection(200);
     const line = (id: number, pad: number) => `{"jsonrpc":"2.0","id":${id},"method":"ping","params":{"p":"${'y'.repeat(pad)}"}}`;

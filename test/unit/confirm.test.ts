@@ -59,6 +59,15 @@ describe('ConfirmationGate', () => {
     await expect(gate.decide(mcp, 'a', action, 'q')).resolves.toEqual({ kind: 'proceed', how: 'confirmed' });
   });
 
+  it('lets one answer confirm one write: a replay of the same state and answer is refused', async () => {
+    const gate = new ConfirmationGate('auto');
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'once', action }, responses: accepted });
+    await expect(gate.decide(mcp, 'once', action, 'q')).resolves.toEqual({ kind: 'proceed', how: 'confirmed' });
+    await expect(gate.decide(mcp, 'once', action, 'q')).rejects.toSatisfy(
+      (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH' && /already used/.test(error.message),
+    );
+  });
+
   it('asks again when the state came back without an answer', async () => {
     const gate = new ConfirmationGate('auto');
     const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action } });

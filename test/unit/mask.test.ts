@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskEmail, maskIfEmail, maskPhone } from '../../src/mask.js';
+import { maskEmail, maskIfPersonal, maskPhone } from '../../src/mask.js';
 
 describe('maskPhone', () => {
   it('keeps the country prefix and the last four digits', () => {
@@ -49,9 +49,9 @@ describe('maskEmail', () => {
     expect(maskEmail('"a@b"@example.com')).toBe('"***@example.com');
   });
 
-  it('maskIfEmail masks emails and passes other identifiers through', () => {
-    expect(maskIfEmail('dana@example.com')).toBe('d***@example.com');
-    expect(maskIfEmail('dana.smith')).toBe('dana.smith');
+  it('maskIfPersonal masks emails and passes other identifiers through', () => {
+    expect(maskIfPersonal('dana@example.com')).toBe('d***@example.com');
+    expect(maskIfPersonal('dana.smith')).toBe('dana.smith');
   });
 
   it('never shows a local part longer than one character', () => {
