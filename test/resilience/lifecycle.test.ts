@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAuditFile } from '../../src/audit/verify.js';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import type { Emulator } from '../../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { readAudit } from '../support/harness.js';
-import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, waitUntil, type Spawned } from './support/spawned.js';
+import { spawnedPerTest, waitUntil } from './support/spawned.js';
 
 /**
  * Shutdown and crash behaviour of the spawned binary: signals with calls in
@@ -14,27 +14,7 @@ import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, waitUntil, t
 
 const CRASH_MODULE = resolve(import.meta.dirname, 'fixtures/crash-when-serving.mjs');
 
-let emulator: Emulator | undefined;
-let server: Spawned | undefined;
-
-afterEach(async () => {
-  if (server) {
-    expect(protocolViolations(server.stdoutLines())).toEqual([]);
-    server.kill();
-    await server.exited;
-  }
-  server = undefined;
-  await emulator?.close();
-  emulator = undefined;
-});
-
-async function start(extraEnv: Record<string, string> = {}, nodeOptions: string[] = []) {
-  emulator = await startEmulator();
-  const auditPath = tempAuditPath();
-  server = spawnServer({ env: tenantEnv(emulator, auditPath, extraEnv), nodeOptions });
-  await server.initialize();
-  return { server, emulator, auditPath };
-}
+const start = spawnedPerTest();
 
 const writeArrived = (e: Emulator) => () => e.requests.some((r) => r.route === 'user.action');
 

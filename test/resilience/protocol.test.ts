@@ -1,36 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAuditFile } from '../../src/audit/verify.js';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { readAudit } from '../support/harness.js';
-import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, waitUntil, type Spawned } from './support/spawned.js';
+import { spawnedPerTest, waitUntil } from './support/spawned.js';
 
 /**
  * Protocol abuse against the spawned binary, spoken by hand over its pipes.
  * Whatever comes in, stdout carries JSON-RPC messages and nothing else.
  */
 
-let emulator: Emulator | undefined;
-let server: Spawned | undefined;
-
-afterEach(async () => {
-  if (server) {
-    expect(protocolViolations(server.stdoutLines())).toEqual([]);
-    server.kill();
-    await server.exited;
-  }
-  server = undefined;
-  await emulator?.close();
-  emulator = undefined;
-});
-
-async function start(extraEnv: Record<string, string> = {}): Promise<{ server: Spawned; emulator: Emulator; auditPath: string }> {
-  emulator = await startEmulator();
-  const auditPath = tempAuditPath();
-  server = spawnServer({ env: tenantEnv(emulator, auditPath, extraEnv) });
-  await server.initialize();
-  return { server, emulator, auditPath };
-}
+const start = spawnedPerTest();
 
 describe('malformed input and unknown methods', () => {
   it('skips what is not JSON-RPC, answers unknown methods with -32601, and keeps serving', async () => {

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { environmentFor } from '../../../src/sandbox/connect.js';
-import type { Emulator } from '../../../src/sandbox/emulator.js';
+import { afterEach, expect } from 'vitest';
+import { startEmulator, type Emulator } from '../../../src/sandbox/emulator.js';
 
 /** The built binary, as an MCP client launches it (`npm test` builds first). */
 export const BIN = resolve(import.meta.dirname, '../../../dist/index.js');
@@ -168,4 +169,31 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, wh
     if (Date.now() > until) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * A starter for the current test file: a fresh emulator and the built binary
+ * pointed at it, initialized. After each test the binary's stdout must have
+ * carried nothing but JSON-RPC; then both are stopped.
+ */
+export function spawnedPerTest(): (extraEnv?: Record<string, string>, nodeOptions?: string[]) => Promise<{ server: Spawned; emulator: Emulator; auditPath: string }> {
+  let emulator: Emulator | undefined;
+  let server: Spawned | undefined;
+  afterEach(async () => {
+    if (server) {
+      expect(protocolViolations(server.stdoutLines())).toEqual([]);
+      server.kill();
+      await server.exited;
+    }
+    server = undefined;
+    await emulator?.close();
+    emulator = undefined;
+  });
+  return async (extraEnv = {}, nodeOptions = []) => {
+    emulator = await startEmulator();
+    const auditPath = tempAuditPath();
+    server = spawnServer({ env: tenantEnv(emulator, auditPath, extraEnv), nodeOptions });
+    await server.initialize();
+    return { server, emulator, auditPath };
+  };
 }
