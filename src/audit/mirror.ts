@@ -6,8 +6,8 @@ import type { AuditSink } from './record.js';
  */
 export function mirrorToLog(sink: AuditSink, logger: { info(data: object, message: string): void }): AuditSink {
   return {
-    append(entry) {
-      const record = sink.append(entry);
+    async append(entry) {
+      const record = await sink.append(entry);
       logger.info({ audit: record }, 'audit record');
       return record;
     },

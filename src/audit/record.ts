@@ -73,9 +73,13 @@ export interface AuditRecord extends AuditEntry {
   hash: string;
 }
 
-/** Appends to the audit trail; throws when the record cannot be made durable. */
+/**
+ * Appends to the audit trail; rejects when the record cannot be made durable.
+ * Asynchronous so that no store (a file under a lock, a database) ever makes
+ * the event loop wait for a disk or a network.
+ */
 export interface AuditSink {
-  append(entry: AuditEntry): AuditRecord;
+  append(entry: AuditEntry): Promise<AuditRecord>;
   /** Whether appends can work now; `broken` says why not. */
   status(): { state: 'ready' } | { state: 'broken'; reason: string };
 }

@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { buildRecord, checkRecordLine, EMPTY_CHAIN, normalizeEntry, serializeRecord, type ChainPosition } from './chain.js';
 import { AuditUnavailableError, describeOsError, osErrorCode } from './errors.js';
 import { LOCK_WAIT_MS, LockError, withFileLock } from './lock.js';
-import type { AuditEntry, AuditRecord } from './record.js';
+import type { AuditEntry, AuditRecord, AuditSink } from './record.js';
 
 /**
  * The append-only, hash-chained audit file (JSON Lines).
@@ -275,4 +275,9 @@ function shellQuote(path: string): string {
   if (!/[\s"'$`!&|;<>()*?#~]/.test(path)) return path;
   if (process.platform === 'win32') return `"${path}"`;
   return `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The trail as the tools see it. Appends still run synchronously inside; the contract is asynchronous. */
+export function asAuditSink(trail: AuditTrail): AuditSink {
+  return { append: async (entry) => trail.append(entry), status: () => trail.status() };
 }

@@ -1,7 +1,7 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../app.js';
 import { mirrorToLog } from '../audit/mirror.js';
-import { openAuditTrail } from '../audit/trail.js';
+import { asAuditSink, openAuditTrail } from '../audit/trail.js';
 import type { Config, PingOneSettings } from '../config.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -42,7 +42,7 @@ export async function serve(config: Config): Promise<void> {
     pingone = settingsFor(emulator);
   }
 
-  const sink = config.auditToStderr ? mirrorToLog(audit, logger) : audit;
+  const sink = config.auditToStderr ? mirrorToLog(asAuditSink(audit), logger) : asAuditSink(audit);
   const parts = assemble({ config, pingone, audit: sink, logger, sandbox });
   const connection = new StdioConnection({
     input: process.stdin,

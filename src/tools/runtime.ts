@@ -90,9 +90,9 @@ export class ToolCall {
    * Records the intent durably before a write. Without that record the write
    * must not happen: the audit trail is fail-closed.
    */
-  recordIntent(): void {
+  async recordIntent(): Promise<void> {
     try {
-      this.deps.audit.append(this.entry('intent'));
+      await this.deps.audit.append(this.entry('intent'));
     } catch (error) {
       throw new ToolError('AUDIT_UNAVAILABLE', `Refused: the audit trail cannot record this action, so nothing was sent to PingOne. ${messageOf(error)} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);
     }
@@ -104,9 +104,9 @@ export class ToolCall {
   }
 
   /** Appends the outcome record; returns a warning sentence when it could not be written. */
-  recordOutcome(outcome: AuditOutcome, pingone: AuditPingOne | undefined): string | undefined {
+  async recordOutcome(outcome: AuditOutcome, pingone: AuditPingOne | undefined): Promise<string | undefined> {
     try {
-      this.deps.audit.append({ ...this.entry('outcome'), outcome, ...(pingone ? { pingone } : {}) });
+      await this.deps.audit.append({ ...this.entry('outcome'), outcome, ...(pingone ? { pingone } : {}) });
       return undefined;
     } catch (error) {
       this.deps.logger.error({ auditId: this.auditId, tool: this.tool, outcome, problem: messageOf(error) }, 'audit outcome record not written');
@@ -215,7 +215,7 @@ async function runCall(
       error = { code: 'INTERNAL_ERROR', responsible: 'admin' };
     }
   }
-  const warning = call.recordOutcome(outcome, pingone);
+  const warning = await call.recordOutcome(outcome, pingone);
   const correlationId = pingone?.correlationId;
   const text = [deps.sandbox ? `[sandbox] ${summary}` : summary, warning].filter(Boolean).join(' ');
   const structured: ToolOutput = {

@@ -32,7 +32,7 @@ export async function guardedWrite(call: ToolCall, request: WriteRequest): Promi
   }
   const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
   if (decision.kind === 'ask') return decision.result;
-  call.recordIntent();
+  await call.recordIntent();
   // Counted once the intent is durable: a write refused for its audit record was never sent.
   deps.writeLimiter.take();
   return request.perform();

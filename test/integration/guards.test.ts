@@ -116,7 +116,7 @@ describe('dryRun reports what the real call would refuse', () => {
   it('an audit trail that cannot record the write', async () => {
     const h = await start({
       audit: {
-        append: (entry) => ({ ...entry, time: '', seq: 1, prevHash: '', hash: '' }),
+        append: async (entry) => ({ ...entry, time: '', seq: 1, prevHash: '', hash: '' }),
         status: () => ({ state: 'broken', reason: 'its last record does not verify.' }),
       },
     });
