@@ -20,8 +20,10 @@ import type { AuditRecord } from '../src/audit/record.js';
 import { verifyAuditFile } from '../src/audit/verify.js';
 import type { Device, User } from '../src/pingone/model.js';
 import { environmentFor } from '../src/sandbox/connect.js';
-import { startEmulator, type Emulator } from '../src/sandbox/emulator.js';
+import type { Emulator } from '../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../src/sandbox/seed.js';
+// Latency and the rate limit are test machinery: they plug into the emulator through its intercept seam.
+import { startTestEmulator } from '../test/support/emulator.js';
 
 const BIN = resolve(import.meta.dirname, '../dist/index.js');
 
@@ -105,7 +107,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const onRejection = () => void unhandledRejections++;
   process.on('unhandledRejection', onRejection);
 
-  const emulator = await startEmulator({
+  const emulator = await startTestEmulator({
     latencyMs: options.latencyMs,
     rateLimitPerSecond: options.rateLimitPerSecond,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Fault } from '../../src/sandbox/faults.js';
+import type { Fault } from '../support/faults.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { startHarness, type Harness, type ToolResult } from '../support/harness.js';
 
