@@ -42,6 +42,12 @@ const EXPECTED: Record<Kind, string> = { unlock: 'unlocked', unblock: 'unblocked
 
 export interface LoadReport {
   calls: number;
+  /** How many calls of each kind were sent (the mix is the script's; tests check the trail against it). */
+  sent: Record<Kind, number>;
+  /** Writes PingOne (the emulator) answered with a 2xx: one per unlock or unblock call. */
+  pingoneWrites: number;
+  /** The audit file the server wrote, for checks independent of this script's reading of it. */
+  auditPath: string;
   wrong: Array<{ call: number; kind: Kind; got: string }>;
   elapsedMs: number;
   callsPerSecond: number;
@@ -152,6 +158,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const sampler = setInterval(sample, 100);
 
   const free = [...users];
+  const sent: Record<Kind, number> = { unlock: 0, unblock: 0, read: 0 };
   const latencies: number[] = [];
   const wrong: LoadReport['wrong'] = [];
   const auditIds: string[] = [];
@@ -161,6 +168,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const one = async (index: number, user: LoadUser): Promise<void> => {
     const kind: Kind = index % 10 < 4 ? 'unlock' : index % 10 < 7 ? 'unblock' : 'read';
+    sent[kind] += 1;
     const stored = emulator.getUser(user.id) as User;
     if (kind === 'unblock') {
       const device = emulator.getDevice(user.id, user.deviceId) as Device;
@@ -247,6 +255,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   const report: LoadReport = {
     calls: options.calls,
+    sent,
+    pingoneWrites: requests.filter((r) => (r.route === 'user.action' || r.route === 'device.action') && r.status !== undefined && r.status >= 200 && r.status < 300).length,
+    auditPath,
     wrong,
     elapsedMs,
     callsPerSecond: options.calls / (elapsedMs / 1000),

@@ -215,7 +215,8 @@ describe('rate limit, latency and close', () => {
 
     const started = Date.now();
     await emu.close();
-    expect(Date.now() - started).toBeLessThan(500);
+    // Far below the 60 s delay it cuts short.
+    expect(Date.now() - started).toBeLessThan(10_000);
     const results = await settled;
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await expect(send(envUrl(emu, '/users'))).rejects.toThrow();
