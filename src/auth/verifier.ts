@@ -113,6 +113,8 @@ function rejection(error: unknown): Error {
   if (error instanceof VerifierUnavailableError) return error;
   if (error instanceof errors.JWTExpired) return new TokenRejectedError('The access token has expired.');
   if (error instanceof errors.JWTClaimValidationFailed) {
+    const claim = error.claim.replace(/[^a-z_]/gi, '').slice(0, 20);
+    if (error.reason === 'missing') return new TokenRejectedError(`The access token lacks the "${claim}" claim.`);
     switch (error.claim) {
       case 'iss':
         return new TokenRejectedError('The access token comes from another issuer.');
@@ -123,7 +125,7 @@ function rejection(error: unknown): Error {
       case 'iat':
         return new TokenRejectedError('The access token is too old or was issued in the future.');
       default:
-        return new TokenRejectedError(`The access token lacks a valid "${error.claim.replace(/[^a-z_]/gi, '').slice(0, 20)}" claim.`);
+        return new TokenRejectedError(`The access token has an invalid "${claim}" claim.`);
     }
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenRejectedError('The access token signature is not valid.');
