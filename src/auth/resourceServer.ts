@@ -97,22 +97,18 @@ export function createResourceServer(settings: TokenVerifierSettings, options: T
 }
 
 /**
- * The verifier settings for a configuration: `undefined` when OAuth is off;
- * in the sandbox, the embedded authorization server's issuer and the
- * resource the listener serves (PINGONE_MCP_RESOURCE when set).
+ * The verifier settings for a tenant's configuration: `undefined` when OAuth
+ * is off. The sandbox's come from `startSandboxOAuth` (sandbox/oauth), which
+ * starts the authorization server whose issuer they name.
  */
-export function resourceServerSettings(
-  oauth: OAuthConfig,
-  sandbox?: { readonly issuer: string; readonly listenerResource: string },
-): TokenVerifierSettings | undefined {
+export function resourceServerSettings(oauth: OAuthConfig): TokenVerifierSettings | undefined {
   switch (oauth.kind) {
     case 'off':
       return undefined;
     case 'issuer':
       return { issuer: oauth.issuer, resource: oauth.resource, policy: oauth.policy };
     case 'sandbox':
-      if (sandbox === undefined) throw new TypeError('resourceServerSettings: the sandbox needs its authorization server started first');
-      return { issuer: sandbox.issuer, resource: oauth.resource ?? sandbox.listenerResource, policy: oauth.policy };
+      throw new TypeError('resourceServerSettings: in the sandbox, use startSandboxOAuth from sandbox/oauth');
   }
 }
 

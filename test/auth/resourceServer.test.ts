@@ -99,17 +99,11 @@ describe('insufficientScope', () => {
 });
 
 describe('resourceServerSettings', () => {
-  it('is undefined when OAuth is off, the configured issuer otherwise, and the embedded server in the sandbox', () => {
+  it('is undefined when OAuth is off, the configured issuer for a tenant, and left to startSandboxOAuth in the sandbox', () => {
     const off: OAuthConfig = { kind: 'off', policy: POLICY };
     expect(resourceServerSettings(off)).toBeUndefined();
     const tenant: OAuthConfig = { kind: 'issuer', issuer: 'https://auth.pingone.eu/e/as', resource: RESOURCE, policy: POLICY };
     expect(resourceServerSettings(tenant)).toEqual({ issuer: 'https://auth.pingone.eu/e/as', resource: RESOURCE, policy: POLICY });
-    const sandbox: OAuthConfig = { kind: 'sandbox', policy: POLICY };
-    expect(() => resourceServerSettings(sandbox)).toThrow(/started first/);
-    expect(resourceServerSettings(sandbox, { issuer: 'http://127.0.0.1:1', listenerResource: 'http://127.0.0.1:8080/mcp' })).toEqual({
-      issuer: 'http://127.0.0.1:1',
-      resource: 'http://127.0.0.1:8080/mcp',
-      policy: POLICY,
-    });
+    expect(() => resourceServerSettings({ kind: 'sandbox', policy: POLICY })).toThrow(/startSandboxOAuth/);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OAuthPolicy } from '../../src/config.js';
 import { createResourceServer, type ResourceServer } from '../../src/auth/resourceServer.js';
 import { startSandboxAuthorizationServer, type SandboxAuthorizationServer } from '../../src/sandbox/oauth/authorizationServer.js';
+import { startSandboxOAuth } from '../../src/sandbox/oauth/index.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 
 const POLICY: OAuthPolicy = {
@@ -113,6 +114,10 @@ describe('the official SDK client against the sandbox authorization server', () 
     const claims = decodeJwt(tokens.access_token);
     expect(claims.aud).toBe(resource);
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBeLessThanOrEqual(POLICY.maxTokenLifetimeSeconds);
+
+    // Only for this resource: a server at another URL refuses the same token.
+    const elsewhere = createResourceServer({ issuer: as.issuer, resource: 'http://127.0.0.1:1/mcp', policy: POLICY });
+    await expect(elsewhere.verifier.verifyAccessToken(tokens.access_token)).rejects.toThrow(/audience/);
 
     const seen = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(seen.status).toBe(200);
@@ -263,5 +268,37 @@ describe('the sandbox authorization server refuses', () => {
   it('to listen anywhere but loopback, or with an unknown default operator', async () => {
     await expect(startSandboxAuthorizationServer({ resource, scopes: POLICY.scopes, host: '0.0.0.0' })).rejects.toThrow(/loopback only/);
     await expect(startSandboxAuthorizationServer({ resource, scopes: POLICY.scopes, defaultOperator: 'mallory' })).rejects.toThrow(/bsmith, ops1/);
+  });
+});
+
+describe('startSandboxOAuth', () => {
+  it('starts the server for the configured resource and default operator, and returns settings that accept exactly its tokens', async () => {
+    const configured = 'http://localhost:9999/team/mcp';
+    const { authorizationServer, settings } = await startSandboxOAuth({ kind: 'sandbox', policy: POLICY, resource: configured, sandboxOperator: 'ops1' }, resource);
+    try {
+      expect(settings).toEqual({ issuer: authorizationServer.issuer, resource: configured, policy: POLICY });
+      const registered = (await (
+        await fetch(`${authorizationServer.issuer}/register`, { method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) })
+      ).json()) as { client_id: string };
+      const verifier = randomBytes(32).toString('base64url');
+      const url = new URL(`${authorizationServer.issuer}/authorize`);
+      url.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: registered.client_id,
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      }).toString();
+      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') ?? '').searchParams.get('code') ?? '';
+      const tokens = (await (
+        await fetch(`${authorizationServer.issuer}/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: registered.client_id }),
+        })
+      ).json()) as { access_token: string };
+      const operator = createResourceServer(settings).operatorOf(await createResourceServer(settings).verifier.verifyAccessToken(tokens.access_token));
+      expect(operator).toMatchObject({ subject: DEMO_USERS.ops1.id, displayName: 'ops1' });
+    } finally {
+      await authorizationServer.close();
+    }
   });
 });
