@@ -47,6 +47,7 @@ export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {})
   let keys: JWTVerifyGetKey | undefined;
   let pending: Promise<JWTVerifyGetKey> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
+  let keysFailedAt = Number.NEGATIVE_INFINITY;
 
   const discover = async (): Promise<JWTVerifyGetKey> => {
     const jwksUri = await findJwksUri(issuer, timeoutMs);
@@ -79,12 +80,17 @@ export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {})
 
   return async (header, token) => {
     const remote = await resolveKeys();
+    // jose retries a failed JWKS fetch on every call; while the issuer is failing, one try per pause is enough.
+    if (Date.now() - keysFailedAt < retryAfterFailureMs) {
+      throw new VerifierUnavailableError("The authorization server's signing keys could not be fetched recently; try again shortly.");
+    }
     try {
       return await remote(header, token);
     } catch (error) {
       // No key for this token is the token's problem; anything else (network, timeout,
       // a malformed key set) is ours and says nothing about the token.
       if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      keysFailedAt = Date.now();
       throw new VerifierUnavailableError("The authorization server's signing keys could not be fetched.", { cause: error });
     }
   };

@@ -61,9 +61,11 @@ export function createResourceServer(settings: TokenVerifierSettings, options: T
     resource_name: 'PingOne helpdesk MCP server',
   };
   const authenticate = async (request: Request): Promise<AuthInfo | Response> => {
+    const authorization = request.headers.get('authorization');
+    if (authorization === null || authorization.trim() === '') return missingToken(resourceMetadataUrl, scopes.read);
     let authInfo: AuthInfo;
     try {
-      authInfo = await verifyBearerToken(request.headers.get('authorization'), { verifier, resourceMetadataUrl, expectedResource: resource });
+      authInfo = await verifyBearerToken(authorization, { verifier, resourceMetadataUrl, expectedResource: resource });
     } catch (error) {
       // The 401 names the read scope: what every operator needs first. Writes step up with a 403.
       return bearerAuthChallengeResponse(error, { requiredScopes: [scopes.read], resourceMetadataUrl });
@@ -110,6 +112,19 @@ export function resourceServerSettings(oauth: OAuthConfig): TokenVerifierSetting
     case 'sandbox':
       throw new TypeError('resourceServerSettings: in the sandbox, use startSandboxOAuth from sandbox/oauth');
   }
+}
+
+/**
+ * RFC 6750 §3.1: a request that brought no credentials gets a challenge without an error code —
+ * `Bearer resource_metadata="…", scope="…"`, the form the MCP authorization spec shows. The SDK's
+ * challenge always names an error, so this one case is written here. Both values are ours and
+ * need no escaping: a URL's href has no quotes, and a scope token excludes `"` and `\`.
+ */
+function missingToken(resourceMetadataUrl: string, scope: string): Response {
+  return Response.json(
+    { error: 'invalid_token', error_description: 'This endpoint needs an OAuth access token.' },
+    { status: 401, headers: { 'WWW-Authenticate': `Bearer resource_metadata="${resourceMetadataUrl}", scope="${scope}"` } },
+  );
 }
 
 const METADATA_METHODS = 'GET, HEAD, OPTIONS';

@@ -57,6 +57,7 @@ describe('authenticate', () => {
     const response = await server.authenticate(request('/team/mcp', { method: 'POST' }));
     if (!(response instanceof Response)) throw new Error('expected a refusal');
     expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${METADATA_URL}", scope="helpdesk:read"`);
     const challenge = extractWWWAuthenticateParams(response);
     expect(challenge.resourceMetadataUrl?.href).toBe(METADATA_URL);
     expect(challenge.scope).toBe('helpdesk:read');

@@ -25,6 +25,8 @@ export interface TestIssuer {
   published: SigningKey[];
   /** Which discovery document exists: both, or only one of the two forms. */
   discovery: 'oidc' | 'rfc8414';
+  /** Whether the JWKS endpoint works or answers 503. */
+  jwks: 'ok' | 'failing';
   readonly requests: { discovery: number; jwks: number };
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startTestIssuer(path = '/as'): Promise<TestIssuer> {
     issuer: '',
     published: [],
     discovery: 'oidc',
+    jwks: 'ok',
     requests: { discovery: 0, jwks: 0 },
     close: async () => {},
   };
@@ -52,6 +55,7 @@ export async function startTestIssuer(path = '/as'): Promise<TestIssuer> {
     }
     if (url === `${path}/jwks`) {
       state.requests.jwks += 1;
+      if (state.jwks === 'failing') return json(503, { error: 'unavailable' });
       return json(200, { keys: state.published.map((key) => key.publicJwk) });
     }
     return json(404, { error: 'not_found' });

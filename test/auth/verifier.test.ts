@@ -165,6 +165,26 @@ describe('createTokenVerifier with real tokens against a JWKS found through disc
     expect(second.message).toMatch(/recently/);
   });
 
+  it('reports a failing JWKS endpoint as unavailable, asks it once per pause, and recovers', async () => {
+    const flaky = await startTestIssuer('/flaky');
+    try {
+      flaky.published = [key];
+      flaky.jwks = 'failing';
+      const check = createTokenVerifier({ issuer: flaky.issuer, resource: RESOURCE, policy: POLICY }, { retryAfterFailureMs: 300 });
+      const token = await signToken({ key, issuer: flaky.issuer, audience: RESOURCE });
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => check.verifyAccessToken(token)));
+      expect(results.every((result) => result.status === 'rejected' && result.reason instanceof VerifierUnavailableError)).toBe(true);
+      await expect(check.verifyAccessToken(token)).rejects.toBeInstanceOf(VerifierUnavailableError);
+      expect(flaky.requests.jwks).toBe(1);
+      flaky.jwks = 'ok';
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await expect(check.verifyAccessToken(token)).resolves.toBeDefined();
+      expect(flaky.requests.jwks).toBe(2);
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it('finds the keys through RFC 8414 metadata when there is no OpenID configuration', async () => {
     const other = await startTestIssuer('/tenant-2');
     try {
