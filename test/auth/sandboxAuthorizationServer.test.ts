@@ -146,6 +146,11 @@ describe('the official SDK client against the sandbox authorization server', () 
     const again = await renew();
     expect(again.status).toBe(400);
     expect(await again.json()).toMatchObject({ error: 'invalid_grant' });
+    const narrowed = await fetch(`${as.issuer}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: renewed.refresh_token, client_id: clientId, scope: 'helpdesk:read' }),
+    });
+    expect(await narrowed.json()).toMatchObject({ scope: 'helpdesk:read' });
   });
 });
 
@@ -205,13 +210,14 @@ describe('the sandbox authorization server refuses', () => {
     expect((nobody as URL).searchParams.get('error')).toBe('access_denied');
   });
 
-  it('write scope for the read-only operator, and grants read when both are asked for', async () => {
+  it('write scope for the read-only operator; otherwise grants every scope the operator holds', async () => {
     const verifier = randomBytes(32).toString('base64url');
     const writeOnly = await authorize({ code_challenge: challengeOf(verifier), code_challenge_method: 'S256', login_hint: 'ops1', scope: 'helpdesk:write' });
     expect((writeOnly as URL).searchParams.get('error')).toBe('invalid_scope');
-    const code = await codeFor(verifier, { login_hint: 'ops1', scope: 'helpdesk:read helpdesk:write' });
-    const response = await exchange({ code, code_verifier: verifier });
-    expect(await response.json()).toMatchObject({ scope: 'helpdesk:read' });
+    const both = await codeFor(verifier, { login_hint: 'ops1', scope: 'helpdesk:read helpdesk:write' });
+    expect(await (await exchange({ code: both, code_verifier: verifier })).json()).toMatchObject({ scope: 'helpdesk:read' });
+    const readOnly = await codeFor(verifier, { login_hint: 'bsmith', scope: 'helpdesk:read' });
+    expect(await (await exchange({ code: readOnly, code_verifier: verifier })).json()).toMatchObject({ scope: 'helpdesk:read helpdesk:write' });
   });
 
   it('a wrong code verifier, and the code once tried is spent', async () => {

@@ -12,8 +12,8 @@ import { ClientRegistry, OAuthFailure, type RegisteredClient } from './clients.j
  * only: discovery (RFC 8414 and OpenID Connect), a JWKS, dynamic client
  * registration (RFC 7591), the authorization code grant with PKCE S256 only,
  * and refresh tokens with rotation. It consents on its own: `login_hint`
- * names the operator (see operators.ts), and without one the default
- * operator signs in. Everything lives in memory and dies with the process.
+ * names the operator (see operators.ts), without one the default operator
+ * signs in, and the operator is granted every scope they hold. Everything lives in memory and dies with the process.
  *
  * Built on jose and node:http rather than a full provider library: it is
  * loaded only in sandbox mode, and a few hundred lines start in
@@ -168,8 +168,7 @@ export async function startSandboxAuthorizationServer(options: SandboxAuthorizat
       const grant = refreshTokens.get(presented);
       if (grant === undefined || grant.client.clientId !== client.clientId) throw new OAuthFailure('invalid_grant', 'The refresh token is unknown or used.');
       refreshTokens.delete(presented); // rotation: each refresh token works once
-      const narrowed = form.get('scope') === null ? grant.scopes : grantedScopes(form.get('scope'), grant.scopes);
-      return issueTokens({ ...grant, scopes: narrowed });
+      return issueTokens({ ...grant, scopes: narrowedScopes(form.get('scope'), grant.scopes) });
     }
     throw new OAuthFailure('unsupported_grant_type', 'Use authorization_code or refresh_token.');
   };
@@ -228,13 +227,25 @@ function requestedResource(requested: string | null, configured: string): string
   return configured;
 }
 
-/** What was asked for and is allowed; everything allowed when nothing was asked for. */
+/**
+ * Auto-consent grants everything the operator holds, whatever subset was asked for (RFC 6749 §3.3
+ * lets the server differ; the token response names the scopes): a demo's write operator then
+ * writes without a step-up round trip. Asking only for scopes the operator lacks is refused.
+ */
 function grantedScopes(requested: string | null, allowed: readonly string[]): string[] {
   if (requested === null || requested.trim() === '') return [...allowed];
   const asked = new Set(requested.split(' '));
-  const granted = allowed.filter((scope) => asked.has(scope));
-  if (granted.length === 0) throw new OAuthFailure('invalid_scope', 'This operator holds none of the requested scopes.');
-  return granted;
+  if (!allowed.some((scope) => asked.has(scope))) throw new OAuthFailure('invalid_scope', 'This operator holds none of the requested scopes.');
+  return [...allowed];
+}
+
+/** A refresh may narrow the grant, never widen it (RFC 6749 §6). */
+function narrowedScopes(requested: string | null, granted: readonly string[]): string[] {
+  if (requested === null || requested.trim() === '') return [...granted];
+  const asked = new Set(requested.split(' '));
+  const kept = granted.filter((scope) => asked.has(scope));
+  if (kept.length === 0) throw new OAuthFailure('invalid_scope', 'The refresh asks for none of the granted scopes.');
+  return kept;
 }
 
 function pkceMatches(verifier: string | null, challenge: string): boolean {
