@@ -1,8 +1,4 @@
-import {
-  createRemoteJWKSet,
-  errors,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from 'jose';
 import { VerifierUnavailableError } from './errors.js';
 
 /**
@@ -41,15 +37,24 @@ export function discoveryUrls(issuer: string): URL[] {
   return [oidc, rfc8414];
 }
 
-export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {}): JWTVerifyGetKey {
+export interface IssuerKeys {
+  /** The key for a token's header, for jose's jwtVerify. */
+  readonly getKey: JWTVerifyGetKey;
+  /** Discovery and a JWKS fetch now, e.g. at start-up to report a wrong issuer early; rejects with VerifierUnavailableError. */
+  warmUp(): Promise<void>;
+}
+
+type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
+
+export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {}): IssuerKeys {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const retryAfterFailureMs = options.retryAfterFailureMs ?? 5_000;
-  let keys: JWTVerifyGetKey | undefined;
-  let pending: Promise<JWTVerifyGetKey> | undefined;
+  let keys: RemoteKeys | undefined;
+  let pending: Promise<RemoteKeys> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
   let keysFailedAt = Number.NEGATIVE_INFINITY;
 
-  const discover = async (): Promise<JWTVerifyGetKey> => {
+  const discover = async (): Promise<RemoteKeys> => {
     const jwksUri = await findJwksUri(issuer, timeoutMs);
     return createRemoteJWKSet(jwksUri, {
       timeoutDuration: timeoutMs,
@@ -58,7 +63,7 @@ export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {})
     });
   };
 
-  const resolveKeys = (): Promise<JWTVerifyGetKey> => {
+  const resolveKeys = (): Promise<RemoteKeys> => {
     if (keys !== undefined) return Promise.resolve(keys);
     if (Date.now() - failedAt < retryAfterFailureMs) {
       return Promise.reject(new VerifierUnavailableError('The authorization server could not be reached recently; try again shortly.'));
@@ -78,7 +83,7 @@ export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {})
     return pending;
   };
 
-  return async (header, token) => {
+  const getKey: JWTVerifyGetKey = async (header, token) => {
     const remote = await resolveKeys();
     // jose retries a failed JWKS fetch on every call; while the issuer is failing, one try per pause is enough.
     if (Date.now() - keysFailedAt < retryAfterFailureMs) {
@@ -94,6 +99,18 @@ export function createIssuerKeys(issuer: string, options: IssuerKeyOptions = {})
       throw new VerifierUnavailableError("The authorization server's signing keys could not be fetched.", { cause: error });
     }
   };
+
+  const warmUp = async (): Promise<void> => {
+    const remote = await resolveKeys();
+    try {
+      await remote.reload();
+    } catch (error) {
+      keysFailedAt = Date.now();
+      throw new VerifierUnavailableError("The authorization server's signing keys could not be fetched.", { cause: error });
+    }
+  };
+
+  return { getKey, warmUp };
 }
 
 async function findJwksUri(issuer: string, timeoutMs: number): Promise<URL> {

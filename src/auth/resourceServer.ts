@@ -11,6 +11,7 @@ import {
 import type { OAuthConfig, ScopeNames } from '../config.js';
 import type { VerifiedOperator } from './operator.js';
 import { operatorFromAuthInfo, stepUpScopes, type ToolAccess } from './tokenOperator.js';
+import { createIssuerKeys } from './issuerKeys.js';
 import { createTokenVerifier, type TokenVerifierOptions, type TokenVerifierSettings } from './verifier.js';
 
 /**
@@ -43,12 +44,19 @@ export interface ResourceServer {
   /** 403 `insufficient_scope` with the scopes to step up to, for a call the token does not allow. */
   insufficientScope(access: ToolAccess): Response;
   operatorOf(authInfo: AuthInfo): VerifiedOperator;
+  /**
+   * Fetches the issuer's discovery document and JWKS now. Call it at start-up and log a
+   * failure as a warning (a misspelt PINGONE_MCP_OAUTH_ISSUER shows at once, while an issuer
+   * that is down for a moment does not stop the server); tokens are checked either way.
+   */
+  warmUp(): Promise<void>;
 }
 
 export function createResourceServer(settings: TokenVerifierSettings, options: TokenVerifierOptions = {}): ResourceServer {
   const resource = new URL(settings.resource);
   const scopes = settings.policy.scopes;
-  const verifier = createTokenVerifier(settings, options);
+  const issuerKeys = createIssuerKeys(settings.issuer, options);
+  const verifier = createTokenVerifier(settings, { keys: issuerKeys.getKey, ...options });
   const resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(resource);
   const metadataPaths = [...new Set([new URL(resourceMetadataUrl).pathname, '/.well-known/oauth-protected-resource'])];
   // Built here rather than with the SDK's buildOAuthProtectedResourceMetadata, which wants the
@@ -95,6 +103,7 @@ export function createResourceServer(settings: TokenVerifierSettings, options: T
     },
     insufficientScope,
     operatorOf: operatorFromAuthInfo,
+    warmUp: issuerKeys.warmUp,
   };
 }
 

@@ -41,7 +41,7 @@ export type TokenVerifierOptions = IssuerKeyOptions & {
 };
 
 export function createTokenVerifier(settings: TokenVerifierSettings, options: TokenVerifierOptions = {}): OAuthTokenVerifier {
-  const keys = options.keys ?? createIssuerKeys(settings.issuer, options);
+  const keys = options.keys ?? createIssuerKeys(settings.issuer, options).getKey;
   const resource = new URL(settings.resource);
   const audiences = sameResourceForms(settings.resource);
   const { maxTokenLifetimeSeconds, displayNameClaims } = settings.policy;

@@ -99,6 +99,28 @@ describe('insufficientScope', () => {
   });
 });
 
+describe('warmUp', () => {
+  it('fetches discovery and the JWKS once, so that later tokens cost no fetch', async () => {
+    const fresh = await startTestIssuer('/warm');
+    try {
+      fresh.published = [key];
+      const warm = createResourceServer({ issuer: fresh.issuer, resource: RESOURCE, policy: POLICY });
+      await warm.warmUp();
+      expect(fresh.requests).toEqual({ discovery: 1, jwks: 1 });
+      const token = await signToken({ key, issuer: fresh.issuer, audience: RESOURCE, claims: { scope: 'helpdesk:read' } });
+      expect(await warm.authenticate(bearer(token))).not.toBeInstanceOf(Response);
+      expect(fresh.requests).toEqual({ discovery: 1, jwks: 1 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('names a wrong issuer: the discovery document must name the configured one', async () => {
+    const wrong = createResourceServer({ issuer: `${idp.issuer}/`, resource: RESOURCE, policy: POLICY });
+    await expect(wrong.warmUp()).rejects.toThrow(/names another issuer than PINGONE_MCP_OAUTH_ISSUER/);
+  });
+});
+
 describe('resourceServerSettings', () => {
   it('is undefined when OAuth is off, the configured issuer for a tenant, and left to startSandboxOAuth in the sandbox', () => {
     const off: OAuthConfig = { kind: 'off', policy: POLICY };
