@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { bearerAuthChallengeResponse, OAuthError } from '@modelcontextprotocol/server';
 import { base64url, exportSPKI, importJWK, SignJWT } from 'jose';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OAuthPolicy } from '../../src/config.js';
 import { TokenRejectedError, VerifierUnavailableError } from '../../src/auth/errors.js';
@@ -149,6 +150,22 @@ describe('createTokenVerifier with real tokens against a JWKS found through disc
   it('refuses garbage without fetching anything', async () => {
     await expectRejected('not-a-jwt', /not a signed JWT/);
     await expectRejected('a.b.c', /not a signed JWT/);
+  });
+
+  it('refuses any made-up token as invalid, never echoing it and never asking the issuer', async () => {
+    const before = idp.requests.jwks + idp.requests.discovery;
+    const check = verifier();
+    const segment = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'.split('')), minLength: 1, maxLength: 80 });
+    const header = fc.constantFrom('none', 'HS256', 'HS512', 'nonE', '', 'RS256 ').map((alg) => base64url.encode(JSON.stringify({ alg, typ: 'JWT' })));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ minLength: 8, maxLength: 300 }), fc.tuple(header, segment, segment).map((parts) => parts.join('.'))), async (token) => {
+        const error = await rejection(check.verifyAccessToken(token));
+        expect(error).toBeInstanceOf(TokenRejectedError);
+        expect(error.message).not.toContain(token);
+      }),
+      { numRuns: 300 },
+    );
+    expect(idp.requests.jwks + idp.requests.discovery).toBe(before);
   });
 
   it('reports an unreachable issuer as unavailable (500, no challenge), and does not hammer it', async () => {
