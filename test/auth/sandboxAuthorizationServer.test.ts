@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { auth, type OAuthClientMetadata, type OAuthClientProvider, type StoredOAuthClientInformation, type StoredOAuthTokens } from '@modelcontextprotocol/client';
+import { auth } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OAuthPolicy } from '../../src/config.js';
@@ -9,13 +9,13 @@ import { createResourceServer, type ResourceServer } from '../../src/auth/resour
 import { startSandboxAuthorizationServer, type SandboxAuthorizationServer } from '../../src/sandbox/oauth/authorizationServer.js';
 import { startSandboxOAuth } from '../../src/sandbox/oauth/index.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { REDIRECT, TestClientProvider } from './clientProvider.js';
 
 const POLICY: OAuthPolicy = {
   scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
   displayNameClaims: ['preferred_username', 'email', 'sub'],
   maxTokenLifetimeSeconds: 3600,
 };
-const REDIRECT = 'http://127.0.0.1:9/callback'; // never visited: the test reads the Location header
 
 let as: SandboxAuthorizationServer;
 let rs: ResourceServer;
@@ -49,45 +49,6 @@ afterAll(async () => {
   await as.close();
   await new Promise<void>((resolve) => mcp.close(() => resolve()));
 });
-
-/** What an MCP client app does, with the browser step done by fetch: the server consents on its own. */
-class TestClientProvider implements OAuthClientProvider {
-  #client: StoredOAuthClientInformation | undefined;
-  #tokens: StoredOAuthTokens | undefined;
-  #verifier = '';
-  callback: URL | undefined;
-  constructor(private readonly loginHint?: string) {}
-  get redirectUrl(): string {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'sandbox flow test', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
-  }
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(info: StoredOAuthClientInformation) {
-    this.#client = info;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.#tokens = tokens;
-  }
-  async redirectToAuthorization(url: URL) {
-    if (this.loginHint !== undefined) url.searchParams.set('login_hint', this.loginHint);
-    const response = await fetch(url, { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    this.callback = new URL(response.headers.get('location') ?? '');
-  }
-  saveCodeVerifier(verifier: string) {
-    this.#verifier = verifier;
-  }
-  codeVerifier() {
-    return this.#verifier;
-  }
-}
 
 async function signIn(loginHint?: string) {
   const provider = new TestClientProvider(loginHint);
