@@ -35,8 +35,9 @@ export interface ResourceServer {
   /**
    * The verified AuthInfo for a request's `Authorization: Bearer` header, or
    * the Response to send instead: 401 with `WWW-Authenticate: Bearer
-   * resource_metadata=…, scope=…` for a missing or rejected token, 500 when
-   * the issuer cannot be reached (the token may be fine, so no challenge).
+   * resource_metadata=…, scope=…` for a missing or rejected token, 403
+   * `insufficient_scope` for a valid token with neither scope, 500 when the
+   * issuer cannot be reached (the token may be fine, so no challenge).
    */
   authenticate(request: Request): Promise<AuthInfo | Response>;
   /** The metadata document when the request's path is one of `metadataPaths`; undefined otherwise. */
