@@ -254,7 +254,7 @@ class FileAuditTrail implements AuditTrail {
     }
     const tail = await readTail(this.#fs, fd, stat.size);
     if (!tail.ok) {
-      throw this.#breakWith(`The last record of the audit file ${this.path} does not verify (${tail.detail}); ${verifyAdvice(this.path)}`, undefined);
+      throw this.#breakWith(`The audit file ${this.path} ends with a record that does not verify (${tail.detail}); ${verifyAdvice(this.path)}`, undefined);
     }
     this.#last = tail.last;
     this.#seen = file;
@@ -320,7 +320,7 @@ class FileAuditTrail implements AuditTrail {
 }
 
 function verifyAdvice(path: string): string {
-  return `run \`pingone-helpdesk-mcp audit verify ${shellQuote(path)}\`, then \`audit rotate\` or move the file aside to start a new trail.`;
+  return `run \`pingone-helpdesk-mcp audit verify ${shellQuote(path)}\`, then move the file aside to start a new trail.`;
 }
 
 /** The path as one shell word, for a command line the operator can paste. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asAuditSink, openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
+import { nodeAuditFileSystem, openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
@@ -59,12 +59,12 @@ describe('the audit trail behind real tool calls', () => {
     const auditPath = join(tempDir(), 'audit.jsonl');
     // The operating system's answer to a full disk, injected at the one seam the trail has for it.
     const fullDisk: AuditFileSystem = {
-      ...fs,
-      writeSync: () => {
+      ...nodeAuditFileSystem,
+      write: async () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
     };
-    const harness = await start({ auditPath, audit: asAuditSink(openAuditTrail(auditPath, { fileSystem: fullDisk })) });
+    const harness = await start({ auditPath, audit: await openAuditTrail(auditPath, { fileSystem: fullDisk }) });
     const result = await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId });
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/no space left on device/);
