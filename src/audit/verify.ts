@@ -206,6 +206,10 @@ function* diagnose(
     return fail(at, 'reordered', `seq ${seq} follows seq ${previous.seq} (line ${previous.line}): records were moved or duplicated`);
   }
 
+  if (previous.line === 0 && (current.record as unknown as Record<string, unknown>).phase === 'continued') {
+    return fail(at, 'broken-link', 'the first record says it continues a previous file, but the record it names is not the one it links to: it was edited');
+  }
+
   if (seq > expected) {
     const missing = seq - 1 === expected ? `seq ${expected}` : `seq ${expected}–${seq - 1}`;
     if (prevHash === previous.hash) {
