@@ -1,7 +1,8 @@
 import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
 import { asContinuation, buildRecord, EMPTY_CHAIN, normalizeEntry, serializeRecord, type ChainPosition } from './chain.js';
-import { AuditUnavailableError, describeOsError, osErrorCode } from './errors.js';
+import { explainOpenFailure, judgeAccess } from './access.js';
+import { AuditUnavailableError, describeOsError, osErrorCode, verifyAdvice } from './errors.js';
 import { nodeAuditFileSystem, readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
 import { auditPathProblem } from './location.js';
 import { LOCK_WAIT_MS, LockError, withFileLock } from './lock.js';
@@ -124,7 +125,7 @@ class FileAuditTrail implements AuditTrail {
     } catch (err) {
       if (err instanceof AuditUnavailableError) return;
       const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
-      this.#breakWith(`Cannot open the audit file ${this.path}: ${await this.#explain(cause)}.`, cause);
+      this.#breakWith(`Cannot open the audit file ${this.path}: ${await explainOpenFailure(this.path, cause)}.`, cause);
     }
   }
 
@@ -272,19 +273,9 @@ class FileAuditTrail implements AuditTrail {
 
   /** Refuses a file others could rewrite; warns when others can read it. */
   #checkOwnership(stat: AuditFileStat): void {
-    const uid = process.getuid?.();
-    if (process.platform === 'win32' || uid === undefined) return;
-    const mode = `0${(stat.mode & 0o777).toString(8)}`;
-    if (stat.uid !== uid) {
-      throw this.#breakWith(`The audit file ${this.path} belongs to user ${stat.uid}, not to this server's user ${uid}; give it to this user (chown) or choose another file.`, undefined);
-    }
-    if ((stat.mode & 0o022) !== 0) {
-      throw this.#breakWith(`The audit file ${this.path} can be changed by other users (mode ${mode}); run chmod 600 on it.`, undefined);
-    }
-    if ((stat.mode & 0o044) !== 0) {
-      const warning = `The audit file ${this.path} can be read by other users (mode ${mode}); run chmod 600 on it unless a log shipper needs to read it.`;
-      if (!this.warnings.includes(warning)) this.warnings.push(warning);
-    }
+    const access = judgeAccess(this.path, stat);
+    if (access.refuse !== undefined) throw this.#breakWith(access.refuse, undefined);
+    if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
   }
 
   /** Makes a newly created file's directory entry durable too (best effort: not every platform allows it). */
@@ -296,18 +287,6 @@ class FileAuditTrail implements AuditTrail {
     await handle?.close().catch(() => {});
   }
 
-  /** describeOsError, except that a parent path that is a file is named as such. */
-  async #explain(cause: unknown): Promise<string> {
-    const code = osErrorCode(cause);
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      for (let dir = nodePath.dirname(this.path); dir !== nodePath.dirname(dir); dir = nodePath.dirname(dir)) {
-        const stat = await nodeFs.promises.stat(dir).catch(() => undefined);
-        if (stat !== undefined && !stat.isDirectory()) return `${dir} is a file, not a directory`;
-      }
-    }
-    return describeOsError(cause);
-  }
-
   #brokenError(): AuditUnavailableError {
     const broken = this.#broken as Broken;
     return new AuditUnavailableError(broken.reason, { path: this.path, osCode: broken.osCode, cause: broken.cause });
@@ -317,15 +296,4 @@ class FileAuditTrail implements AuditTrail {
     this.#broken ??= { reason, osCode: osErrorCode(cause), cause };
     return new AuditUnavailableError(reason, { path: this.path, osCode: osErrorCode(cause), cause });
   }
-}
-
-function verifyAdvice(path: string): string {
-  return `run \`pingone-helpdesk-mcp audit verify ${shellQuote(path)}\`, then move the file aside to start a new trail.`;
-}
-
-/** The path as one shell word, for a command line the operator can paste. */
-export function shellQuote(path: string): string {
-  if (!/[\s"'$`!&|;<>()*?#~]/.test(path)) return path;
-  if (process.platform === 'win32') return `"${path}"`;
-  return `'${path.replace(/'/g, `'\\''`)}'`;
 }
