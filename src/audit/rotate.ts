@@ -29,11 +29,16 @@ export async function rotateAuditFile(path: string, now: Date = new Date()): Pro
     if (result.records === 0 && result.continues === undefined) return { kind: 'empty' };
     const kept = keptName(real, now);
     // link, not rename: it refuses to overwrite, and the trail's path never goes missing.
-    await fs.link(real, kept);
+    await fs.link(real, kept).catch((err: unknown) => {
+      throw exists(err) ? new Error(`${kept} already exists (a rotation in the same second); run it again`) : err;
+    });
     const { osUser, host } = localActor();
     const first = buildContinuation(nodePath.basename(kept), result.last, { osUser, host }, now.toISOString());
     const fresh = `${real}.rotating`;
-    const handle = await fs.open(fresh, 'wx', 0o600);
+    const handle = await fs.open(fresh, 'wx', 0o600).catch(async (err: unknown) => {
+      await fs.unlink(kept).catch(() => {});
+      throw exists(err) ? new Error(`${fresh} exists: an earlier rotation was interrupted; check and remove it, then run again`) : err;
+    });
     try {
       await handle.writeFile(`${serializeRecord(first)}\n`);
       await handle.datasync();
@@ -53,4 +58,8 @@ function keptName(path: string, now: Date): string {
   const ext = nodePath.extname(path);
   const stem = path.slice(0, path.length - ext.length);
   return `${stem}.${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}${ext}`;
+}
+
+function exists(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST';
 }

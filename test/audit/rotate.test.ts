@@ -113,6 +113,17 @@ describe('audit rotate', () => {
     expect(fs.readdirSync(path.dirname(file))).toEqual(before);
   });
 
+  it('an interrupted earlier rotation is named, and nothing is moved', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    await writeTrail(file, 2);
+    fs.writeFileSync(`${file}.rotating`, '');
+    const before = fs.readdirSync(path.dirname(file)).sort();
+    const { code, stderr } = await run(['rotate', file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`audit trail ${file}: cannot rotate it: ${file}.rotating exists: an earlier rotation was interrupted; check and remove it, then run again\n`);
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(before);
+  });
+
   it('an empty trail has nothing to rotate; a missing one is an error', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     fs.writeFileSync(file, '');
