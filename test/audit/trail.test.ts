@@ -220,15 +220,33 @@ describe('a damaged trail opens broken and refuses to write', () => {
 });
 
 describe('fail closed', () => {
-  it.skipIf(isRoot || process.platform === 'win32')('read-only file: EACCES, then every append throws', async () => {
+  // Root ignores file modes, so as root (CI) the operating system is made to refuse differently:
+  // the file's directory becomes a file (ENOTDIR). Either way the same refusal path runs.
+  it.skipIf(process.platform === 'win32')('the OS refuses the open (EACCES, or ENOTDIR as root), then every append throws', async () => {
     const file = auditFile();
+    const dir = path.dirname(file);
     const trail = await openAuditTrail(file);
     await trail.append(sampleEntry(0));
-    fs.chmodSync(file, 0o444);
+    let restore: () => void;
+    let expected: string;
+    if (isRoot) {
+      fs.renameSync(dir, `${dir}.moved`);
+      fs.writeFileSync(dir, 'not a directory');
+      restore = () => {
+        fs.unlinkSync(dir);
+        fs.renameSync(`${dir}.moved`, dir);
+      };
+      expected = 'a parent of the path is not a directory (ENOTDIR)';
+    } else {
+      fs.chmodSync(file, 0o444);
+      restore = () => fs.chmodSync(file, 0o600);
+      expected = 'permission denied (EACCES)';
+    }
     const error = await expectUnavailable(() => trail.append(sampleEntry(1)));
-    expect(error.message).toBe(`Cannot write the audit file ${file}: permission denied (EACCES).`);
-    fs.chmodSync(file, 0o600);
+    expect(error.message).toBe(`Cannot write the audit file ${file}: ${expected}.`);
+    restore();
     await expectUnavailable(() => trail.append(sampleEntry(1)));
+    expect(readLines(file)).toHaveLength(1);
   });
 
   // Works as root too, where chmod does not stop writes.
