@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultAuditLogPath } from './audit/location.js';
+import { AuditLocationError, auditPathProblem, defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
 import type { TokenAuthMethod } from './pingone/token.js';
 import { TOOL_NAMES, type ToolName } from './toolNames.js';
@@ -82,12 +82,23 @@ export interface Flags {
   confirm?: string;
 }
 
+function auditDefault(env: NodeJS.ProcessEnv, sandbox: boolean): string {
+  try {
+    return defaultAuditLogPath({ env, sandbox });
+  } catch (error) {
+    if (error instanceof AuditLocationError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
 
 export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   const sandbox = flags.sandbox === true;
   const logLevel = oneOf(flags.logLevel === undefined ? 'PINGONE_MCP_LOG_LEVEL' : '--log-level', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
-  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? defaultAuditLogPath({ env, sandbox });
+  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? auditDefault(env, sandbox);
+  const auditProblem = auditPathProblem(auditLogPath);
+  if (auditProblem !== undefined) throw new ConfigError(auditProblem);
   const operator = nonEmpty(env.PINGONE_MCP_OPERATOR);
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
     throw new ConfigError('PINGONE_MCP_OPERATOR must be a name or email of at most 200 characters without control characters.');
