@@ -4,7 +4,8 @@ import { createRequestGuard, type HttpAuth } from '../http/guard.js';
 import { HttpService } from '../http/listener.js';
 import { createReadiness } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
-import { createTelemetry, meteredAuditSink } from '../metrics/telemetry.js';
+import { createTelemetry, meteredAuditSink, type Telemetry } from '../metrics/telemetry.js';
+import type { AppParts } from '../app.js';
 import { createServer } from '../server.js';
 import { SERVER_NAME } from '../version.js';
 import { prepare } from './serve.js';
@@ -38,10 +39,7 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
     metrics: () => telemetry.render(),
     logger,
   });
-  telemetry.gauge('pingone_mcp_calls_in_flight', 'Tool calls running now.', () => parts.deps.inFlight.size);
-  telemetry.gauge('pingone_mcp_http_requests_pending', 'MCP POST requests received and not answered yet (calls in flight and waiting).', () => service.pendingPosts);
-  telemetry.gauge('pingone_mcp_http_sessions', 'Open 2025-era MCP sessions.', () => service.sessionCount);
-  telemetry.counterFrom('pingone_mcp_token_requests_total', 'Worker token requests sent to PingOne (refreshes included).', () => parts.tokenRequests());
+  registerServiceGauges(telemetry, parts, service);
 
   let address;
   try {
@@ -80,6 +78,14 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The values /metrics reads when scraped. */
+export function registerServiceGauges(telemetry: Telemetry, parts: Pick<AppParts, 'deps' | 'tokenRequests'>, service: HttpService): void {
+  telemetry.gauge('pingone_mcp_calls_in_flight', 'Tool calls running now.', () => parts.deps.inFlight.size);
+  telemetry.gauge('pingone_mcp_http_requests_pending', 'MCP POST requests received and not answered yet (calls running or waiting).', () => service.pendingPosts);
+  telemetry.gauge('pingone_mcp_http_sessions', 'Open 2025-era MCP sessions.', () => service.sessionCount);
+  telemetry.counterFrom('pingone_mcp_token_requests_total', 'Worker token requests sent to PingOne (refreshes included).', () => parts.tokenRequests());
 }
 
 /**

@@ -1,0 +1,203 @@
+import type { ElicitRequest } from '@modelcontextprotocol/client';
+import { describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { ERAS } from '../support/harness.js';
+import { httpHarnessPerTest, KnownTokens, rawRequest, READ_SCOPE, structuredOf } from './support.js';
+
+const start = httpHarnessPerTest();
+
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+describe.each(ERAS)('MCP over Streamable HTTP, %s-era client', (era) => {
+  it('lists the tools and unlocks a user against the emulator, audited once', async () => {
+    const harness = await start();
+    const client = await harness.connect({ era });
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['find_user', 'list_user_devices', 'unblock_device', 'unlock_device', 'unlock_user']);
+    const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-1' } });
+    expect(structuredOf(result).outcome).toBe('unlocked');
+    expect(harness.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).not.toBe('LOCKED');
+    const outcomes = harness.audit().filter((record) => record.phase === 'outcome');
+    expect(outcomes).toEqual([expect.objectContaining({ tool: 'unlock_user', outcome: 'unlocked', auditId: structuredOf(result).auditId })]);
+    // The client's own name reaches the trail: over sessions (2025) from initialize, per request (2026).
+    expect(outcomes[0]?.actor.client).toBe('http-test-client/1.0.0');
+  });
+
+  it('asks the person before a write and proceeds on accept', async () => {
+    const harness = await start();
+    const asked: Array<ElicitRequest['params']> = [];
+    const client = await harness.connect({
+      era,
+      answer: (params) => {
+        asked.push(params);
+        return { action: 'accept', content: { confirm: true } };
+      },
+    });
+    const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-2' } });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.message).toMatch(/^Unlock jdoe \(Jane Doe/);
+    expect(structuredOf(result).outcome).toBe('unlocked');
+    expect(harness.audit().map((record) => record.phase)).toEqual(['intent', 'outcome']);
+  });
+
+  it('writes nothing when the person declines', async () => {
+    const harness = await start();
+    const client = await harness.connect({ era, answer: () => ({ action: 'decline' }) });
+    const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } });
+    expect(structuredOf(result)).toMatchObject({ outcome: 'denied', error: { code: 'NOT_CONFIRMED' } });
+    expect(harness.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token')).toHaveLength(0);
+  });
+});
+
+describe('2025-era sessions', () => {
+  it('gives each client its own session and forgets an unknown one', async () => {
+    const harness = await start();
+    const first = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
+    const second = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
+    await Promise.all([first.text(), second.text()]);
+    const ids = [first.headers.get('mcp-session-id'), second.headers.get('mcp-session-id')];
+    expect(ids.every((id) => id !== null && id.length >= 32)).toBe(true);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(harness.service.sessionCount).toBe(2);
+    const stale = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-session-id': 'not-a-session' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    expect(stale.status).toBe(404);
+  });
+
+  it('refuses a new session beyond PINGONE_MCP_HTTP_MAX_SESSIONS with 503', async () => {
+    const harness = await start({ env: { PINGONE_MCP_HTTP_MAX_SESSIONS: '1' } });
+    const first = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
+    await first.text();
+    expect(first.status).toBe(200);
+    const second = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('30');
+  });
+});
+
+describe('the bearer gate (OAuth configured)', () => {
+  it('answers 401 with a challenge naming the metadata and scope, and serves that metadata', async () => {
+    const harness = await start({ verifier: new KnownTokens() });
+    const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
+    expect(response.status).toBe(401);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    const metadataUrl = `${harness.url.origin}/.well-known/oauth-protected-resource/mcp`;
+    expect(challenge).toMatch(/^Bearer /);
+    expect(challenge).toContain(`resource_metadata="${metadataUrl}"`);
+    expect(challenge).toContain(`scope="${READ_SCOPE}"`);
+    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
+      const document = await (await fetch(new URL(path, harness.url))).json();
+      expect(document).toMatchObject({ resource: harness.url.href, authorization_servers: ['https://issuer.test'], scopes_supported: [READ_SCOPE, 'helpdesk:write'] });
+    }
+  });
+
+  it('refuses an unknown token, a token for another resource and one without the read scope', async () => {
+    const tokens = new KnownTokens();
+    const harness = await start({ verifier: tokens });
+    tokens.add('for-us', { sub: 'op-1', resource: harness.url });
+    tokens.add('elsewhere', { sub: 'op-2', resource: new URL('https://other.example/mcp') });
+    tokens.add('no-scope', { sub: 'op-3', resource: harness.url, scopes: ['profile'] });
+    const send = (token: string) => fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+    expect((await send('forged')).status).toBe(401);
+    expect((await send('elsewhere')).status).toBe(401);
+    const noScope = await send('no-scope');
+    expect(noScope.status).toBe(403);
+    expect(noScope.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    const ok = await send('for-us');
+    await ok.text();
+    expect(ok.status).toBe(200);
+  });
+
+  it.each(ERAS)('lets a %s-era client with a valid token call tools, the verified AuthInfo reaching the handler', async (era) => {
+    const tokens = new KnownTokens();
+    const harness = await start({ verifier: tokens });
+    tokens.add('alice-token', { sub: 'alice', resource: harness.url });
+    const client = await harness.connect({ era, token: 'alice-token' });
+    const result = await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
+    expect(structuredOf(result).outcome).toBe('found');
+    expect(tokens.seen.length).toBeGreaterThan(0);
+    expect(tokens.seen.every((token) => token === 'alice-token')).toBe(true);
+  });
+
+  it('does not let another caller use a 2025 session', async () => {
+    const tokens = new KnownTokens();
+    const harness = await start({ verifier: tokens });
+    tokens.add('alice', { sub: 'alice', resource: harness.url });
+    tokens.add('mallory', { sub: 'mallory', resource: harness.url });
+    const opened = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: 'Bearer alice' }, body: JSON.stringify(INITIALIZE) });
+    await opened.text();
+    const sessionId = opened.headers.get('mcp-session-id') ?? '';
+    expect(sessionId).not.toBe('');
+    const hijack = await fetch(harness.url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: 'Bearer mallory', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    expect(hijack.status).toBe(404);
+  });
+});
+
+describe('the HTTP surface', () => {
+  it('refuses a foreign Host and a foreign Origin (DNS rebinding), accepts loopback ones', async () => {
+    const harness = await start();
+    const post = (headers: Record<string, string>) => rawRequest(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(INITIALIZE) });
+    expect((await post({ host: `evil.example:${harness.url.port}` })).status).toBe(403);
+    expect((await post({ origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post({ origin: 'null' })).status).toBe(403);
+    expect(harness.service.sessionCount).toBe(0);
+    expect((await post({ host: `localhost:${harness.url.port}`, origin: `http://localhost:${harness.url.port}` })).status).toBe(200);
+  });
+
+  it('accepts the public host of PINGONE_MCP_RESOURCE as Host', async () => {
+    const tokens = new KnownTokens();
+    const harness = await start({ verifier: tokens, resourceUrl: () => 'https://helpdesk-mcp.example/mcp' });
+    tokens.add('t', { sub: 'a', resource: new URL('https://helpdesk-mcp.example/mcp') });
+    const post = (host: string) => rawRequest(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, host, authorization: 'Bearer t' }, body: JSON.stringify(INITIALIZE) });
+    expect((await post('helpdesk-mcp.example')).status).toBe(200);
+    expect((await post('other.example')).status).toBe(403);
+  });
+
+  it('answers 413 to a body over 1 MiB without serving it', async () => {
+    const harness = await start();
+    const big = JSON.stringify({ ...INITIALIZE, params: { ...INITIALIZE.params, padding: 'x'.repeat(1024 * 1024 + 10) } });
+    const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: big });
+    expect(response.status).toBe(413);
+    expect(harness.service.sessionCount).toBe(0);
+  });
+
+  it('serves /healthz to any Host, /readyz when the trail and PingOne are fine, 404 elsewhere', async () => {
+    const harness = await start();
+    const health = await rawRequest(new URL('/healthz', harness.url), { headers: { host: '10.1.2.3:8080' } });
+    expect([health.status, health.body]).toEqual([200, 'ok\n']);
+    const ready = await fetch(new URL('/readyz', harness.url));
+    expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+    expect((await fetch(new URL('/admin', harness.url))).status).toBe(404);
+  });
+
+  it('reports not ready when the worker app cannot get a token', async () => {
+    const harness = await start({ pingone: { clientSecret: 'not-the-worker-secret' } });
+    const ready = await fetch(new URL('/readyz', harness.url));
+    expect([ready.status, await ready.text()]).toEqual([503, 'not ready\n']);
+  });
+
+  it('exposes calls, PingOne latency, audit latency and token requests in /metrics, without user identifiers', async () => {
+    const harness = await start();
+    const client = await harness.connect();
+    await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
+    await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } });
+    const text = await (await fetch(new URL('/metrics', harness.url))).text();
+    expect(text).toContain('pingone_mcp_tool_calls_total{tool="find_user",outcome="found"} 1');
+    expect(text).toContain('pingone_mcp_tool_calls_total{tool="unlock_user",outcome="unlocked"} 1');
+    expect(text).toMatch(/pingone_mcp_pingone_request_seconds_count\{kind="api",status="200"\} [1-9]/);
+    expect(text).toMatch(/pingone_mcp_audit_append_seconds_count\{result="ok"\} 3/);
+    expect(text).toMatch(/pingone_mcp_token_requests_total [1-9]/);
+    expect(text).toContain('pingone_mcp_calls_in_flight 0');
+    expect(text).not.toMatch(/jdoe|Jane|@example/i);
+    expect(text).not.toContain(DEMO_USERS.jdoe.id);
+  });
+
+  it('puts /metrics behind the bearer gate when it shares the MCP port', async () => {
+    const harness = await start({ verifier: new KnownTokens() });
+    expect((await fetch(new URL('/metrics', harness.url))).status).toBe(401);
+  });
+});
