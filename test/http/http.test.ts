@@ -1,4 +1,9 @@
-import type { ElicitRequest } from '@modelcontextprotocol/client';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport, type ElicitRequest } from '@modelcontextprotocol/client';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { ERAS } from '../support/harness.js';
@@ -196,8 +201,47 @@ describe('the HTTP surface', () => {
     expect(text).not.toContain(DEMO_USERS.jdoe.id);
   });
 
+  it('serves /metrics on its own loopback port with PINGONE_MCP_METRICS_PORT, and not beside MCP', async () => {
+    const harness = await start({ verifier: new KnownTokens(), env: { PINGONE_MCP_METRICS_PORT: '0' } });
+    expect(harness.metricsUrl?.hostname).toBe('127.0.0.1');
+    const scraped = await fetch(harness.metricsUrl!);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await scraped.text()).toContain('# TYPE pingone_mcp_tool_calls_total counter');
+    expect((await fetch(new URL('/metrics', harness.url))).status).toBe(404);
+  });
+
+  it.each([
+    [false, 200],
+    [true, 403],
+  ])('honours X-Forwarded-Host only with PINGONE_MCP_TRUST_PROXY (trusted: %s)', async (trusted, status) => {
+    const harness = await start({ env: trusted ? { PINGONE_MCP_TRUST_PROXY: 'true' } : {} });
+    const response = await rawRequest(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, 'x-forwarded-host': 'evil.example' }, body: JSON.stringify(INITIALIZE) });
+    expect(response.status).toBe(status);
+  });
+
   it('puts /metrics behind the bearer gate when it shares the MCP port', async () => {
     const harness = await start({ verifier: new KnownTokens() });
     expect((await fetch(new URL('/metrics', harness.url))).status).toBe(401);
+  });
+});
+
+describe('native TLS (PINGONE_MCP_TLS_CERT, PINGONE_MCP_TLS_KEY)', () => {
+  it('serves MCP over https with the given certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p1mcp-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const harness = await start({ env: { PINGONE_MCP_TLS_CERT: join(dir, 'cert.pem'), PINGONE_MCP_TLS_KEY: join(dir, 'key.pem') } });
+    expect(harness.url.protocol).toBe('https:');
+    const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'cert.pem')) } });
+    const client = new Client({ name: 'tls-test', version: '1.0.0' });
+    const tlsFetch = ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as string, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    await client.connect(new StreamableHTTPClientTransport(harness.url, { fetch: tlsFetch }));
+    const result = await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
+    expect(structuredOf(result).outcome).toBe('found');
+    await client.close();
+    await dispatcher.close();
+    // Plain HTTP to the TLS port gets no MCP answer.
+    await expect(fetch(new URL(`http://127.0.0.1:${harness.url.port}/healthz`))).rejects.toThrow();
   });
 });

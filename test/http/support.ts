@@ -46,6 +46,8 @@ export class KnownTokens implements OAuthTokenVerifier {
 
 export interface HttpHarness {
   url: URL;
+  /** Set when /metrics has a port of its own (PINGONE_MCP_METRICS_PORT). */
+  metricsUrl: URL | undefined;
   emulator: Emulator;
   auditPath: string;
   service: HttpService;
@@ -71,7 +73,7 @@ export async function startHttpHarness(
   // The resource URL needs the port, known only once listening: the guard is built after a first bind.
   let resourceUrl: URL | undefined;
   let auth: HttpAuth | undefined;
-  const guardHolder = { guard: createRequestGuard({ resourceUrl: undefined, auth: undefined, trustProxy: false }) };
+  const guardHolder = { guard: createRequestGuard({ resourceUrl: undefined, auth: undefined, trustProxy: settings.trustProxy }) };
   const service = new HttpService({
     settings,
     factory: () => createServer(parts.deps),
@@ -89,7 +91,7 @@ export async function startHttpHarness(
     logger,
   });
   registerServiceGauges(telemetry, parts, service);
-  const { url } = await service.listen();
+  const { url, metricsUrl } = await service.listen();
   const port = Number(new URL(url).port);
   if (options.verifier) {
     resourceUrl = new URL(options.resourceUrl?.(port) ?? `http://127.0.0.1:${port}/mcp`);
@@ -103,12 +105,13 @@ export async function startHttpHarness(
         resourceName: 'PingOne Helpdesk',
       }),
     };
-    guardHolder.guard = createRequestGuard({ resourceUrl, auth, trustProxy: false });
+    guardHolder.guard = createRequestGuard({ resourceUrl, auth, trustProxy: settings.trustProxy });
   }
   await readiness.warmUp();
   const clients: Client[] = [];
   return {
     url: new URL(url),
+    metricsUrl: metricsUrl === undefined ? undefined : new URL(metricsUrl),
     emulator,
     auditPath,
     service,
