@@ -124,6 +124,26 @@ describe('the bearer gate (OAuth configured)', () => {
     expect(tokens.seen.every((token) => token === 'alice-token')).toBe(true);
   });
 
+  it.each(ERAS)('hands the verified AuthInfo to the server factory and to tool handlers (%s era)', async (era) => {
+    const tokens = new KnownTokens();
+    const factorySaw: Array<string | undefined> = [];
+    const harness = await start({
+      verifier: tokens,
+      decorate: (server, ctx) => {
+        factorySaw.push(ctx.authInfo?.extra?.sub as string | undefined);
+        server.registerTool('whoami', { description: 'Test probe: the caller as the handler sees it.' }, (ctx2) => ({
+          content: [{ type: 'text', text: JSON.stringify({ sub: ctx2.http?.authInfo?.extra?.sub, scopes: ctx2.http?.authInfo?.scopes }) }],
+        }));
+      },
+    });
+    tokens.add('bob-token', { sub: 'bob', resource: harness.url });
+    const client = await harness.connect({ era, token: 'bob-token' });
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual({ sub: 'bob', scopes: [READ_SCOPE] });
+    expect(factorySaw.length).toBeGreaterThan(0);
+    expect(factorySaw.every((sub) => sub === 'bob')).toBe(true);
+  });
+
   it('does not let another caller use a 2025 session', async () => {
     const tokens = new KnownTokens();
     const harness = await start({ verifier: tokens });
@@ -177,6 +197,12 @@ describe('the HTTP surface', () => {
     const ready = await fetch(new URL('/readyz', harness.url));
     expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
     expect((await fetch(new URL('/admin', harness.url))).status).toBe(404);
+  });
+
+  it('reports not ready when the audit trail cannot be continued', async () => {
+    const harness = await start({ auditContent: '{"not":"a record"}\n' });
+    const ready = await fetch(new URL('/readyz', harness.url));
+    expect([ready.status, await ready.text()]).toEqual([503, 'not ready\n']);
   });
 
   it('reports not ready when the worker app cannot get a token', async () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { Client, StreamableHTTPClientTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
-import { buildOAuthProtectedResourceMetadata, OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
+import { buildOAuthProtectedResourceMetadata, OAuthError, OAuthErrorCode, type AuthInfo, type McpRequestContext, type McpServer, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
 import { assemble } from '../../src/app.js';
 import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
@@ -60,10 +60,21 @@ export interface HttpHarness {
 
 /** The real HttpService on an ephemeral loopback port, PingOne played by the emulator. */
 export async function startHttpHarness(
-  options: { env?: Record<string, string>; verifier?: OAuthTokenVerifier; emulator?: EmulatorOptions; pingone?: Partial<PingOneSettings>; resourceUrl?: (port: number) => string } = {},
+  options: {
+    env?: Record<string, string>;
+    verifier?: OAuthTokenVerifier;
+    emulator?: EmulatorOptions;
+    pingone?: Partial<PingOneSettings>;
+    resourceUrl?: (port: number) => string;
+    /** Written into the audit file before the server opens it. */
+    auditContent?: string;
+    /** Adds to each server instance the factory builds (e.g. a probe tool). */
+    decorate?: (server: McpServer, ctx: McpRequestContext) => void;
+  } = {},
 ): Promise<HttpHarness> {
   const emulator = await startEmulator(options.emulator);
   const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-http-')), 'audit.jsonl');
+  if (options.auditContent !== undefined) writeFileSync(auditPath, options.auditContent);
   const config = loadConfig({ ...options.env }, { sandbox: true, http: true, auditLog: auditPath, logLevel: 'silent' });
   const settings = { ...config.http!, port: 0 };
   const telemetry = createTelemetry();
@@ -76,7 +87,11 @@ export async function startHttpHarness(
   const guardHolder = { guard: createRequestGuard({ resourceUrl: undefined, auth: undefined, trustProxy: settings.trustProxy }) };
   const service = new HttpService({
     settings,
-    factory: () => createServer(parts.deps),
+    factory: (ctx) => {
+      const server = createServer(parts.deps);
+      options.decorate?.(server, ctx);
+      return server;
+    },
     guard: {
       check: (req) => guardHolder.guard.check(req),
       get resourceMetadataUrl() {
