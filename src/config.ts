@@ -10,6 +10,9 @@ import { TOOL_NAMES, type ToolName } from './toolNames.js';
  * Start-up configuration, read from the environment (flags mirror a few of
  * the variables). Every problem becomes a ConfigError whose message is one
  * sentence naming the variable and the fix, and never a secret's value.
+ * (Over 300 lines on purpose: every setting is read and explained in this one
+ * file, in one block per concern, so `--help` and the README can be checked
+ * against a single place.)
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
