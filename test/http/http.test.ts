@@ -271,3 +271,44 @@ describe('native TLS (PINGONE_MCP_TLS_CERT, PINGONE_MCP_TLS_KEY)', () => {
     await expect(fetch(new URL(`http://127.0.0.1:${harness.url.port}/healthz`))).rejects.toThrow();
   });
 });
+
+describe('PINGONE_MCP_CONFIRM_KEY across instances', () => {
+  const KEY = 'a-shared-confirmation-key-of-at-least-32-bytes';
+
+  /** A 2026-07-28 client whose answer to a confirmation (the retry carrying requestState) reaches the other instance. */
+  async function askOnOneAnswerOnOther(keys: [string | undefined, string | undefined]) {
+    const first = await start(keys[0] ? { env: { PINGONE_MCP_CONFIRM_KEY: keys[0] } } : {});
+    const second = await start(keys[1] ? { env: { PINGONE_MCP_CONFIRM_KEY: keys[1] } } : {});
+    const routed = (async (input: string | URL | Request, init?: RequestInit) => {
+      const retry = typeof init?.body === 'string' && init.body.includes('"requestState"');
+      return fetch(retry ? second.url : input, init);
+    }) as typeof fetch;
+    const client = new Client({ name: 'replica-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } });
+    let asked = 0;
+    client.setRequestHandler('elicitation/create', () => {
+      asked++;
+      return { action: 'accept', content: { confirm: true } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(first.url, { fetch: routed }));
+    try {
+      const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-42' } }).then(structuredOf, (error: Error) => ({ error: error.message }));
+      return { asked, result, first, second };
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('lets another instance holding the same key open a confirmation sealed by the first', async () => {
+    const { asked, result, first, second } = await askOnOneAnswerOnOther([KEY, KEY]);
+    expect(asked).toBe(1);
+    expect(result).toMatchObject({ outcome: 'unlocked' });
+    expect(first.audit()).toEqual([]);
+    expect(second.audit().map((record) => record.phase)).toEqual(['intent', 'outcome']);
+  });
+
+  it('refuses, and writes nothing, when the instances hold different keys', async () => {
+    const { result, first, second } = await askOnOneAnswerOnOther([KEY, undefined]);
+    expect(result).toEqual({ error: expect.stringMatching(/Invalid or expired requestState/) });
+    for (const harness of [first, second]) expect(harness.emulator.requests.filter((r) => r.method === 'POST' && r.route !== 'token')).toHaveLength(0);
+  });
+});
