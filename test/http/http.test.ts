@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport, type ElicitRequest } from '@modelcontextprotocol/client';
+import { requireScopes } from '@modelcontextprotocol/server';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
@@ -142,6 +143,31 @@ describe('the bearer gate (OAuth configured)', () => {
     expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual({ sub: 'bob', scopes: [READ_SCOPE] });
     expect(factorySaw.length).toBeGreaterThan(0);
     expect(factorySaw.every((sub) => sub === 'bob')).toBe(true);
+  });
+
+  it.each(ERAS)('answers a tool that declares a scope challenge with 403 insufficient_scope at the HTTP layer (%s era)', async (era) => {
+    const tokens = new KnownTokens();
+    const harness = await start({
+      verifier: tokens,
+      decorate: (server) => {
+        server.registerTool('needs_write', { description: 'Test probe needing the write scope.', scopeChallenge: requireScopes('helpdesk:write') }, () => ({ content: [{ type: 'text', text: 'done' }] }));
+      },
+    });
+    tokens.add('reader', { sub: 'reader', resource: harness.url });
+    const challenges: Array<{ status: number; challenge: string | null }> = [];
+    const recording = (async (input: string | URL | Request, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      if (response.status === 403) challenges.push({ status: response.status, challenge: response.headers.get('www-authenticate') });
+      return response;
+    }) as typeof fetch;
+    const client = new Client({ name: 'scope-test', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
+    await client.connect(new StreamableHTTPClientTransport(harness.url, { fetch: recording, authProvider: { token: async () => 'reader' } }));
+    await expect(client.callTool({ name: 'needs_write', arguments: {} })).rejects.toThrow();
+    await client.close();
+    expect(challenges.length).toBeGreaterThan(0);
+    expect(challenges[0]?.challenge).toContain('error="insufficient_scope"');
+    expect(challenges[0]?.challenge).toContain('scope="helpdesk:write"');
+    expect(challenges[0]?.challenge).toContain(`resource_metadata="${harness.url.origin}/.well-known/oauth-protected-resource/mcp"`);
   });
 
   it('does not let another caller use a 2025 session', async () => {
