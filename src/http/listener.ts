@@ -22,7 +22,10 @@ export const HTTP_TIMEOUTS = {
   keepAliveMs: 5_000,
   /** A socket with no traffic at all (SSE streams send a keep-alive every 15 s). */
   socketIdleMs: 120_000,
-} as const;
+  /** How often Node checks the header and request deadlines (its default, 30 s, would stretch them). */
+  checkEveryMs: 1_000,
+};
+export type HttpTimeouts = typeof HTTP_TIMEOUTS;
 
 export interface HttpServiceOptions {
   settings: HttpSettings;
@@ -33,6 +36,8 @@ export interface HttpServiceOptions {
   /** Prometheus text, served at /metrics behind the guard unless it has a port of its own. */
   metrics: () => string;
   logger: Logger;
+  /** Tests shorten them; deployments keep the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 /**
@@ -69,9 +74,16 @@ export class HttpService implements Idleable {
         else res.destroy();
       });
     };
-    const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: HTTP_TIMEOUTS.headersMs, requestTimeout: HTTP_TIMEOUTS.requestMs, keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs };
+    const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
+    const serverOptions = {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    };
     this.server = settings.tls ? createHttpsServer({ ...serverOptions, cert: settings.tls.cert, key: settings.tls.key }, listener) : createHttpServer(serverOptions, listener);
-    this.server.setTimeout(HTTP_TIMEOUTS.socketIdleMs, (socket) => socket.destroy());
+    this.server.setTimeout(timeouts.socketIdleMs, (socket) => socket.destroy());
   }
 
   /** Open 2025-era sessions (for /metrics). */

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport, type ElicitRequest } from '@modelcontextprotocol/client';
@@ -214,6 +215,25 @@ describe('the HTTP surface', () => {
     const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: big });
     expect(response.status).toBe(413);
     expect(harness.service.sessionCount).toBe(0);
+  });
+
+  it('closes a connection whose headers or body do not arrive in time (slow client)', async () => {
+    const harness = await start({ timeouts: { headersMs: 400, requestMs: 800, checkEveryMs: 100 } });
+    const stall = (text: string) =>
+      new Promise<{ closedAfterMs: number; answer: string }>((done) => {
+        const started = Date.now();
+        let answer = '';
+        const socket = connect(Number(harness.url.port), '127.0.0.1', () => socket.write(text));
+        socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+        socket.on('close', () => done({ closedAfterMs: Date.now() - started, answer }));
+        socket.on('error', () => {});
+        setTimeout(() => socket.destroy(), 15_000);
+      });
+    const headers = await stall('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    expect(headers.closedAfterMs).toBeLessThan(5_000); // the default 10 s would not be
+    expect(headers.answer).toMatch(/^HTTP\/1\.1 408/);
+    const body = await stall('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"jsonrpc"');
+    expect(body.closedAfterMs).toBeLessThan(5_000);
   });
 
   it('serves /healthz to any Host, /readyz when the trail and PingOne are fine, 404 elsewhere', async () => {

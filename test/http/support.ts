@@ -10,7 +10,7 @@ import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { registerServiceGauges } from '../../src/cli/serveHttp.js';
 import { createRequestGuard, type HttpAuth } from '../../src/http/guard.js';
-import { HttpService } from '../../src/http/listener.js';
+import { HttpService, type HttpTimeouts } from '../../src/http/listener.js';
 import { createReadiness } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/logger.js';
 import { createTelemetry, meteredAuditSink } from '../../src/metrics/telemetry.js';
@@ -68,6 +68,7 @@ export async function startHttpHarness(
     resourceUrl?: (port: number) => string;
     /** Written into the audit file before the server opens it. */
     auditContent?: string;
+    timeouts?: Partial<HttpTimeouts>;
     /** Adds to each server instance the factory builds (e.g. a probe tool). */
     decorate?: (server: McpServer, ctx: McpRequestContext) => void;
   } = {},
@@ -104,6 +105,7 @@ export async function startHttpHarness(
     ready: readiness.ready,
     metrics: () => telemetry.render(),
     logger,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   registerServiceGauges(telemetry, parts, service);
   const { url, metricsUrl } = await service.listen();
