@@ -49,7 +49,9 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
     process.stderr.write(`${SERVER_NAME}: cannot listen on ${settings.host}:${settings.port} (${code}): choose another PINGONE_MCP_HTTP_HOST or PINGONE_MCP_HTTP_PORT.\n`);
     process.exit(2);
   }
-  void readiness.warmUp();
+  void readiness.warmUp().then((ok) => {
+    if (!ok) logger.warn('PingOne did not issue the worker app a token: /readyz answers not ready until it does (check the PINGONE_* settings)');
+  });
   logger.info(
     { url: address.url, metricsUrl: address.metricsUrl, oauth: auth !== undefined, environmentId: pingone.environmentId, auditLog: config.auditLogPath, sandbox },
     sandbox ? 'serving MCP over HTTP against the embedded PingOne sandbox' : 'serving MCP over HTTP',
