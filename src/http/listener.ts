@@ -146,8 +146,11 @@ export class HttpService implements Idleable {
       return sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
     }
     if (guard.resourceMetadata !== undefined && isMetadataPath(path, settings.path)) {
-      if (req.method !== 'GET') return sendText(res, 405, 'method not allowed\n', { allow: 'GET' });
-      return sendResponse(res, Response.json(guard.resourceMetadata, { headers: { 'cache-control': 'max-age=3600' } }));
+      // Public metadata: any page may read it (browser-based MCP clients discover the authorization server here).
+      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
+      if (req.method === 'OPTIONS') return sendText(res, 204, '', cors);
+      if (req.method !== 'GET') return sendText(res, 405, 'method not allowed\n', { allow: 'GET, OPTIONS' });
+      return sendResponse(res, Response.json(guard.resourceMetadata, { headers: { 'cache-control': 'max-age=3600', ...cors } }));
     }
     const isMcp = path === settings.path;
     const isMetrics = path === '/metrics' && settings.metricsPort === undefined;

@@ -96,6 +96,9 @@ describe('the bearer gate (OAuth configured)', () => {
       const document = await (await fetch(new URL(path, harness.url))).json();
       expect(document).toMatchObject({ resource: harness.url.href, authorization_servers: ['https://issuer.test'], scopes_supported: [READ_SCOPE, 'helpdesk:write'] });
     }
+    const preflight = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', harness.url), { method: 'OPTIONS' });
+    expect([preflight.status, preflight.headers.get('access-control-allow-origin')]).toEqual([204, '*']);
+    expect((await fetch(new URL('/.well-known/oauth-protected-resource', harness.url), { method: 'POST' })).status).toBe(405);
   });
 
   it('refuses an unknown token, a token for another resource and one without the read scope', async () => {
