@@ -3,7 +3,8 @@ import type { ToolDeps } from './tools/runtime.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';
-import { HttpExchange } from './pingone/http.js';
+import { randomUUID } from 'node:crypto';
+import { createCallScope, HttpExchange } from './pingone/http.js';
 import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
@@ -11,6 +12,8 @@ import { localActor } from './audit/actor.js';
 import { InFlightCalls } from './lifecycle.js';
 import { ConfirmationGate } from './tools/confirm.js';
 import { WriteRateLimiter } from './tools/guards.js';
+import { MeteredExchange } from './metrics/meteredExchange.js';
+import type { Telemetry } from './metrics/telemetry.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -29,6 +32,10 @@ export interface AppParts {
   deps: ToolDeps;
   /** Token requests sent so far (benchmarks and tests read it). */
   tokenRequests(): number;
+  /** Whether PingOne gave the worker app a token lately (a cached one, or one within `withinMs`): readiness, without a request. */
+  hasRecentToken(withinMs: number): boolean;
+  /** Asks for a worker token now (readiness warm-up); resolves whatever happens. */
+  warmUp(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -40,14 +47,17 @@ export function assemble(options: {
   logger: Logger;
   sandbox: boolean;
   callTimeoutMs?: number;
+  /** Records PingOne request latency and status (HTTP mode's /metrics). */
+  telemetry?: Telemetry;
 }): AppParts {
   const { pingone: settings } = options;
-  const http = new HttpExchange({
+  const exchangeOptions = {
     agent: { connectTimeout: TIMEOUTS.connectMs, headersTimeout: TIMEOUTS.headersMs, bodyTimeout: TIMEOUTS.bodyMs },
     userAgent: USER_AGENT,
     policy: DEFAULT_RETRY_POLICY,
     maxBodyBytes: MAX_BODY_BYTES,
-  });
+  };
+  const http = options.telemetry ? new MeteredExchange(exchangeOptions, options.telemetry) : new HttpExchange(exchangeOptions);
   const tokens = new ClientCredentialsTokenSource({
     tokenUrl: `${settings.authUrl}/${settings.authEnvironmentId}/as/token`,
     credentials: { clientId: settings.clientId, clientSecret: settings.clientSecret, method: settings.tokenAuthMethod },
@@ -65,7 +75,21 @@ export function assemble(options: {
     inFlight: new InFlightCalls(),
     guards: options.config.guards,
     writeLimiter: new WriteRateLimiter(options.config.guards.maxWritesPerMinute),
-    confirmation: new ConfirmationGate(options.config.guards.confirm),
+    confirmation:
+      options.config.confirmKey === undefined
+        ? new ConfirmationGate(options.config.guards.confirm)
+        : new ConfirmationGate(options.config.guards.confirm, Buffer.from(options.config.confirmKey, 'utf8')),
   };
-  return { deps, tokenRequests: () => tokens.requests, close: () => http.close() };
+  const warmUp = async (): Promise<boolean> => {
+    const scope = createCallScope({ transactionId: `readiness-${randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });
+    return tokens.get(scope).then(
+      () => true,
+      () => false,
+    );
+  };
+  return { deps, tokenRequests: () => tokens.requests, hasRecentToken: (withinMs) => {
+      const now = Date.now();
+      return (tokens.cachedUntil ?? 0) > now || now - (tokens.lastSuccessAt ?? -Infinity) <= withinMs;
+    },
+    warmUp, close: () => http.close() };
 }

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AuditLocationError, auditPathProblem, defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
+import { SecretFileError, withSecretFiles } from './secretFiles.js';
 import type { TokenAuthMethod } from './pingone/token.js';
 import { TOOL_NAMES, type ToolName } from './toolNames.js';
 
@@ -8,6 +10,9 @@ import { TOOL_NAMES, type ToolName } from './toolNames.js';
  * Start-up configuration, read from the environment (flags mirror a few of
  * the variables). Every problem becomes a ConfigError whose message is one
  * sentence naming the variable and the fix, and never a secret's value.
+ * (Over 300 lines on purpose: every setting is read and explained in this one
+ * file, in one block per concern, so `--help` and the README can be checked
+ * against a single place.)
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -54,6 +59,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** The OAuth resource server over HTTP (see OAuthConfig). */
   oauth: OAuthConfig;
+  /** Set with --http: serve MCP over Streamable HTTP instead of stdio. */
+  http?: HttpSettings;
+  /** Seals confirmation state (PINGONE_MCP_CONFIRM_KEY); undefined: a random key per process. */
+  confirmKey?: string;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -80,6 +89,7 @@ export interface Flags {
   readOnly?: boolean;
   tools?: string;
   confirm?: string;
+  http?: boolean;
 }
 
 function auditDefault(env: NodeJS.ProcessEnv, sandbox: boolean): string {
@@ -93,7 +103,14 @@ function auditDefault(env: NodeJS.ProcessEnv, sandbox: boolean): string {
 
 const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
 
-export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config {
+  let env: NodeJS.ProcessEnv;
+  try {
+    env = withSecretFiles(rawEnv);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(error.message);
+    throw error;
+  }
   const sandbox = flags.sandbox === true;
   const logLevel = oneOf(flags.logLevel === undefined ? 'PINGONE_MCP_LOG_LEVEL' : '--log-level', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
   const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? auditDefault(env, sandbox);
@@ -109,7 +126,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
-  const common = { auditLogPath, logLevel, auditToStderr, guards, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
+  const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env) : undefined;
+  const confirmKey = loadConfirmKey(env);
+  const common = {
+    auditLogPath,
+    logLevel,
+    auditToStderr,
+    guards,
+    shutdownGraceMs: Number(grace),
+    ...(operator === undefined ? {} : { operator }),
+    ...(http === undefined ? {} : { http }),
+    ...(confirmKey === undefined ? {} : { confirmKey }),
+  };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common, oauth: loadOAuthConfig(env, { kind: 'sandbox' }) };
   const target: Target = { kind: 'tenant', pingone: loadPingOneSettings(env) };
   return { target, ...common, oauth: loadOAuthConfig(env, target) };
@@ -292,7 +320,8 @@ function loadOAuthConfig(env: NodeJS.ProcessEnv, target: Target): OAuthConfig {
     maxTokenLifetimeSeconds: Number(lifetime),
   };
   const resourceText = nonEmpty(env.PINGONE_MCP_RESOURCE);
-  const resource = resourceText === undefined ? undefined : resourceUrl(resourceText);
+  // A bare path (/mcp) only says where HTTP serves MCP: no public URL, so no audience to check tokens against.
+  const resource = resourceText === undefined || resourceText.startsWith('/') ? undefined : resourceUrl(resourceText);
   const issuerText = nonEmpty(env.PINGONE_MCP_OAUTH_ISSUER);
   if (target.kind === 'sandbox') {
     const sandboxOperator = nonEmpty(env.PINGONE_MCP_SANDBOX_OPERATOR);
@@ -349,4 +378,118 @@ function httpUrl(name: string, value: string, example: string): URL {
     throw new ConfigError(`${name} must be a plain URL without credentials, query or fragment, such as ${example}.`);
   }
   return url;
+}
+
+// ---- Serving over HTTP (--http) and the confirmation key -------------------------------------
+// One block, kept together: what the Streamable HTTP listener in src/http/ is configured with.
+
+export interface HttpSettings {
+  /** Address to listen on (PINGONE_MCP_HTTP_HOST). */
+  host: string;
+  port: number;
+  /** Where MCP is served: the path of PINGONE_MCP_RESOURCE. */
+  path: string;
+  /**
+   * The endpoint's public URL when PINGONE_MCP_RESOURCE is one: the audience
+   * access tokens must carry (RFC 8707). Setting it turns OAuth on.
+   */
+  resourceUrl: URL | undefined;
+  /** Every MCP request needs a verified bearer token. */
+  oauth: boolean;
+  /** Honour X-Forwarded-For/-Proto from a reverse proxy (PINGONE_MCP_TRUST_PROXY). */
+  trustProxy: boolean;
+  /** Native TLS; otherwise plain HTTP, usually behind a TLS-terminating proxy. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** /metrics on its own listener (loopback) instead of beside MCP behind the same gate. */
+  metricsPort: number | undefined;
+  /** Where that listener binds (PINGONE_MCP_METRICS_HOST): loopback unless a scraper elsewhere needs it. */
+  metricsHost: string;
+  /** 2025-era sessions held at once, and how long an unused one lives. */
+  maxSessions: number;
+  sessionIdleMs: number;
+}
+
+const LOOPBACK_ADDRESSES = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_ADDRESSES.test(host);
+}
+
+function loadHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
+  const host = nonEmpty(env.PINGONE_MCP_HTTP_HOST) ?? '127.0.0.1';
+  if (/[\s/]/.test(host) || host.length > 255) throw new ConfigError('PINGONE_MCP_HTTP_HOST must be an address or host name to listen on, such as 127.0.0.1 or 0.0.0.0.');
+  const port = wholeNumber(env, 'PINGONE_MCP_HTTP_PORT', 8080, 0, 65_535);
+  const resource = nonEmpty(env.PINGONE_MCP_RESOURCE) ?? '/mcp';
+  let path: string;
+  let resourceUrl: URL | undefined;
+  if (resource.startsWith('/')) {
+    path = resource;
+  } else {
+    try {
+      resourceUrl = new URL(resource);
+    } catch {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must be the endpoint\'s public URL (https://mcp.example.com/mcp) or a path (/mcp).');
+    }
+    if (resourceUrl.protocol !== 'https:' && !(resourceUrl.protocol === 'http:' && isLoopbackHost(resourceUrl.hostname))) {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).');
+    }
+    if (resourceUrl.username || resourceUrl.password || resourceUrl.search || resourceUrl.hash || /[?#]/.test(resource)) {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must be a plain URL without credentials, query or fragment.');
+    }
+    path = resourceUrl.pathname;
+  }
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(path) || path.includes('//') || path.startsWith('/.well-known') || ['/healthz', '/readyz', '/metrics'].includes(path)) {
+    throw new ConfigError(`PINGONE_MCP_RESOURCE's path must be a plain path such as /mcp, not "${path.slice(0, 40)}".`);
+  }
+  const oauth = resourceUrl !== undefined;
+  if (!oauth && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `PINGONE_MCP_HTTP_HOST=${host} is reachable from the network, and OAuth is not configured: set PINGONE_MCP_RESOURCE to the endpoint's public https:// URL (every request then needs a token), or listen on 127.0.0.1.`,
+    );
+  }
+  const certFile = nonEmpty(env.PINGONE_MCP_TLS_CERT);
+  const keyFile = nonEmpty(env.PINGONE_MCP_TLS_KEY);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('PINGONE_MCP_TLS_CERT and PINGONE_MCP_TLS_KEY go together: set both (PEM files) or neither.');
+  const tls = certFile !== undefined && keyFile !== undefined ? { cert: pemFile('PINGONE_MCP_TLS_CERT', certFile), key: pemFile('PINGONE_MCP_TLS_KEY', keyFile) } : undefined;
+  const metricsPortText = nonEmpty(env.PINGONE_MCP_METRICS_PORT);
+  return {
+    host,
+    port,
+    path,
+    resourceUrl,
+    oauth,
+    trustProxy: bool(env, 'PINGONE_MCP_TRUST_PROXY', false),
+    tls,
+    metricsPort: metricsPortText === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_METRICS_PORT', 0, 0, 65_535),
+    metricsHost: nonEmpty(env.PINGONE_MCP_METRICS_HOST) ?? '127.0.0.1',
+    maxSessions: wholeNumber(env, 'PINGONE_MCP_HTTP_MAX_SESSIONS', 1000, 1, 100_000),
+    sessionIdleMs: wholeNumber(env, 'PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS', 1800, 10, 86_400) * 1000,
+  };
+}
+
+function loadConfirmKey(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.PINGONE_MCP_CONFIRM_KEY;
+  if (key === undefined || key.trim() === '') return undefined;
+  if (Buffer.byteLength(key, 'utf8') < 32) {
+    throw new ConfigError('PINGONE_MCP_CONFIRM_KEY must be at least 32 bytes of random text (for example the output of `openssl rand -base64 32`).');
+  }
+  return key;
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text.slice(0, 20)}".`);
+  }
+  return Number(text);
+}
+
+function pemFile(name: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): give the path of a PEM file this user may read.`);
+  }
 }

@@ -4,10 +4,10 @@ import { ConfigError, loadConfig } from './config.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 const USAGE = `Usage:
-  ${SERVER_NAME} [--sandbox] [--read-only] [--tools LIST] [--confirm MODE]
+  ${SERVER_NAME} [--sandbox] [--http] [--read-only] [--tools LIST] [--confirm MODE]
       [--audit-log FILE] [--log-level LEVEL]
-      Serve MCP on stdio (what an MCP client runs). Configuration comes from
-      the environment (see the README):
+      Serve MCP on stdio (what an MCP client runs), or over Streamable HTTP with
+      --http. Configuration comes from the environment (see the README):
         PingOne:  PINGONE_ENVIRONMENT_ID, PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET,
                   PINGONE_AUTH_ENVIRONMENT_ID, PINGONE_REGION_CODE (NA|EU|AP|CA|AU|SG),
                   PINGONE_API_URL, PINGONE_AUTH_URL, PINGONE_TOKEN_AUTH_METHOD
@@ -16,6 +16,12 @@ const USAGE = `Usage:
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
         logging:  PINGONE_MCP_LOG_LEVEL
+        http:     PINGONE_MCP_HTTP_HOST (127.0.0.1), PINGONE_MCP_HTTP_PORT (8080),
+                  PINGONE_MCP_RESOURCE (/mcp; a public https:// URL turns OAuth on),
+                  PINGONE_MCP_TRUST_PROXY, PINGONE_MCP_TLS_CERT, PINGONE_MCP_TLS_KEY,
+                  PINGONE_MCP_METRICS_PORT, PINGONE_MCP_METRICS_HOST, PINGONE_MCP_HTTP_MAX_SESSIONS,
+                  PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS, PINGONE_MCP_CONFIRM_KEY
+        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE read the value from a file
   ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
   ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
@@ -26,6 +32,7 @@ const USAGE = `Usage:
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
+  --http             serve MCP over Streamable HTTP (PINGONE_MCP_HTTP=true)
   --read-only        offer only the lookups (PINGONE_MCP_READ_ONLY=true)
   --tools LIST       offer only these tools, comma-separated (PINGONE_MCP_TOOLS)
   --confirm MODE     auto|always|never: ask a person before each write (PINGONE_MCP_CONFIRM)
@@ -58,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         sandbox: { type: 'boolean' },
+        http: { type: 'boolean' },
         'read-only': { type: 'boolean' },
         tools: { type: 'string' },
         confirm: { type: 'string' },
@@ -85,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     config = loadConfig(process.env, {
       ...(flags.sandbox ? { sandbox: true } : {}),
+      ...(flags.http ? { http: true } : {}),
       ...(flags['audit-log'] ? { auditLog: flags['audit-log'] } : {}),
       ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
       ...(flags['read-only'] ? { readOnly: true } : {}),
@@ -100,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { serve } = await import('./cli/serve.js');
   await serve(config);
-  return -1; // serving: the process ends on stdin close or a signal
+  return -1; // serving: the process ends on stdin close (stdio) or a signal
 }
 
 main(process.argv.slice(2)).then(
