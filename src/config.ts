@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
@@ -52,6 +53,8 @@ export interface Config {
   guards: Guards;
   /** How long a shutdown lets calls in flight finish before it cancels them. */
   shutdownGraceMs: number;
+  /** Shared state for replicas (audit trail, write limits, spent confirmations); undefined = file trail, in-process state. */
+  database?: DatabaseSettings;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -96,7 +99,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
-  const common = { auditLogPath, logLevel, auditToStderr, guards, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
+  const database = loadDatabaseSettings(env);
+  const common = {
+    auditLogPath,
+    logLevel,
+    auditToStderr,
+    guards,
+    shutdownGraceMs: Number(grace),
+    ...(operator === undefined ? {} : { operator }),
+    ...(database === undefined ? {} : { database }),
+  };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common };
   return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
 }
@@ -220,4 +232,54 @@ function baseUrl(name: string, value: string): string {
     throw new ConfigError(`${name} must be a plain base URL without credentials, query or fragment.`);
   }
   return url.href.replace(/\/+$/, '');
+}
+
+// ---- Database (replicas share the audit trail, limits and confirmations) ----
+
+export interface DatabaseSettings {
+  /** postgres:// or postgresql:// URL of the runtime role; a secret (it may hold a password): never logged. */
+  url: string;
+}
+
+/**
+ * PINGONE_MCP_DATABASE_URL, or PINGONE_MCP_DATABASE_URL_FILE (a file holding it,
+ * the container convention). With a database, PINGONE_MCP_CONFIRM_KEY is
+ * required: each replica must open the sealed questions the others asked.
+ */
+export function loadDatabaseSettings(env: NodeJS.ProcessEnv): DatabaseSettings | undefined {
+  const url = secretSetting(env, 'PINGONE_MCP_DATABASE_URL');
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('PINGONE_MCP_DATABASE_URL is not a URL: set it to postgres://USER@HOST:PORT/DATABASE (the password may go in PGPASSWORD).');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError('PINGONE_MCP_DATABASE_URL must start with postgres:// or postgresql://.');
+  }
+  if (secretSetting(env, 'PINGONE_MCP_CONFIRM_KEY') === undefined) {
+    throw new ConfigError(
+      'PINGONE_MCP_CONFIRM_KEY is not set: with PINGONE_MCP_DATABASE_URL every replica must share one confirmation key (set it, or PINGONE_MCP_CONFIRM_KEY_FILE, to the same secret on each).',
+    );
+  }
+  return { url };
+}
+
+/** A secret from NAME, or from the file named by NAME_FILE (trailing newline dropped); never both. */
+function secretSetting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const direct = nonEmpty(env[name]);
+  const file = nonEmpty(env[`${name}_FILE`]);
+  if (direct !== undefined && file !== undefined) throw new ConfigError(`${name} and ${name}_FILE are both set: keep one.`);
+  if (file === undefined) return direct;
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`${name}_FILE names a file that cannot be read (${code}): point it at a readable file holding the value.`);
+  }
+  const value = content.replace(/\r?\n$/, '');
+  if (value.trim() === '') throw new ConfigError(`${name}_FILE names an empty file: put the value in it.`);
+  return value.trim();
 }

@@ -1,0 +1,64 @@
+import type { AuditSink } from '../../audit/record.js';
+import type { DatabaseSettings } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { ConfirmationLedger, WriteLimiter } from '../../store.js';
+import { PostgresAuditSink, type TrailKey } from './audit.js';
+import { connect, describeDatabaseError, describeLocation } from './connect.js';
+import { PostgresConfirmationLedger } from './ledger.js';
+import { PostgresWriteLimiter, type WriteLimits } from './limits.js';
+import { checkSchema } from './schema.js';
+
+/**
+ * The PostgreSQL stores, chosen once at composition when PINGONE_MCP_DATABASE_URL
+ * is set. Loaded with a dynamic import (its own chunk, with the driver), so a
+ * server without a database never loads either.
+ */
+
+export type { TrailKey } from './audit.js';
+export type { WriteLimits } from './limits.js';
+
+export interface PostgresStores {
+  readonly audit: AuditSink;
+  readonly limiter: WriteLimiter;
+  readonly ledger: ConfirmationLedger;
+  /** Ends the connections (waits up to 5 s for statements in flight). */
+  close(): Promise<void>;
+}
+
+export interface PostgresStoreOptions {
+  database: DatabaseSettings;
+  /** The trail this server appends to: its managed environment, sandbox or tenant. */
+  trail: TrailKey;
+  limits: WriteLimits;
+  logger: Logger;
+}
+
+/** Why the server cannot start on this database: one line for stderr, then exit 2. */
+export class DatabaseStartError extends Error {
+  override readonly name = 'DatabaseStartError';
+}
+
+/**
+ * Connects, checks the schema version, and returns the three stores.
+ * Rejects with DatabaseStartError when the database cannot be reached or its
+ * schema is behind this build (the message says what to run).
+ */
+export async function openPostgresStores(options: PostgresStoreOptions): Promise<PostgresStores> {
+  const { logger } = options;
+  const location = describeLocation(options.database.url);
+  const sql = connect(options.database.url, { onNotice: (message) => logger.info({ database: location }, `database notice: ${message}`) });
+  try {
+    const schema = await checkSchema(sql);
+    if (!schema.ok) throw new DatabaseStartError(`database ${location}: ${schema.message}`);
+  } catch (err) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    if (err instanceof DatabaseStartError) throw err;
+    throw new DatabaseStartError(`database ${location}: cannot start on it: ${describeDatabaseError(err)}`);
+  }
+  return {
+    audit: new PostgresAuditSink({ sql, key: options.trail, location }),
+    limiter: new PostgresWriteLimiter(sql, options.limits),
+    ledger: new PostgresConfirmationLedger(sql),
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
