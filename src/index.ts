@@ -15,11 +15,18 @@ const USAGE = `Usage:
                   PINGONE_MCP_PROTECTED_USERS, PINGONE_MCP_MAX_WRITES_PER_MINUTE (10),
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
+        replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
   ${SERVER_NAME} audit verify [FILE]
       Check the audit trail's hash chain; exit 0 when intact.
   ${SERVER_NAME} audit show [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
       Print the audit trail as a table (or JSON Lines).
+  ${SERVER_NAME} audit verify|show|export --database URL [--environment ID] [--sandbox]
+      The same on a PostgreSQL trail; export prints it as a file trail.
+  ${SERVER_NAME} db migrate [--database URL] [--grant ROLE]
+      Create or update the PostgreSQL schema (with the database owner's URL).
+  ${SERVER_NAME} db import FILE [--database URL]
+      Copy a file trail into an empty database trail, its chain intact.
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
@@ -33,6 +40,14 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'db') {
+    const { runDbCommand } = await import('./cli/db.js');
+    return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
+  if (argv[0] === 'audit' && (argv[1] === 'export' || argv.some((arg) => arg === '--database' || arg.startsWith('--database=')))) {
+    const { runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
+    return runAuditDatabaseCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
