@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -99,9 +99,41 @@ function run(command: string, args: string[], user: { uid: number; gid: number }
   }
 }
 
+/**
+ * The binaries as `user` can run them. When the checkout lies where that user
+ * cannot reach (a root-only home, say), a copy in the temporary directory,
+ * readable by all, made once per version.
+ */
+function reachableBy(binaries: Binaries, user: { uid: number; gid: number } | undefined): Binaries {
+  if (user === undefined) return binaries;
+  if (spawnSync(binaries.postgres, ['--version'], { ...user, timeout: 30_000 }).status === 0) return binaries;
+  const native = dirname(dirname(binaries.postgres));
+  const version = JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { name: string; version: string };
+  const copy = join(tmpdir(), `pingone-mcp-${version.name.replace(/^@/, '').replace(/\//g, '-')}-${version.version}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    openUp(staging);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another run made it meanwhile
+    }
+  }
+  return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') };
+}
+
+/** chmod a+rX, recursively, skipping symlinks. */
+function openUp(path: string): void {
+  const stat = statSync(path);
+  chmodSync(path, stat.mode | 0o444 | (stat.isDirectory() || stat.mode & 0o111 ? 0o111 : 0));
+  if (!stat.isDirectory()) return;
+  for (const entry of readdirSync(path, { withFileTypes: true })) if (!entry.isSymbolicLink()) openUp(join(path, entry.name));
+}
+
 export async function startTestPostgres(): Promise<TestPostgres> {
-  const binaries = await findBinaries();
   const user = runAs();
+  const binaries = reachableBy(await findBinaries(), user);
   const base = mkdtempSync(join(tmpdir(), 'pingone-mcp-pg-'));
   const dataDir = join(base, 'data');
   if (user !== undefined) chownSync(base, user.uid, user.gid);
