@@ -62,7 +62,7 @@ export async function runAuditDatabaseCommand(args: string[], io: CommandIo): Pr
     if (subcommand !== 'show' && (values.since !== undefined || values.user !== undefined || values.json !== undefined)) {
       throw new ConfigError(`--since, --user and --json belong to show, not ${subcommand}.`);
     }
-    const url = resolveDatabaseUrl(values.database === 'env' ? undefined : values.database, io.env);
+    const url = resolveDatabaseUrl(values.database, io.env);
     const { connect, describeLocation } = await import('../store/postgres/connect.js');
     location = describeLocation(url);
     sql = connect(url, { max: 2, onNotice: () => {} });

@@ -65,9 +65,9 @@ export async function runDbCommand(args: string[], io: CommandIo): Promise<numbe
   }
 }
 
-/** The URL from --database, else from the environment; a ConfigError when neither gives one. */
+/** The URL from --database (`env`: from the environment), else from the environment; a ConfigError when neither gives one. */
 export function resolveDatabaseUrl(option: string | boolean | undefined, env: NodeJS.ProcessEnv): string {
-  if (typeof option === 'string') return checkDatabaseUrl(option, '--database');
+  if (typeof option === 'string' && option !== 'env') return checkDatabaseUrl(option, '--database');
   const fromEnv = databaseUrlFromEnv(env);
   if (fromEnv === undefined) throw new ConfigError('no database given: pass --database postgres://USER@HOST:PORT/DATABASE or set PINGONE_MCP_DATABASE_URL.');
   return fromEnv;
