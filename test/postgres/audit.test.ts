@@ -15,6 +15,7 @@ import { createTestDatabase, SKIP_HINT, testServer, type TestDatabase } from './
 
 const server = testServer();
 const fixture = fileURLToPath(new URL('./fixtures/append-many.ts', import.meta.url));
+const killFixture = fileURLToPath(new URL('./fixtures/append-forever.ts', import.meta.url));
 const TENANT: TrailKey = { environmentId: ENVIRONMENT_ID, scope: 'tenant' };
 
 if ('unavailable' in server) console.warn(`${SKIP_HINT} (${server.unavailable})`);
@@ -72,6 +73,32 @@ describe.skipIf('unavailable' in server)('the audit trail in PostgreSQL', () => 
     for (const label of ['childA', 'childB']) for (let i = 0; i < 25; i++) expect(ids).toContain(`${label}-${i}`);
   }, 60_000);
 
+  it('keeps a verifying chain when a replica is killed (SIGKILL) in the middle of its appends', async () => {
+    const sql = pool();
+    const before = (await verifyTrail(sql, TENANT)).ok ? await exportLines(sql, TENANT) : [];
+    const child = spawn(process.execPath, ['--import', 'tsx', killFixture, db.runtimeUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const survivor = new PostgresAuditSink({ sql, key: TENANT, location: 'test' });
+    // Wait until the child is appending, then keep appending beside it and kill it mid-stream.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (/appended (2\d|[3-9]\d)/.test(chunk.toString())) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the child ended by itself (${code})`)));
+    });
+    const beside = Promise.all(Array.from({ length: 20 }, (_, i) => survivor.append(sampleEntry(i, { auditId: `survivor-${i}` }))));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await beside;
+    // The killed replica's open transaction is rolled back and its lock freed: appends go on.
+    const after = await survivor.append(sampleEntry(0, { auditId: 'after-the-kill' }));
+    const result = await verifyTrail(sql, TENANT);
+    expect(result).toMatchObject({ ok: true, records: after.seq });
+    const lines = await exportLines(sql, TENANT);
+    expect(lines.slice(0, before.length)).toEqual(before);
+    expect(verifyAuditContent(`${lines.join('\n')}\n`)).toMatchObject({ ok: true, records: after.seq });
+    expect(lines.filter((line) => line.includes('"killed-')).length).toBeGreaterThanOrEqual(20);
+  }, 60_000);
+
   it('keys trails apart: a sandbox, a tenant and another environment each have their own chain', async () => {
     const sql = pool();
     const other = '0a1b2c3d-4e5f-4a6b-8c7d-9e8f7a6b5c4d';
@@ -97,10 +124,12 @@ describe.skipIf('unavailable' in server)('the audit trail in PostgreSQL', () => 
   it('exports a trail that `audit verify` accepts as a file, and reports a deleted row', async () => {
     const sql = pool();
     const dir = mkdtempSync(join(tmpdir(), 'pg-export-'));
+    const lines = await exportLines(sql, TENANT);
+    expect(lines.length).toBeGreaterThan(200);
     try {
       const file = join(dir, 'trail.jsonl');
-      writeFileSync(file, `${(await exportLines(sql, TENANT)).join('\n')}\n`);
-      expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 200 });
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: lines.length });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -120,7 +149,7 @@ describe.skipIf('unavailable' in server)('the audit trail in PostgreSQL', () => 
     } finally {
       await owner.end();
     }
-    expect(await verifyTrail(sql, TENANT)).toMatchObject({ ok: true, records: 200 });
+    expect(await verifyTrail(sql, TENANT)).toMatchObject({ ok: true, records: lines.length });
   });
 
   it('imports a file trail into an empty trail with its chain intact, and appends continue it', async () => {

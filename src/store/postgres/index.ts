@@ -33,6 +33,11 @@ export interface PostgresStoreOptions {
   logger: Logger;
 }
 
+/** The trail a server appends to: the environment it manages, in the sandbox or a tenant. */
+export function trailKey(environmentId: string, sandbox: boolean): TrailKey {
+  return { environmentId: environmentId.toLowerCase(), scope: sandbox ? 'sandbox' : 'tenant' };
+}
+
 /** Why the server cannot start on this database: one line for stderr, then exit 2. */
 export class DatabaseStartError extends Error {
   override readonly name = 'DatabaseStartError';
