@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditUnavailableError } from '../../src/audit/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { openPostgresStores, type PostgresStores } from '../../src/store/postgres/index.js';
+import { PostgresAuditSink } from '../../src/store/postgres/audit.js';
 import { connect } from '../../src/store/postgres/connect.js';
 import { verifyTrail } from '../../src/store/postgres/trails.js';
 import { ENVIRONMENT_ID, sampleEntry } from '../audit/helpers-entry.js';
@@ -72,6 +73,29 @@ describe.skipIf(pg === undefined)('a database that stops mid-run', () => {
       await sql.end();
     }
   }, 60_000);
+
+  it('refuses an append when the database stops answering, then goes on when it answers again', async () => {
+    const sql = connect(db.runtimeUrl, { max: 1 });
+    try {
+      const sink = new PostgresAuditSink({ sql, key: TRAIL, location: 'test', timeoutMs: 1_000 });
+      await sink.append(sampleEntry(20));
+      const [backend] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const pid = backend?.pid ?? 0;
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGSTOP'); // this connection's server process, as a frozen host would be
+      try {
+        await expect(sink.append(sampleEntry(21))).rejects.toThrow(/the database did not answer within 1 s\. Nothing was recorded/);
+        expect(sink.status()).toMatchObject({ state: 'broken' });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      const next = await sink.append(sampleEntry(22));
+      const result = await verifyTrail(sql, TRAIL);
+      expect(result).toMatchObject({ ok: true, records: next.seq });
+    } finally {
+      await sql.end();
+    }
+  });
 
   it('refuses appends when the database is read-only', async () => {
     const admin = postgres(pg!.adminUrl, { max: 1, onnotice: () => {} });

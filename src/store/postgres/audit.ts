@@ -39,13 +39,24 @@ export interface PostgresAuditSinkOptions {
   /** `host:port/database`, for messages. */
   location: string;
   now?: () => Date;
+  /**
+   * How long an append may wait for the database before it is refused. A database that
+   * stops answering (a frozen host, a lost network) would otherwise hold the call until TCP
+   * gives up, minutes later. A refused append may still commit afterwards: the trail then
+   * holds an intent whose write was never sent, as after a crash.
+   */
+  timeoutMs?: number;
 }
+
+/** Longer than the statement timeout, so the database's own refusal (with its reason) comes first. */
+export const APPEND_TIMEOUT_MS = 15_000;
 
 export class PostgresAuditSink implements AuditSink {
   readonly #sql: Sql;
   readonly #key: TrailKey;
   readonly #where: string;
   readonly #now: () => Date;
+  readonly #timeoutMs: number;
   /** Why the last append failed, until an append or a probe succeeds. */
   #broken: string | undefined;
   #lastProbe = 0;
@@ -55,6 +66,7 @@ export class PostgresAuditSink implements AuditSink {
     this.#key = options.key;
     this.#where = `${options.location} (trail ${describeTrail(options.key)})`;
     this.#now = options.now ?? (() => new Date());
+    this.#timeoutMs = options.timeoutMs ?? APPEND_TIMEOUT_MS;
   }
 
   status(): { state: 'ready' } | { state: 'broken'; reason: string } {
@@ -72,7 +84,7 @@ export class PostgresAuditSink implements AuditSink {
       throw new AuditUnavailableError(`cannot record this audit entry: ${(err as Error).message}`, { path: this.#where, cause: err });
     }
     try {
-      const record = await this.#sql.begin(async (tx) => {
+      const record = await withTimeout(this.#timeoutMs, this.#sql.begin(async (tx) => {
         await tx`SELECT pg_advisory_xact_lock(hashtextextended(${trailLockName(this.#key)}, 0))`;
         const [tail] = await tx<{ seq: string; hash: string }[]>`
           SELECT seq, hash FROM ${tx(SCHEMA)}.audit_records
@@ -85,7 +97,7 @@ export class PostgresAuditSink implements AuditSink {
           VALUES (${this.#key.environmentId}, ${this.#key.scope}, ${built.seq}, ${built.prevHash}, ${built.hash},
                   ${built.time}, ${built.auditId}, ${serializeRecord(built)})`;
         return built;
-      });
+      }));
       this.#broken = undefined;
       return record;
     } catch (err) {
@@ -110,4 +122,18 @@ export class PostgresAuditSink implements AuditSink {
       },
     );
   }
+}
+
+class NoAnswerError extends Error {
+  override readonly name = 'NoAnswerError';
+}
+
+function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswerError(`the database did not answer within ${ms / 1000} s`)), ms);
+  });
+  // The late result, if any, is not wanted: keep its rejection from going unhandled.
+  work.catch(() => {});
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
