@@ -138,8 +138,18 @@ async function show(sql: Sql, key: TrailKey, values: { since?: string; user?: st
   const { trailRows } = await import('../store/postgres/trails.js');
   const matching: AuditRecord[] = [];
   for await (const row of trailRows(sql, key, filter.since)) {
-    const record = asDisplayableRecord(JSON.parse(row.line));
-    if (record === undefined || !matchesFilter(record, filter)) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(row.line);
+    } catch {
+      value = undefined;
+    }
+    const record = asDisplayableRecord(value);
+    if (record === undefined) {
+      io.stderr(`warning: seq ${row.seq}: not an audit record (skipped; run audit verify)\n`);
+      continue;
+    }
+    if (!matchesFilter(record, filter)) continue;
     if (values.json === true) io.stdout(`${row.line}\n`);
     else matching.push(record);
   }

@@ -85,11 +85,15 @@ export class PostgresAuditSink implements AuditSink {
     }
     try {
       const record = await withTimeout(this.#timeoutMs, this.#sql.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtextextended(${trailLockName(this.#key)}, 0))`;
-        const [tail] = await tx<{ seq: string; hash: string }[]>`
-          SELECT seq, hash FROM ${tx(SCHEMA)}.audit_records
-          WHERE environment_id = ${this.#key.environmentId} AND scope = ${this.#key.scope}
-          ORDER BY seq DESC LIMIT 1`;
+        // Sent together (one round trip) but run one after the other: the tail is read by a
+        // statement that starts once the lock is held, so it sees every earlier append.
+        const [, [tail]] = await Promise.all([
+          tx`SELECT pg_advisory_xact_lock(hashtextextended(${trailLockName(this.#key)}, 0))`,
+          tx<{ seq: string; hash: string }[]>`
+            SELECT seq, hash FROM ${tx(SCHEMA)}.audit_records
+            WHERE environment_id = ${this.#key.environmentId} AND scope = ${this.#key.scope}
+            ORDER BY seq DESC LIMIT 1`,
+        ]);
         const previous: ChainPosition = tail === undefined ? EMPTY_CHAIN : { seq: Number(tail.seq), hash: tail.hash };
         const built = buildRecord(fields, previous, this.#now().toISOString());
         await tx`

@@ -48,18 +48,21 @@ export class PostgresWriteLimiter implements WriteLimiter {
     const id = randomUUID();
     const windowSeconds = this.#windowMs / 1000;
     const decided = await this.#sql.begin(async (tx): Promise<ReserveResult | 'granted'> => {
-      await tx`SELECT pg_advisory_xact_lock(hashtextextended(${LIMITS_LOCK}, 0))`;
-      // clock_timestamp(), not now(): the transaction may have waited for the lock.
-      const [count] = await tx<WindowCount[]>`
-        WITH t AS (SELECT clock_timestamp() AS now)
-        SELECT t.now,
-          count(r.id) AS total,
-          count(r.id) FILTER (WHERE r.operator_key = ${operatorKey}) AS mine,
-          min(r.reserved_at) AS oldest_total,
-          min(r.reserved_at) FILTER (WHERE r.operator_key = ${operatorKey}) AS oldest_mine
-        FROM t LEFT JOIN ${tx(SCHEMA)}.write_reservations r
-          ON r.reserved_at > t.now - make_interval(secs => ${windowSeconds})
-        GROUP BY t.now`;
+      // Sent together, run in turn: the count starts once the lock is held. clock_timestamp(),
+      // not now(): the transaction may have waited for the lock.
+      const [, [count]] = await Promise.all([
+        tx`SELECT pg_advisory_xact_lock(hashtextextended(${LIMITS_LOCK}, 0))`,
+        tx<WindowCount[]>`
+          WITH t AS (SELECT clock_timestamp() AS now)
+          SELECT t.now,
+            count(r.id) AS total,
+            count(r.id) FILTER (WHERE r.operator_key = ${operatorKey}) AS mine,
+            min(r.reserved_at) AS oldest_total,
+            min(r.reserved_at) FILTER (WHERE r.operator_key = ${operatorKey}) AS oldest_mine
+          FROM t LEFT JOIN ${tx(SCHEMA)}.write_reservations r
+            ON r.reserved_at > t.now - make_interval(secs => ${windowSeconds})
+          GROUP BY t.now`,
+      ]);
       if (count === undefined) throw new Error('the write limit count returned no row');
       const now = count.now.getTime();
       const retryAfter = (oldest: Date | null): number => Math.max(1, (oldest?.getTime() ?? now) + this.#windowMs - now);
