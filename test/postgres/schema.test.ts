@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
@@ -6,7 +7,19 @@ import { connect, type Sql } from '../../src/store/postgres/connect.js';
 import { DatabaseStartError, openPostgresStores } from '../../src/store/postgres/index.js';
 import { checkSchema, migrate, SCHEMA_VERSION } from '../../src/store/postgres/schema.js';
 import { ENVIRONMENT_ID, sampleEntry } from '../audit/helpers-entry.js';
-import { createTestDatabase, SKIP_HINT, testServer, type TestDatabase } from './support/database.js';
+import { createTestDatabase, SKIP_HINT, testServer, withUser, type TestDatabase } from './support/database.js';
+
+/** A logger at level warn whose output the test reads. */
+function capture(): { logger: ReturnType<typeof createLogger>; text(): string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: createLogger('warn', stream), text: () => chunks.join('') };
+}
 
 const server = testServer();
 if ('unavailable' in server) console.warn(`${SKIP_HINT} (${server.unavailable})`);
@@ -76,13 +89,37 @@ describe.skipIf('unavailable' in server)('the schema and its privileges', () => 
     expect(await checkSchema(runtime)).toEqual({ ok: true, version: SCHEMA_VERSION });
   });
 
-  it('opens the stores on a current schema', async () => {
-    const stores = await openPostgresStores(options(db.runtimeUrl));
+  it('opens the stores on a current schema, quietly for a role with only the runtime grants', async () => {
+    const log = capture();
+    const stores = await openPostgresStores({ ...options(db.runtimeUrl), logger: log.logger });
     try {
       const record = await stores.audit.append(sampleEntry(3));
       expect(record.seq).toBe(4);
     } finally {
       await stores.close();
+    }
+    expect(log.text()).toBe('');
+  });
+
+  it('warns when the server connects as a role that could disable the trigger', async () => {
+    const log = capture();
+    const stores = await openPostgresStores({ ...options(db.ownerUrl), logger: log.logger });
+    await stores.close();
+    expect(log.text()).toMatch(/owns the audit table \(or a superuser\): it could disable the append-only trigger/);
+  });
+
+  it('refuses to start for a role without the runtime grants, naming them and the fix', async () => {
+    const role = `pingone_mcp_nogrants_${Date.now()}`;
+    await owner.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+    await owner.unsafe(`GRANT USAGE ON SCHEMA pingone_mcp TO ${role}`);
+    await owner.unsafe(`GRANT SELECT ON pingone_mcp.schema_version, pingone_mcp.audit_records TO ${role}`);
+    try {
+      await expect(openPostgresStores(options(withUser(db.ownerUrl, role, 'pw')))).rejects.toThrow(
+        new RegExp(`the role ${role} lacks INSERT on pingone_mcp.audit_records, SELECT on pingone_mcp.write_reservations, .*: run \`pingone-helpdesk-mcp db migrate --grant ${role}\``),
+      );
+    } finally {
+      await owner.unsafe(`DROP OWNED BY ${role}`);
+      await owner.unsafe(`DROP ROLE ${role}`);
     }
   });
 });

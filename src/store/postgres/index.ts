@@ -6,7 +6,7 @@ import { PostgresAuditSink, type TrailKey } from './audit.js';
 import { connect, describeDatabaseError, describeLocation } from './connect.js';
 import { PostgresConfirmationLedger } from './ledger.js';
 import { PostgresWriteLimiter, type WriteLimits } from './limits.js';
-import { checkSchema } from './schema.js';
+import { checkRuntimeRole, checkSchema } from './schema.js';
 
 /**
  * The PostgreSQL stores, chosen once at composition when PINGONE_MCP_DATABASE_URL
@@ -55,6 +55,18 @@ export async function openPostgresStores(options: PostgresStoreOptions): Promise
   try {
     const schema = await checkSchema(sql);
     if (!schema.ok) throw new DatabaseStartError(`database ${location}: ${schema.message}`);
+    const role = await checkRuntimeRole(sql);
+    if (role.missing.length > 0) {
+      throw new DatabaseStartError(
+        `database ${location}: the role ${role.role} lacks ${role.missing.join(', ')}: run \`pingone-helpdesk-mcp db migrate --grant ${role.role}\` with an owner's URL`,
+      );
+    }
+    if (role.canAlterTrail) {
+      logger.warn(
+        { database: location, role: role.role },
+        'the server connects as a role that owns the audit table (or a superuser): it could disable the append-only trigger. Connect as a role with only the runtime grants (README, "Replicas (PostgreSQL)").',
+      );
+    }
   } catch (err) {
     await sql.end({ timeout: 1 }).catch(() => {});
     if (err instanceof DatabaseStartError) throw err;

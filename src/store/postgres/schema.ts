@@ -161,3 +161,35 @@ export async function checkSchema(sql: Sql): Promise<SchemaCheck> {
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+export interface RoleCheck {
+  role: string;
+  /** The runtime grants this role lacks, e.g. "INSERT on pingone_mcp.audit_records". */
+  missing: string[];
+  /** The role owns the audit table (or is a superuser): it could disable the trigger or drop the table. */
+  canAlterTrail: boolean;
+}
+
+const NEEDED: readonly (readonly [table: string, privilege: string])[] = [
+  ['audit_records', 'SELECT'],
+  ['audit_records', 'INSERT'],
+  ['write_reservations', 'SELECT'],
+  ['write_reservations', 'INSERT'],
+  ['write_reservations', 'DELETE'],
+  ['spent_confirmations', 'SELECT'],
+  ['spent_confirmations', 'INSERT'],
+  ['spent_confirmations', 'DELETE'],
+];
+
+/** What the connected role may do, against the runtime grants (run after `checkSchema` passed). */
+export async function checkRuntimeRole(sql: Sql): Promise<RoleCheck> {
+  const [row] = await sql.unsafe<{ role: string; can_alter: boolean; granted: boolean[] }[]>(
+    `SELECT current_user AS role,
+       pg_has_role((SELECT relowner FROM pg_class WHERE oid = '${SCHEMA}.audit_records'::regclass), 'USAGE') AS can_alter,
+       ARRAY[${NEEDED.map((_, i) => `has_table_privilege($${2 * i + 1}, $${2 * i + 2})`).join(', ')}] AS granted`,
+    NEEDED.flatMap(([table, privilege]) => [`${SCHEMA}.${table}`, privilege]),
+  );
+  if (row === undefined) throw new Error('the privilege check returned no row');
+  const missing = NEEDED.filter((_, i) => row.granted[i] !== true).map(([table, privilege]) => `${privilege} on ${SCHEMA}.${table}`);
+  return { role: row.role, missing, canAlterTrail: row.can_alter };
+}
