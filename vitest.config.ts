@@ -2,6 +2,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Rebuilds dist/ first when it is older than its sources: several suites spawn the built binary.
+    // Every project inherits it; after the first, it finds dist/ fresh and does nothing.
+    globalSetup: ['test/support/globalSetup.ts'],
     // Two cores here and in CI: keep parallelism modest so timing-sensitive fault tests stay honest.
     maxWorkers: 2,
     testTimeout: 20_000,

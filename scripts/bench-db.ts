@@ -61,7 +61,7 @@ try {
     `database append bench: node ${process.version}, PostgreSQL ${version?.version ?? '?'} on ${given ? 'PINGONE_MCP_TEST_DATABASE_URL' : 'loopback (embedded)'}, ${count} records each, file trail in ${dir}\n`,
   );
 
-  const trail = openAuditTrail(path.join(dir, 'audit.jsonl'));
+  const trail = await openAuditTrail(path.join(dir, 'audit.jsonl'));
   await measure('file trail, one append at a time', 'rec', count, (i) => trail.append(sampleEntry(i)));
 
   const key = { environmentId: '6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', scope: 'tenant' as const };

@@ -17,10 +17,13 @@ const USAGE = `Usage:
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
         replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
-  ${SERVER_NAME} audit verify [FILE]
+  ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
-  ${SERVER_NAME} audit show [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
+  ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
       Print the audit trail as a table (or JSON Lines).
+  ${SERVER_NAME} audit rotate [--sandbox] [FILE]
+      Verify the trail, keep it under a timestamped name, start a new file
+      that continues its chain.
   ${SERVER_NAME} audit verify|show|export --database URL [--environment ID] [--sandbox]
       The same on a PostgreSQL trail; export prints it as a file trail.
   ${SERVER_NAME} db migrate [--database URL] [--grant ROLE]
@@ -51,11 +54,17 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
-    const defaultPath = process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath();
+    // A reader that stops early (`audit show --json | head -1`) is not an error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+      process.exit(2);
+    });
     return runAuditCommand(argv.slice(1), {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
-      defaultPath,
+      // The same file the server would write, with or without --sandbox.
+      defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
     });
   }
   let flags;

@@ -156,8 +156,8 @@ describe.skipIf('unavailable' in server)('the audit trail in PostgreSQL', () => 
     const dir = mkdtempSync(join(tmpdir(), 'pg-import-'));
     try {
       const file = join(dir, 'audit.jsonl');
-      const trail = openAuditTrail(file);
-      for (let i = 0; i < 6; i++) trail.append(sampleEntry(i));
+      const trail = await openAuditTrail(file);
+      for (let i = 0; i < 6; i++) await trail.append(sampleEntry(i));
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
       const key: TrailKey = { environmentId: '99999999-8888-4777-8666-555555555555', scope: 'tenant' };
       const sql = pool();
@@ -178,8 +178,8 @@ describe.skipIf('unavailable' in server)('the audit trail in PostgreSQL', () => 
     const dir = mkdtempSync(join(tmpdir(), 'pg-import-'));
     try {
       const file = join(dir, 'audit.jsonl');
-      const trail = openAuditTrail(file);
-      for (let i = 0; i < 4; i++) trail.append(sampleEntry(i));
+      const trail = await openAuditTrail(file);
+      for (let i = 0; i < 4; i++) await trail.append(sampleEntry(i));
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
       const key: TrailKey = { environmentId: '77777777-8888-4777-8666-555555555555', scope: 'tenant' };
       const sql = pool();

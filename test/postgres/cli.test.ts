@@ -112,11 +112,11 @@ describe.skipIf('unavailable' in server)('the CLI on a database', () => {
     expect(result.code).toBe(1);
   });
 
-  it('imports a file trail into an empty trail, and refuses a second import', () => {
+  it('imports a file trail into an empty trail, and refuses a second import', async () => {
     const file = join(dir, 'audit.jsonl');
-    const trail = openAuditTrail(file);
+    const trail = await openAuditTrail(file);
     const other = '12345678-1234-4234-8234-123456789abc';
-    for (let i = 0; i < 5; i++) trail.append(sampleEntry(i, { target: { environmentId: other } }));
+    for (let i = 0; i < 5; i++) await trail.append(sampleEntry(i, { target: { environmentId: other } }));
     const { url, password } = split(db.runtimeUrl);
     const env = { PGPASSWORD: password };
     const imported = cli(['db', 'import', file, '--database', url], env);
