@@ -15,6 +15,7 @@ const USAGE = `Usage:
                   PINGONE_MCP_PROTECTED_USERS, PINGONE_MCP_MAX_WRITES_PER_MINUTE (10),
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
+        replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
         http:     PINGONE_MCP_HTTP_HOST (127.0.0.1), PINGONE_MCP_HTTP_PORT (8080),
                   PINGONE_MCP_RESOURCE (/mcp; a public https:// URL turns OAuth on),
@@ -29,6 +30,12 @@ const USAGE = `Usage:
   ${SERVER_NAME} audit rotate [--sandbox] [FILE]
       Verify the trail, keep it under a timestamped name, start a new file
       that continues its chain.
+  ${SERVER_NAME} audit verify|show|export --database URL [--environment ID] [--sandbox]
+      The same on a PostgreSQL trail; export prints it as a file trail.
+  ${SERVER_NAME} db migrate [--database URL] [--grant ROLE]
+      Create or update the PostgreSQL schema (with the database owner's URL).
+  ${SERVER_NAME} db import FILE [--database URL]
+      Copy a file trail into an empty database trail, its chain intact.
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
@@ -43,6 +50,14 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'db') {
+    const { runDbCommand } = await import('./cli/db.js');
+    return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
+  if (argv[0] === 'audit' && (argv[1] === 'export' || argv.some((arg) => arg === '--database' || arg.startsWith('--database=')))) {
+    const { runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
+    return runAuditDatabaseCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
  * container and Kubernetes convention (mounted secrets, never in `env` dumps).
  * Add a variable here and it gains a `_FILE` twin.
  */
-export const SECRET_VARIABLES = ['PINGONE_CLIENT_SECRET', 'PINGONE_MCP_CONFIRM_KEY'] as const;
+export const SECRET_VARIABLES = ['PINGONE_CLIENT_SECRET', 'PINGONE_MCP_CONFIRM_KEY', 'PINGONE_MCP_DATABASE_URL'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 /** Why a `_FILE` setting could not be used; the message names the variables, never the content. */
