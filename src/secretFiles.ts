@@ -15,8 +15,9 @@ export class SecretFileError extends Error {
 
 /**
  * Returns `env` with each `<NAME>_FILE` read into `<NAME>`. The file's one
- * trailing line break is dropped (editors and `echo` add it); an empty file
- * leaves the variable unset, so the usual "is not set" advice follows.
+ * trailing line break is dropped (editors and `echo` add it). An empty file is
+ * an error, not "unset": a mount that came up empty must not quietly turn a
+ * database trail into a local file or a shared confirmation key into a random one.
  */
 export function withSecretFiles(
   env: NodeJS.ProcessEnv,
@@ -39,8 +40,8 @@ export function withSecretFiles(
       throw new SecretFileError(`${fileVariable} names a file that cannot be read (${code}): check the path and that this user may read it.`);
     }
     const value = content.replace(/\r?\n$/, '');
-    if (value.trim() === '') delete resolved[name];
-    else resolved[name] = value;
+    if (value.trim() === '') throw new SecretFileError(`${fileVariable} names an empty file: put the value in it, or unset ${fileVariable}.`);
+    resolved[name] = value;
   }
   return resolved;
 }

@@ -35,9 +35,9 @@ describe('secrets from files (<NAME>_FILE)', () => {
     }
   });
 
-  it('names the variable when the file cannot be read, and treats an empty file as unset', () => {
+  it('names the variable when the file cannot be read or is empty', () => {
     expect(() => loadConfig({ ...TENANT, PINGONE_CLIENT_SECRET_FILE: join(dir, 'missing') })).toThrow(/PINGONE_CLIENT_SECRET_FILE names a file that cannot be read \(ENOENT\)/);
-    expect(() => loadConfig({ ...TENANT, PINGONE_CLIENT_SECRET_FILE: file('empty', '\n') })).toThrow(/PINGONE_CLIENT_SECRET is not set/);
+    expect(() => loadConfig({ ...TENANT, PINGONE_CLIENT_SECRET_FILE: file('empty', '\n') })).toThrow(/PINGONE_CLIENT_SECRET_FILE names an empty file/);
   });
 
   it('refuses a confirmation key shorter than 32 bytes', () => {

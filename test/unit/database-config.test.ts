@@ -26,7 +26,7 @@ describe('database settings', () => {
 
   it('take the URL from the variable or from the file its _FILE names', () => {
     expect(loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL: URL_WITH_PASSWORD, PINGONE_MCP_CONFIRM_KEY: 'k' })).toEqual({ url: URL_WITH_PASSWORD });
-    const env = { PINGONE_MCP_DATABASE_URL_FILE: file(`${URL_WITH_PASSWORD}\n`), PINGONE_MCP_CONFIRM_KEY_FILE: file('key\n') };
+    const env = { PINGONE_MCP_DATABASE_URL_FILE: file(`${URL_WITH_PASSWORD}\n`), PINGONE_MCP_CONFIRM_KEY_FILE: file('a-shared-confirmation-key-of-32-bytes-or-more\n') };
     expect(loadConfig(env, { sandbox: true }).database).toEqual({ url: URL_WITH_PASSWORD });
   });
 
