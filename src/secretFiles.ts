@@ -42,6 +42,8 @@ export function withSecretFiles(
     const value = content.replace(/\r?\n$/, '');
     if (value.trim() === '') throw new SecretFileError(`${fileVariable} names an empty file: put the value in it, or unset ${fileVariable}.`);
     resolved[name] = value;
+    // Resolved once: reading the result again finds the value, not a second source.
+    delete resolved[fileVariable];
   }
   return resolved;
 }
