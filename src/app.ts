@@ -8,9 +8,9 @@ import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
 import { localActor } from './audit/actor.js';
-import { InFlightCalls } from './lifecycle.js';
+import { CallGate, InFlightCalls } from './lifecycle.js';
+import { MemoryConfirmationLedger, MemoryWriteLimiter } from './store/memory.js';
 import { ConfirmationGate } from './tools/confirm.js';
-import { WriteRateLimiter } from './tools/guards.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -61,11 +61,14 @@ export function assemble(options: {
     sandbox: options.sandbox,
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
+    // Over stdio nobody is verified: one operator, as configured.
+    operator: { verified: false, ...(options.config.operator === undefined ? {} : { displayName: options.config.operator }) },
     logger: options.logger,
     inFlight: new InFlightCalls(),
+    gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),
     guards: options.config.guards,
-    writeLimiter: new WriteRateLimiter(options.config.guards.maxWritesPerMinute),
-    confirmation: new ConfirmationGate(options.config.guards.confirm),
+    writeLimiter: new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
+    confirmation: new ConfirmationGate(options.config.guards.confirm, new MemoryConfirmationLedger()),
   };
   return { deps, tokenRequests: () => tokens.requests, close: () => http.close() };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
 import type { TokenAuthMethod } from './pingone/token.js';
-import { TOOL_NAMES, type ToolName } from './toolNames.js';
+import { identityKey } from './pingone/identity.js';
+import { isToolName, TOOL_NAMES, type ToolName } from './toolNames.js';
 
 /**
  * Start-up configuration, read from the environment (flags mirror a few of
@@ -52,6 +53,13 @@ export interface Config {
   guards: Guards;
   /** How long a shutdown lets calls in flight finish before it cancels them. */
   shutdownGraceMs: number;
+  calls: CallLimits;
+}
+
+/** How many tool calls run at once, and how many may wait for a turn; beyond that a call is refused at once. */
+export interface CallLimits {
+  maxConcurrent: number;
+  maxQueued: number;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -64,9 +72,11 @@ export interface Guards {
   tools: ReadonlySet<ToolName> | undefined;
   /** Writes only for users in these populations; undefined = any population. */
   allowedPopulations: ReadonlySet<string> | undefined;
-  /** User IDs and usernames (lower-cased) that are never written. */
+  /** User IDs, usernames and emails that are never written, as identity keys (NFC, lower-cased). */
   protectedUsers: ReadonlySet<string>;
   maxWritesPerMinute: number;
+  /** Per operator (each verified caller; one key on stdio); undefined = only the server-wide limit. */
+  maxWritesPerOperatorPerMinute: number | undefined;
   confirm: ConfirmMode;
   requireReason: boolean;
 }
@@ -96,7 +106,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
-  const common = { auditLogPath, logLevel, auditToStderr, guards, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
+  const calls = {
+    maxConcurrent: wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS', 16, 1, 10_000),
+    maxQueued: wholeNumber(env, 'PINGONE_MCP_MAX_QUEUED_CALLS', 256, 0, 100_000),
+  };
+  const common = { auditLogPath, logLevel, auditToStderr, guards, calls, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
   if (sandbox) return { target: { kind: 'sandbox' }, ...common };
   return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
 }
@@ -137,7 +151,7 @@ function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
 function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   const readOnly = flags.readOnly === true || bool(env, 'PINGONE_MCP_READ_ONLY', false);
   const toolList = list(flags.tools ?? env.PINGONE_MCP_TOOLS);
-  const unknown = toolList?.filter((name) => !(TOOL_NAMES as readonly string[]).includes(name));
+  const unknown = toolList?.filter((name) => !isToolName(name));
   if (unknown && unknown.length > 0) {
     throw new ConfigError(`PINGONE_MCP_TOOLS names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
   }
@@ -150,19 +164,28 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   if (populations && populations.length === 0) {
     throw new ConfigError('PINGONE_MCP_ALLOWED_POPULATIONS is empty: list population IDs, or unset it to allow writes in every population.');
   }
-  const maxWrites = nonEmpty(env.PINGONE_MCP_MAX_WRITES_PER_MINUTE) ?? '10';
-  if (!/^\d{1,6}$/.test(maxWrites) || Number(maxWrites) < 1) {
-    throw new ConfigError(`PINGONE_MCP_MAX_WRITES_PER_MINUTE must be a whole number of at least 1; got "${maxWrites.slice(0, 20)}".`);
-  }
+  const perOperator = nonEmpty(env.PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE);
+  const protectedUsers = list(env.PINGONE_MCP_PROTECTED_USERS) ?? [];
   return {
     readOnly,
     tools: toolList === undefined ? undefined : new Set(toolList as ToolName[]),
     allowedPopulations: populations === undefined ? undefined : new Set(populations.map((id) => id.toLowerCase())),
-    protectedUsers: new Set((list(env.PINGONE_MCP_PROTECTED_USERS) ?? []).map((name) => name.toLowerCase())),
-    maxWritesPerMinute: Number(maxWrites),
+    protectedUsers: new Set(protectedUsers.map(identityKey)),
+    maxWritesPerMinute: wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_MINUTE', 10, 1, 999_999),
+    maxWritesPerOperatorPerMinute: perOperator === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE', 0, 1, 999_999),
     confirm: oneOf('PINGONE_MCP_CONFIRM', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
     requireReason: bool(env, 'PINGONE_MCP_REQUIRE_REASON', false),
   };
+}
+
+/** A whole number within bounds, or the fallback when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${value.slice(0, 20)}".`);
+  }
+  return Number(value);
 }
 
 /** A comma-separated list; undefined when the variable is unset or blank. */
