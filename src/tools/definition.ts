@@ -68,6 +68,9 @@ function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { succe
   if (typeof raw === 'object' && raw !== null) {
     const reserved = PROTOTYPE_KEYS.find((key) => Object.hasOwn(raw, key));
     if (reserved !== undefined) return { success: false, problem: `\`${reserved}\` is not an argument of this tool` };
+    // A `__proto__` key that a parser on the way turned into the object's prototype.
+    const prototype: unknown = Object.getPrototypeOf(raw);
+    if (prototype !== Object.prototype && prototype !== null) return { success: false, problem: '`__proto__` is not an argument of this tool' };
   }
   const parsed = schema.safeParse(raw);
   return parsed.success ? { success: true, data: parsed.data } : { success: false, problem: describeIssues(parsed.error) };

@@ -94,6 +94,7 @@ async function findOne(call: Call, text: string, lookup: AuditTarget): Promise<U
 /** Agent text that names a user, trimmed; blanks and control or invisible characters are refused before any request. */
 export function lookupText(raw: string, what: string): string {
   const text = raw.trim();
-  if (text === '' || hasUnsafeCharacters(text)) throw new ToolError('INVALID_INPUT', `${what}, without control or invisible characters.`);
+  // Checked before trimming too: trim() removes U+FEFF and line breaks, which must be refused, not hidden.
+  if (text === '' || hasUnsafeCharacters(raw.replace(/^ +| +$/g, ''))) throw new ToolError('INVALID_INPUT', `${what}, without control or invisible characters.`);
   return text;
 }
