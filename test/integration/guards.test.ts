@@ -21,8 +21,11 @@ describe('protected users', () => {
   it('protects device writes too', async () => {
     const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'jdoe' } });
     const result = await h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId });
+    expect(result.structured.outcome).toBe('denied');
     expect(result.structured.error.code).toBe('PROTECTED_USER');
     expect(pingOneWrites(h)).toHaveLength(0);
+    expect(h.emulator.getDevice(jdoe.id, jdoe.blockedSmsDeviceId)?.block?.status).toBe('BLOCKED');
+    expect(h.audit()).toEqual([expect.objectContaining({ outcome: 'denied', target: expect.objectContaining({ userId: jdoe.id, deviceId: jdoe.blockedSmsDeviceId }) })]);
   });
 });
 
@@ -99,6 +102,9 @@ describe('allowed populations', () => {
     const h = await start({ env: { PINGONE_MCP_ALLOWED_POPULATIONS: DEMO_POPULATIONS.staff } });
     const result = await h.call('list_user_devices', { user: 'old.contractor' });
     expect(result.isError).toBe(false);
+    expect(result.structured.outcome).toBe('listed');
+    expect(result.structured.user).toMatchObject({ username: 'old.contractor', populationId: DEMO_POPULATIONS.contractors });
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 });
 
@@ -151,6 +157,9 @@ describe('dryRun', () => {
     const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'jdoe' } });
     const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
     expect(result.structured.outcome).toBe('denied');
+    expect(result.structured.error).toMatchObject({ code: 'PROTECTED_USER', responsible: 'admin' });
+    expect(pingOneWrites(h)).toHaveLength(0);
+    expect(h.audit()).toEqual([expect.objectContaining({ outcome: 'denied', target: expect.objectContaining({ userId: jdoe.id }) })]);
   });
 
   it('does not count against the write limit', async () => {
@@ -166,6 +175,7 @@ describe('dryRun reports what the real call would refuse', () => {
     const h = await start({ env: { PINGONE_MCP_CONFIRM: 'always' } });
     const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
     expect(result.structured).toMatchObject({ outcome: 'denied', error: { code: 'CONFIRMATION_UNAVAILABLE' } });
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it('an audit trail that cannot record the write', async () => {

@@ -44,10 +44,15 @@ describe('what the model sees', () => {
     expect(tools.map((t) => t.name)).toEqual(['list_user_devices', 'unblock_device']);
   });
 
-  it('refuses a call to a tool the configuration does not offer, and PingOne sees nothing', async () => {
+  it.each(['unlock_user', 'unblock_device', 'unlock_device'])('refuses a call to %s when the configuration does not offer it, and PingOne sees nothing', async (name) => {
     const harness = await start({ env: { PINGONE_MCP_READ_ONLY: 'true' } });
-    const result = await harness.client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } }).catch((error: Error) => ({ thrown: error.message }));
-    expect(JSON.stringify(result)).toMatch(/unlock_user/);
+    const { tools } = await harness.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices']);
+    const result = await harness.client
+      .callTool({ name, arguments: { user: 'jdoe', deviceId: '00000000-0000-4000-8000-000000000000' } })
+      .then(() => ({ thrown: undefined, code: undefined }), (error: Error & { code?: number }) => ({ thrown: error.message, code: error.code }));
+    expect(result).toEqual({ thrown: `Tool ${name} not found`, code: -32602 });
     expect(harness.emulator.requests).toHaveLength(0);
+    expect(harness.audit()).toEqual([]);
   });
 });
