@@ -94,7 +94,7 @@ const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
 
 export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   const sandbox = flags.sandbox === true;
-  const logLevel = oneOf('PINGONE_MCP_LOG_LEVEL', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
+  const logLevel = oneOf(flags.logLevel === undefined ? 'PINGONE_MCP_LOG_LEVEL' : '--log-level', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
   const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? defaultAuditLogPath({ env, sandbox });
   const operator = nonEmpty(env.PINGONE_MCP_OPERATOR);
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
@@ -150,12 +150,14 @@ function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
 
 function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   const readOnly = flags.readOnly === true || bool(env, 'PINGONE_MCP_READ_ONLY', false);
+  // Errors name what the person typed: the flag when it was given, else the variable.
+  const toolsSource = flags.tools === undefined ? 'PINGONE_MCP_TOOLS' : '--tools';
   const toolList = list(flags.tools ?? env.PINGONE_MCP_TOOLS);
   const unknown = toolList?.filter((name) => !isToolName(name));
   if (unknown && unknown.length > 0) {
-    throw new ConfigError(`PINGONE_MCP_TOOLS names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
+    throw new ConfigError(`${toolsSource} names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
   }
-  if (toolList && toolList.length === 0) throw new ConfigError(`PINGONE_MCP_TOOLS is empty: list tools from ${TOOL_NAMES.join(', ')}, or unset it to offer all.`);
+  if (toolList && toolList.length === 0) throw new ConfigError(`${toolsSource} is empty: list tools from ${TOOL_NAMES.join(', ')}, or unset it to offer all.`);
   const populations = list(env.PINGONE_MCP_ALLOWED_POPULATIONS);
   const badPopulation = populations?.find((id) => parseUuid(id) === undefined);
   if (badPopulation !== undefined) {
@@ -173,7 +175,7 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
     protectedUsers: new Set(protectedUsers.map(identityKey)),
     maxWritesPerMinute: wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_MINUTE', 10, 1, 999_999),
     maxWritesPerOperatorPerMinute: perOperator === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE', 0, 1, 999_999),
-    confirm: oneOf('PINGONE_MCP_CONFIRM', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
+    confirm: oneOf(flags.confirm === undefined ? 'PINGONE_MCP_CONFIRM' : '--confirm', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
     requireReason: bool(env, 'PINGONE_MCP_REQUIRE_REASON', false),
   };
 }

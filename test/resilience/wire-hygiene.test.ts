@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
 
 /**
@@ -7,7 +7,7 @@ import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned
  * concurrent calls.
  */
 
-let emulator: Emulator | undefined;
+let emulator: TestEmulator | undefined;
 const servers: Spawned[] = [];
 
 afterEach(async () => {
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 it('50 concurrent calls leave only JSON lines on stderr (no listener-leak warning), at debug level', async () => {
-  const e = (emulator = await startEmulator());
+  const e = (emulator = await startTestEmulator());
   const server = spawnServer({ env: tenantEnv(e, tempAuditPath(), { PINGONE_MCP_LOG_LEVEL: 'debug', PINGONE_MCP_MAX_CONCURRENT_CALLS: '64' }) });
   servers.push(server);
   await server.initialize();
