@@ -6,9 +6,9 @@ import { RESPONSIBLE } from '../responsible.js';
 import { ours, quoted } from '../text/untrusted.js';
 
 /**
- * What every tool returns as structuredContent. One schema covers success and
- * failure (`outcome` says which), so even error results conform. Everything
- * here is display: built from PingOne's records' safe text, personal data masked.
+ * The display forms of what tools return: built from PingOne's records' safe
+ * text, personal data masked. Never used to decide anything (guards read the
+ * records' raw identity).
  */
 export const UserSummarySchema = z.object({
   id: z.string(),
@@ -51,7 +51,11 @@ export type ErrorSummary = z.infer<typeof ErrorSummarySchema>;
 
 export const CandidateSchema = z.object({ id: z.string(), username: z.string().optional() });
 
-/** Fields every result carries, whatever the tool and outcome. */
+/**
+ * What every tool returns as structuredContent: one schema covers success and
+ * failure (`outcome` says which), so even error results conform. These fields
+ * every result carries, whatever the tool and outcome.
+ */
 function resultSchema<const O extends readonly [SuccessOutcome, ...SuccessOutcome[]], E extends z.ZodRawShape>(outcomes: O, extra: E) {
   return z.object({
     outcome: z.enum([...outcomes, ...FAILURE_OUTCOMES]),

@@ -8,7 +8,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { AuditActor, AuditEntry, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
+import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
 import type { Operator } from '../auth/operator.js';
 import type { Guards } from '../config.js';
 import type { CallGate, InFlightCalls } from '../lifecycle.js';
@@ -24,6 +24,10 @@ import type { ConfirmationGate } from './confirm.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
 import type { ErrorSummary, ToolOutput } from './output.js';
+
+/** Every outcome a result can carry is one the trail records (`outcomes.ts` is the vocabulary; audit/ should import it). */
+const TRAIL_RECORDS_OUR_OUTCOMES: [Outcome] extends [AuditOutcome] ? true : false = true;
+void TRAIL_RECORDS_OUR_OUTCOMES;
 
 /** What every tool needs, handed in by `createServer` (no module-level state). */
 export interface ToolDeps {
@@ -197,7 +201,7 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
     const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
     const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
     const turn = await waitForTurn(deps, scope);
-    if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind, call.target({})));
+    if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || !scope.signal.aborted ? 'busy' : 'stopped', call.target({})));
     try {
       return await runBody(deps, call, body);
     } finally {
@@ -221,14 +225,14 @@ async function waitForTurn(deps: ToolDeps, scope: CallScope) {
   }
 }
 
-/** The end of a call that never got a turn. */
-function refusedTurn(deps: ToolDeps, why: 'full' | 'stopped', target: AuditTarget): Failed {
+/** The end of a call that never got a turn: the queue was full or the deadline passed (busy), or it was cancelled. */
+function refusedTurn(deps: ToolDeps, why: 'busy' | 'stopped', target: AuditTarget): Failed {
   const { maxConcurrent, maxQueued } = deps.gate.limits;
   const summary =
-    why === 'full'
-      ? `Refused at once: this server is already running ${maxConcurrent} calls with ${maxQueued} more waiting (PINGONE_MCP_MAX_CONCURRENT_CALLS, PINGONE_MCP_MAX_QUEUED_CALLS). Nothing was sent to PingOne; wait a few seconds and call again, one call at a time.`
-      : `The call was cancelled or ran out of time while waiting for a turn (this server runs at most ${maxConcurrent} calls at once). Nothing was sent to PingOne; call again.`;
-  return { kind: 'failed', outcome: deps.inFlight.cancelled ? 'interrupted' : 'failed', summary, target, error: { code: why === 'full' ? 'TOO_BUSY' : 'CANCELLED', responsible: 'agent' } };
+    why === 'busy'
+      ? `Refused: this server is busy, running ${maxConcurrent} calls with up to ${maxQueued} more waiting (PINGONE_MCP_MAX_CONCURRENT_CALLS, PINGONE_MCP_MAX_QUEUED_CALLS). Nothing was sent to PingOne; wait a few seconds and call again, one call at a time.`
+      : 'The call was cancelled while it waited for a turn. Nothing was sent to PingOne.';
+  return { kind: 'failed', outcome: deps.inFlight.cancelled ? 'interrupted' : 'failed', summary, target, error: { code: why === 'busy' ? 'TOO_BUSY' : 'CANCELLED', responsible: 'agent' } };
 }
 
 interface Failed {

@@ -140,6 +140,10 @@ it('no secret or token in stdout, stderr (trace), results or the audit trail', a
   const levels = new Set(haystacks.stderr.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { level: number }).level));
   expect(levels.has(20)).toBe(true);
   expect(haystacks.stderr).toMatch(/"msg":"tool call"/);
+  // Every failed call left a warn line for the operator.
+  const warned = haystacks.stderr.split('\n').filter((line) => line.includes('"msg":"tool call failed"'));
+  expect(warned.length).toBe(results.filter((r) => r.structuredContent?.error !== undefined).length + refused.length);
+  expect(warned.every((line) => (JSON.parse(line) as { level: number }).level === 40)).toBe(true);
   expect(haystacks.stderr).toMatch(/"msg":"audit record"/);
   expect(protocolViolations(server.stdoutLines())).toEqual([]);
   expect(protocolViolations(wrongServer.stdoutLines())).toEqual([]);
