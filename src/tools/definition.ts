@@ -19,6 +19,13 @@ const ANNOTATIONS: Record<Access, ToolAnnotations> = {
 /** Argument names that would reach an object's prototype: refused like any unknown argument. */
 const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
 
+/**
+ * The SDK's request parsing silently drops an own `__proto__` key, so the
+ * server renames it to this before parsing (`server.ts`): the tool then sees,
+ * and refuses, an argument the agent really sent.
+ */
+export const PROTO_ARGUMENT_MARK = '(__proto__)';
+
 /** A tool as a value: what the model sees, what it may touch, and how to add it to a server. */
 export interface ToolModule<N extends ToolName = ToolName> {
   readonly name: N;
@@ -66,6 +73,7 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
 
 function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { success: true; data: z.infer<I> } | { success: false; problem: string } {
   if (typeof raw === 'object' && raw !== null) {
+    if (Object.hasOwn(raw, PROTO_ARGUMENT_MARK)) return { success: false, problem: '`__proto__` is not an argument of this tool' };
     const reserved = PROTOTYPE_KEYS.find((key) => Object.hasOwn(raw, key));
     if (reserved !== undefined) return { success: false, problem: `\`${reserved}\` is not an argument of this tool` };
     // A `__proto__` key that a parser on the way turned into the object's prototype.

@@ -3,8 +3,8 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
 
 /**
- * What only the real binary on real pipes shows: stderr under many
- * concurrent calls.
+ * What only the real binary on real pipes shows: an argument named __proto__
+ * sent as raw JSON, and stderr under many concurrent calls.
  */
 
 let emulator: TestEmulator | undefined;
@@ -17,6 +17,21 @@ afterEach(async () => {
   }
   await emulator?.close();
   emulator = undefined;
+});
+
+it('refuses an argument named __proto__ sent on the wire, and PingOne sees no write', async () => {
+  const e = (emulator = await startTestEmulator());
+  const server = spawnServer({ env: tenantEnv(e, tempAuditPath()) });
+  servers.push(server);
+  await server.initialize();
+  server.send('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"unlock_user","arguments":{"user":"jdoe","__proto__":{"dryRun":false}}}}');
+  const answer = await server.response(7, 15_000);
+  expect(answer.result?.structuredContent?.outcome).toBe('invalid_input');
+  expect(answer.result?.content?.[0]?.text).toContain('`__proto__` is not an argument');
+  expect(e.requests).toHaveLength(0);
+  server.endInput();
+  expect((await server.exited).code).toBe(0);
+  expect(protocolViolations(server.stdoutLines())).toEqual([]);
 });
 
 it('50 concurrent calls leave only JSON lines on stderr (no listener-leak warning), at debug level', async () => {
