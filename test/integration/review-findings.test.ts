@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditRecord, AuditSink } from '../../src/audit/record.js';
 import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
-import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { DEMO_POPULATIONS, DEMO_USERS } from '../../src/sandbox/seed.js';
 import { harnessPerTest, pingOneWrites, readAudit } from '../support/harness.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,14 +36,23 @@ describe('strict means strict', () => {
 
 describe('the write limit reserves atomically', () => {
   it('concurrent writes beyond the limit are refused before their intent is recorded', async () => {
-    const h = await start({ env: { PINGONE_MCP_MAX_WRITES_PER_MINUTE: '1' } });
-    const results = await Promise.all([
-      h.call('unlock_user', { user: 'jdoe' }),
-      h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId }),
-      h.call('unlock_device', { user: 'jdoe', deviceId: jdoe.lockedEmailDeviceId }),
-    ]);
-    const outcomes = results.map((r) => r.structured.outcome);
-    expect(outcomes.filter((o) => o === 'denied')).toHaveLength(2);
+    // Intents that take a while to become durable, as on a slow disk: the calls overlap between check and write.
+    const path = join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
+    const trail = asAuditSink(openAuditTrail(path));
+    const audit: AuditSink = {
+      append: async (entry: AuditEntry) => {
+        if (entry.phase === 'intent') await new Promise((resolve) => setTimeout(resolve, 150));
+        return trail.append(entry);
+      },
+      status: () => trail.status(),
+    };
+    const h = await start({ audit, auditPath: path, env: { PINGONE_MCP_MAX_WRITES_PER_MINUTE: '1' } });
+    const ids = ['1a2b3c4d-0000-4000-8000-000000000001', '1a2b3c4d-0000-4000-8000-000000000002', '1a2b3c4d-0000-4000-8000-000000000003'];
+    for (const id of ids) {
+      h.emulator.putUser({ id, username: `locked-${id.slice(-1)}`, enabled: true, population: { id: DEMO_POPULATIONS.staff }, account: { status: 'LOCKED', canAuthenticate: false } });
+    }
+    const results = await Promise.all(ids.map((user) => h.call('unlock_user', { user })));
+    expect(results.map((r) => r.structured.outcome).sort()).toEqual(['denied', 'denied', 'unlocked']);
     expect(results.filter((r) => r.structured.error?.code === 'WRITE_RATE_LIMITED')).toHaveLength(2);
     expect(pingOneWrites(h)).toHaveLength(1);
     // Every intent record stands for a write that was sent.
