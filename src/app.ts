@@ -1,5 +1,5 @@
 import type { AuditSink } from './audit/record.js';
-import type { ToolDeps } from './tools/runtime.js';
+import type { ToolDeps } from './tools/call.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';

@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { offeredTools } from './tools/catalog.js';
 import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
-import type { ToolDeps } from './tools/runtime.js';
+import type { ToolDeps } from './tools/call.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 /**

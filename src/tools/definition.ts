@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';
-import { runTool, type BodyResult, type Call, type ToolDeps } from './runtime.js';
+import type { BodyResult, Call, ToolDeps } from './call.js';
+import { runTool } from './runtime.js';
 
 /**
  * Hints derived from access, so read-only mode and the annotations can never

@@ -7,7 +7,7 @@ import { defineTool } from './definition.js';
 import { denialNote, targetDenial } from './guards.js';
 import { FindUserOutputSchema, summarizeUser, type FoundUser } from './output.js';
 import { lookupText, orNotFound, userTarget } from './resolveUser.js';
-import type { Call } from './runtime.js';
+import type { Call } from './call.js';
 
 /** Matches listed; one more is fetched to know whether there are more. */
 const MAX_MATCHES = 10;

@@ -3,7 +3,7 @@ import type { DeviceRecord } from '../pingone/records.js';
 import { ToolError } from './errors.js';
 import { describeUser, summarizeDevice, type DeviceSummary } from './output.js';
 import { orNotFound, resolveUser, type FoundTarget } from './resolveUser.js';
-import type { Call } from './runtime.js';
+import type { Call } from './call.js';
 
 export interface FoundDevice extends FoundTarget {
   device: DeviceRecord;

@@ -8,7 +8,7 @@ import type { UserRecord } from '../pingone/records.js';
 import { hasUnsafeCharacters } from '../text/untrusted.js';
 import { ToolError } from './errors.js';
 import { describeUser, summarizeUser, type UserSummary } from './output.js';
-import type { Call } from './runtime.js';
+import type { Call } from './call.js';
 
 /** The most candidates an ambiguous lookup lists; one more is fetched to know there are more. */
 const MAX_CANDIDATES = 10;

@@ -3,7 +3,7 @@ import type { UserRecord } from '../pingone/records.js';
 import type { ApprovedAction } from './confirm.js';
 import { deny, ToolError } from './errors.js';
 import { rateDenial, targetDenial } from './guards.js';
-import type { BodyResult, Call, Ended, Subject } from './runtime.js';
+import type { BodyResult, Call, Ended, Subject } from './call.js';
 
 export interface WriteRequest {
   /** What the person approves; bound into the confirmation. */
