@@ -1,4 +1,5 @@
 import type { AuditSink } from './audit/record.js';
+import type { Operator } from './auth/operator.js';
 import type { ToolDeps } from './tools/call.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
@@ -54,6 +55,7 @@ export function assemble(options: {
     http,
     timeoutMs: TIMEOUTS.tokenMs,
   });
+  const stdioOperator: Operator = { verified: false, ...(options.config.operator === undefined ? {} : { displayName: options.config.operator }) };
   const client = new PingOneClient({ apiUrl: settings.apiUrl, environmentId: settings.environmentId, tokens, http });
   const deps: ToolDeps = {
     pingone: client,
@@ -61,8 +63,8 @@ export function assemble(options: {
     sandbox: options.sandbox,
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
-    // Over stdio nobody is verified: one operator, as configured.
-    operator: { verified: false, ...(options.config.operator === undefined ? {} : { displayName: options.config.operator }) },
+    // Over stdio nobody is verified: one operator for every call, as configured.
+    operatorOf: () => stdioOperator,
     logger: options.logger,
     inFlight: new InFlightCalls(),
     gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),

@@ -30,8 +30,8 @@ export interface ToolDeps {
   /** Deadline of one tool call, all PingOne requests, retries and waits (for a turn included). */
   callTimeoutMs: number;
   actor: Omit<AuditActor, 'client'>;
-  /** Who is accountable for the calls of this process (stdio: one unverified operator). */
-  operator: Operator;
+  /** Who is accountable for a call: over HTTP from its verified token (through the request context); on stdio one unverified operator. */
+  operatorOf(ctx: ServerContext): Operator;
   logger: Logger;
   /** Calls in flight; a shutdown that stops waiting cancels them. */
   inFlight: InFlightCalls;

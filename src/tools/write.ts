@@ -33,7 +33,7 @@ export function refuseUnwritable(call: Call, user: UserRecord): void {
  */
 export async function guardedWrite(call: Call, request: WriteRequest): Promise<BodyResult> {
   const { deps } = call;
-  const reserved = await deps.writeLimiter.reserve(operatorKey(deps.operator));
+  const reserved = await deps.writeLimiter.reserve(operatorKey(deps.operatorOf(call.mcp.ctx)));
   if (!reserved.granted) throw deny(rateDenial(reserved, deps.guards));
   let sent = false;
   try {
