@@ -19,7 +19,7 @@ describe.each(ERAS)('tools/list over a %s-era connection', (era) => {
     expect(tools.map((t) => t.name)).toEqual(TOOL_NAMES);
     for (const tool of tools) {
       expect(tool.title).toBeTruthy();
-      expect(tool.annotations).toEqual(READ_TOOLS.includes(tool.name as never) ? READ_HINTS : WRITE_HINTS);
+      expect(tool.annotations).toEqual((READ_TOOLS as string[]).includes(tool.name) ? READ_HINTS : WRITE_HINTS);
       expect(tool.inputSchema.additionalProperties).toBe(false);
       expect(tool.outputSchema?.required).toEqual(expect.arrayContaining(['outcome', 'auditId', 'summary']));
     }
