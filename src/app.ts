@@ -1,10 +1,12 @@
 import type { AuditSink } from './audit/record.js';
 import type { Operator } from './auth/operator.js';
+import { operatorFromAuthInfo } from './auth/tokenOperator.js';
 import type { ToolDeps } from './tools/call.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';
-import { HttpExchange } from './pingone/http.js';
+import { randomUUID } from 'node:crypto';
+import { createCallScope, HttpExchange } from './pingone/http.js';
 import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
@@ -12,6 +14,9 @@ import { localActor } from './audit/actor.js';
 import { CallGate, InFlightCalls } from './lifecycle.js';
 import { MemoryConfirmationLedger, MemoryWriteLimiter } from './store/memory.js';
 import { ConfirmationGate } from './tools/confirm.js';
+import { MeteredExchange } from './metrics/meteredExchange.js';
+import type { Telemetry } from './metrics/telemetry.js';
+import type { ConfirmationLedger, WriteLimiter } from './store.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -30,6 +35,10 @@ export interface AppParts {
   deps: ToolDeps;
   /** Token requests sent so far (benchmarks and tests read it). */
   tokenRequests(): number;
+  /** Whether PingOne gave the worker app a token lately (a cached one, or one within `withinMs`): readiness, without a request. */
+  hasRecentToken(withinMs: number): boolean;
+  /** Asks for a worker token now (readiness warm-up); resolves whatever happens. */
+  warmUp(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -41,14 +50,19 @@ export function assemble(options: {
   logger: Logger;
   sandbox: boolean;
   callTimeoutMs?: number;
+  /** Records PingOne request latency and status (HTTP mode's /metrics). */
+  telemetry?: Telemetry;
+  /** Shared write limits and confirmation ledger (e.g. PostgreSQL for replicas); in-process when absent. */
+  stores?: { limiter: WriteLimiter; ledger: ConfirmationLedger };
 }): AppParts {
   const { pingone: settings } = options;
-  const http = new HttpExchange({
+  const exchangeOptions = {
     agent: { connectTimeout: TIMEOUTS.connectMs, headersTimeout: TIMEOUTS.headersMs, bodyTimeout: TIMEOUTS.bodyMs },
     userAgent: USER_AGENT,
     policy: DEFAULT_RETRY_POLICY,
     maxBodyBytes: MAX_BODY_BYTES,
-  });
+  };
+  const http = options.telemetry ? new MeteredExchange(exchangeOptions, options.telemetry) : new HttpExchange(exchangeOptions);
   const tokens = new ClientCredentialsTokenSource({
     tokenUrl: `${settings.authUrl}/${settings.authEnvironmentId}/as/token`,
     credentials: { clientId: settings.clientId, clientSecret: settings.clientSecret, method: settings.tokenAuthMethod },
@@ -63,14 +77,30 @@ export function assemble(options: {
     sandbox: options.sandbox,
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
-    // Over stdio nobody is verified: one operator for every call, as configured.
-    operatorOf: () => stdioOperator,
+    // A verified token names the operator of an HTTP call; without one (stdio, loopback HTTP) it is the configured one.
+    operatorOf: (ctx) => (ctx.http?.authInfo === undefined ? stdioOperator : operatorFromAuthInfo(ctx.http.authInfo)),
     logger: options.logger,
     inFlight: new InFlightCalls(),
     gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),
     guards: options.config.guards,
-    writeLimiter: new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
-    confirmation: new ConfirmationGate(options.config.guards.confirm, new MemoryConfirmationLedger()),
+    // In-process unless the composition chose shared stores (PostgreSQL, for replicas).
+    writeLimiter: options.stores?.limiter ?? new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
+    confirmation: new ConfirmationGate(
+      options.config.guards.confirm,
+      options.stores?.ledger ?? new MemoryConfirmationLedger(),
+      options.config.confirmKey === undefined ? undefined : Buffer.from(options.config.confirmKey, 'utf8'),
+    ),
   };
-  return { deps, tokenRequests: () => tokens.requests, close: () => http.close() };
+  const warmUp = async (): Promise<boolean> => {
+    const scope = createCallScope({ transactionId: `readiness-${randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });
+    return tokens.get(scope).then(
+      () => true,
+      () => false,
+    );
+  };
+  return { deps, tokenRequests: () => tokens.requests, hasRecentToken: (withinMs) => {
+      const now = Date.now();
+      return (tokens.cachedUntil ?? 0) > now || now - (tokens.lastSuccessAt ?? -Infinity) <= withinMs;
+    },
+    warmUp, close: () => http.close() };
 }

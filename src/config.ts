@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { defaultAuditLogPath } from './audit/location.js';
+import { AuditLocationError, auditPathProblem, defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
+import { SecretFileError, withSecretFiles, type SecretVariable } from './secretFiles.js';
 import type { TokenAuthMethod } from './pingone/token.js';
 import { identityKey } from './pingone/identity.js';
 import { isToolName, TOOL_NAMES, type ToolName } from './toolNames.js';
@@ -9,6 +11,9 @@ import { isToolName, TOOL_NAMES, type ToolName } from './toolNames.js';
  * Start-up configuration, read from the environment (flags mirror a few of
  * the variables). Every problem becomes a ConfigError whose message is one
  * sentence naming the variable and the fix, and never a secret's value.
+ * (Over 300 lines on purpose: every setting is read and explained in this one
+ * file, in one block per concern, so `--help` and the README can be checked
+ * against a single place.)
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -53,6 +58,14 @@ export interface Config {
   guards: Guards;
   /** How long a shutdown lets calls in flight finish before it cancels them. */
   shutdownGraceMs: number;
+  /** The OAuth resource server over HTTP (see OAuthConfig). */
+  oauth: OAuthConfig;
+  /** Set with --http: serve MCP over Streamable HTTP instead of stdio. */
+  http?: HttpSettings;
+  /** Seals confirmation state (PINGONE_MCP_CONFIRM_KEY); undefined: a random key per process. */
+  confirmKey?: string;
+  /** Shared state for replicas (audit trail, write limits, spent confirmations); undefined = file trail, in-process state. */
+  database?: DatabaseSettings;
   calls: CallLimits;
 }
 
@@ -88,14 +101,33 @@ export interface Flags {
   readOnly?: boolean;
   tools?: string;
   confirm?: string;
+  http?: boolean;
+}
+
+function auditDefault(env: NodeJS.ProcessEnv, sandbox: boolean): string {
+  try {
+    return defaultAuditLogPath({ env, sandbox });
+  } catch (error) {
+    if (error instanceof AuditLocationError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
 
-export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config {
+  let env: NodeJS.ProcessEnv;
+  try {
+    env = withSecretFiles(rawEnv);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(error.message);
+    throw error;
+  }
   const sandbox = flags.sandbox === true;
   const logLevel = oneOf(flags.logLevel === undefined ? 'PINGONE_MCP_LOG_LEVEL' : '--log-level', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
-  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? defaultAuditLogPath({ env, sandbox });
+  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? auditDefault(env, sandbox);
+  const auditProblem = auditPathProblem(auditLogPath);
+  if (auditProblem !== undefined) throw new ConfigError(auditProblem);
   const operator = nonEmpty(env.PINGONE_MCP_OPERATOR);
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
     throw new ConfigError('PINGONE_MCP_OPERATOR must be a name or email of at most 200 characters without control characters.');
@@ -110,9 +142,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     maxConcurrent: wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS', 16, 1, 10_000),
     maxQueued: wholeNumber(env, 'PINGONE_MCP_MAX_QUEUED_CALLS', 256, 0, 100_000),
   };
-  const common = { auditLogPath, logLevel, auditToStderr, guards, calls, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
-  if (sandbox) return { target: { kind: 'sandbox' }, ...common };
-  return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
+  const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env) : undefined;
+  const confirmKey = loadConfirmKey(env);
+  const database = loadDatabaseSettings(env);
+  const common = {
+    auditLogPath,
+    logLevel,
+    auditToStderr,
+    guards,
+    calls,
+    shutdownGraceMs: Number(grace),
+    ...(operator === undefined ? {} : { operator }),
+    ...(http === undefined ? {} : { http }),
+    ...(confirmKey === undefined ? {} : { confirmKey }),
+    ...(database === undefined ? {} : { database }),
+  };
+  if (sandbox) return { target: { kind: 'sandbox' }, ...common, oauth: loadOAuthConfig(env, { kind: 'sandbox' }) };
+  const target: Target = { kind: 'tenant', pingone: loadPingOneSettings(env) };
+  return { target, ...common, oauth: loadOAuthConfig(env, target) };
 }
 
 function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
@@ -180,16 +227,6 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   };
 }
 
-/** A whole number within bounds, or the fallback when unset. */
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const value = nonEmpty(env[name]);
-  if (value === undefined) return fallback;
-  if (!/^\d{1,7}$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${value.slice(0, 20)}".`);
-  }
-  return Number(value);
-}
-
 /** A comma-separated list; undefined when the variable is unset or blank. */
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -245,4 +282,287 @@ function baseUrl(name: string, value: string): string {
     throw new ConfigError(`${name} must be a plain base URL without credentials, query or fragment.`);
   }
   return url.href.replace(/\/+$/, '');
+}
+
+// ---------------------------------------------------------------------------
+// OAuth resource server (HTTP mode). One block, so that it merges cleanly.
+// ---------------------------------------------------------------------------
+
+/** The scope names a token must carry for each kind of tool. */
+export interface ScopeNames {
+  readonly read: string;
+  readonly write: string;
+}
+
+/** How verified tokens become operators, whoever the issuer is. */
+export interface OAuthPolicy {
+  readonly scopes: ScopeNames;
+  /** Claims tried in order for the operator's display name; `sub` always ends the list. */
+  readonly displayNameClaims: readonly string[];
+  /** Longest accepted token lifetime (`exp - iat`), so that removing a scope takes effect soon. */
+  readonly maxTokenLifetimeSeconds: number;
+}
+
+/**
+ * - `off`: PINGONE_MCP_RESOURCE is unset: no tokens are checked, so HTTP may listen on loopback only.
+ * - `issuer`: tokens from `issuer` for `resource` (the public URL of the MCP endpoint, RFC 8707).
+ * - `sandbox`: the embedded authorization server issues the tokens; its issuer is known once it
+ *   listens, and the resource is PINGONE_MCP_RESOURCE or, when unset, the listener's own URL.
+ */
+export type OAuthConfig =
+  | { readonly kind: 'off'; readonly policy: OAuthPolicy }
+  | { readonly kind: 'issuer'; readonly issuer: string; readonly resource: string; readonly policy: OAuthPolicy }
+  | { readonly kind: 'sandbox'; readonly resource?: string; readonly policy: OAuthPolicy; readonly sandboxOperator?: string };
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+
+function loadOAuthConfig(env: NodeJS.ProcessEnv, target: Target): OAuthConfig {
+  const read = scopeName(env, 'PINGONE_MCP_READ_SCOPE', 'helpdesk:read');
+  const write = scopeName(env, 'PINGONE_MCP_WRITE_SCOPE', 'helpdesk:write');
+  if (read === write) {
+    throw new ConfigError(`PINGONE_MCP_READ_SCOPE and PINGONE_MCP_WRITE_SCOPE are both "${read}": give the write scope its own name, or read-only operators could write.`);
+  }
+  const claims = list(env.PINGONE_MCP_OPERATOR_NAME_CLAIM) ?? ['preferred_username', 'email'];
+  const badClaim = claims.find((claim) => !CLAIM_NAME.test(claim));
+  if (badClaim !== undefined) {
+    throw new ConfigError(`PINGONE_MCP_OPERATOR_NAME_CLAIM must be claim names separated by commas (such as preferred_username,email); "${badClaim.slice(0, 40)}" is not one.`);
+  }
+  const lifetime = nonEmpty(env.PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS) ?? '3600';
+  if (!/^\d{1,6}$/.test(lifetime) || Number(lifetime) < 60 || Number(lifetime) > 86_400) {
+    throw new ConfigError(`PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS must be whole seconds from 60 to 86400; got "${lifetime.slice(0, 20)}".`);
+  }
+  const policy: OAuthPolicy = {
+    scopes: { read, write },
+    displayNameClaims: [...new Set([...claims.filter((claim) => claim !== 'sub'), 'sub'])],
+    maxTokenLifetimeSeconds: Number(lifetime),
+  };
+  const resourceText = nonEmpty(env.PINGONE_MCP_RESOURCE);
+  // A bare path (/mcp) only says where HTTP serves MCP: no public URL, so no audience to check tokens against.
+  const resource = resourceText === undefined || resourceText.startsWith('/') ? undefined : resourceUrl(resourceText);
+  const issuerText = nonEmpty(env.PINGONE_MCP_OAUTH_ISSUER);
+  if (target.kind === 'sandbox') {
+    const sandboxOperator = nonEmpty(env.PINGONE_MCP_SANDBOX_OPERATOR);
+    if (sandboxOperator !== undefined && !/^[a-z0-9._-]{1,40}$/.test(sandboxOperator)) {
+      throw new ConfigError('PINGONE_MCP_SANDBOX_OPERATOR must be the username of a sandbox operator, such as bsmith or ops1.');
+    }
+    return { kind: 'sandbox', policy, ...(resource === undefined ? {} : { resource }), ...(sandboxOperator === undefined ? {} : { sandboxOperator }) };
+  }
+  if (resource === undefined) {
+    if (issuerText !== undefined) {
+      throw new ConfigError('PINGONE_MCP_OAUTH_ISSUER is set but PINGONE_MCP_RESOURCE is not: set PINGONE_MCP_RESOURCE to the public URL of the MCP endpoint, such as https://helpdesk-mcp.example.com/mcp.');
+    }
+    return { kind: 'off', policy };
+  }
+  const { authUrl, authEnvironmentId } = target.pingone;
+  const issuer = issuerText === undefined ? `${authUrl}/${authEnvironmentId}/as` : issuerUrl(issuerText);
+  return { kind: 'issuer', issuer, resource, policy };
+}
+
+function scopeName(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = nonEmpty(env[name]) ?? fallback;
+  if (!SCOPE_TOKEN.test(value)) {
+    throw new ConfigError(`${name} must be one OAuth scope name without spaces or quotes (such as ${fallback}); got "${value.slice(0, 40)}".`);
+  }
+  return value;
+}
+
+/** The public URL of the MCP endpoint: https (http only on loopback), no credentials, query or fragment. */
+function resourceUrl(value: string): string {
+  const url = httpUrl('PINGONE_MCP_RESOURCE', value, 'https://helpdesk-mcp.example.com/mcp');
+  if (url.pathname === '/') {
+    throw new ConfigError('PINGONE_MCP_RESOURCE needs the path of the MCP endpoint, such as https://helpdesk-mcp.example.com/mcp.');
+  }
+  return url.href;
+}
+
+/** An issuer is compared with `iss` exactly, so it is kept exactly as written. */
+function issuerUrl(value: string): string {
+  httpUrl('PINGONE_MCP_OAUTH_ISSUER', value, 'https://auth.pingone.com/<environment-id>/as');
+  return value;
+}
+
+function httpUrl(name: string, value: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: set it to an https:// URL such as ${example}.`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname))) {
+    throw new ConfigError(`${name} must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).`);
+  }
+  if (url.username || url.password || url.search || url.hash || /[?#]/.test(value)) {
+    throw new ConfigError(`${name} must be a plain URL without credentials, query or fragment, such as ${example}.`);
+  }
+  return url;
+}
+
+// ---- Serving over HTTP (--http) and the confirmation key -------------------------------------
+// One block, kept together: what the Streamable HTTP listener in src/http/ is configured with.
+
+export interface HttpSettings {
+  /** Address to listen on (PINGONE_MCP_HTTP_HOST). */
+  host: string;
+  port: number;
+  /** Where MCP is served: the path of PINGONE_MCP_RESOURCE. */
+  path: string;
+  /**
+   * The endpoint's public URL when PINGONE_MCP_RESOURCE is one: the audience
+   * access tokens must carry (RFC 8707). Setting it turns OAuth on.
+   */
+  resourceUrl: URL | undefined;
+  /** Every MCP request needs a verified bearer token. */
+  oauth: boolean;
+  /** Honour X-Forwarded-For/-Proto from a reverse proxy (PINGONE_MCP_TRUST_PROXY). */
+  trustProxy: boolean;
+  /** Native TLS; otherwise plain HTTP, usually behind a TLS-terminating proxy. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** /metrics on its own listener (loopback) instead of beside MCP behind the same gate. */
+  metricsPort: number | undefined;
+  /** Where that listener binds (PINGONE_MCP_METRICS_HOST): loopback unless a scraper elsewhere needs it. */
+  metricsHost: string;
+  /** 2025-era sessions held at once, and how long an unused one lives. */
+  maxSessions: number;
+  sessionIdleMs: number;
+}
+
+const LOOPBACK_ADDRESSES = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_ADDRESSES.test(host);
+}
+
+function loadHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
+  const host = nonEmpty(env.PINGONE_MCP_HTTP_HOST) ?? '127.0.0.1';
+  if (/[\s/]/.test(host) || host.length > 255) throw new ConfigError('PINGONE_MCP_HTTP_HOST must be an address or host name to listen on, such as 127.0.0.1 or 0.0.0.0.');
+  const port = wholeNumber(env, 'PINGONE_MCP_HTTP_PORT', 8080, 0, 65_535);
+  const resource = nonEmpty(env.PINGONE_MCP_RESOURCE) ?? '/mcp';
+  let path: string;
+  let resourceUrl: URL | undefined;
+  if (resource.startsWith('/')) {
+    path = resource;
+  } else {
+    try {
+      resourceUrl = new URL(resource);
+    } catch {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must be the endpoint\'s public URL (https://mcp.example.com/mcp) or a path (/mcp).');
+    }
+    if (resourceUrl.protocol !== 'https:' && !(resourceUrl.protocol === 'http:' && isLoopbackHost(resourceUrl.hostname))) {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).');
+    }
+    if (resourceUrl.username || resourceUrl.password || resourceUrl.search || resourceUrl.hash || /[?#]/.test(resource)) {
+      throw new ConfigError('PINGONE_MCP_RESOURCE must be a plain URL without credentials, query or fragment.');
+    }
+    path = resourceUrl.pathname;
+  }
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(path) || path.includes('//') || path.startsWith('/.well-known') || ['/healthz', '/readyz', '/metrics'].includes(path)) {
+    throw new ConfigError(`PINGONE_MCP_RESOURCE's path must be a plain path such as /mcp, not "${path.slice(0, 40)}".`);
+  }
+  const oauth = resourceUrl !== undefined;
+  if (!oauth && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `PINGONE_MCP_HTTP_HOST=${host} is reachable from the network, and OAuth is not configured: set PINGONE_MCP_RESOURCE to the endpoint's public https:// URL (every request then needs a token), or listen on 127.0.0.1.`,
+    );
+  }
+  const certFile = nonEmpty(env.PINGONE_MCP_TLS_CERT);
+  const keyFile = nonEmpty(env.PINGONE_MCP_TLS_KEY);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('PINGONE_MCP_TLS_CERT and PINGONE_MCP_TLS_KEY go together: set both (PEM files) or neither.');
+  const tls = certFile !== undefined && keyFile !== undefined ? { cert: pemFile('PINGONE_MCP_TLS_CERT', certFile), key: pemFile('PINGONE_MCP_TLS_KEY', keyFile) } : undefined;
+  const metricsPortText = nonEmpty(env.PINGONE_MCP_METRICS_PORT);
+  return {
+    host,
+    port,
+    path,
+    resourceUrl,
+    oauth,
+    trustProxy: bool(env, 'PINGONE_MCP_TRUST_PROXY', false),
+    tls,
+    metricsPort: metricsPortText === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_METRICS_PORT', 0, 0, 65_535),
+    metricsHost: nonEmpty(env.PINGONE_MCP_METRICS_HOST) ?? '127.0.0.1',
+    maxSessions: wholeNumber(env, 'PINGONE_MCP_HTTP_MAX_SESSIONS', 1000, 1, 100_000),
+    sessionIdleMs: wholeNumber(env, 'PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS', 1800, 10, 86_400) * 1000,
+  };
+}
+
+function loadConfirmKey(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.PINGONE_MCP_CONFIRM_KEY;
+  if (key === undefined || key.trim() === '') return undefined;
+  if (Buffer.byteLength(key, 'utf8') < 32) {
+    throw new ConfigError('PINGONE_MCP_CONFIRM_KEY must be at least 32 bytes of random text (for example the output of `openssl rand -base64 32`).');
+  }
+  return key;
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text.slice(0, 20)}".`);
+  }
+  return Number(text);
+}
+
+function pemFile(name: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): give the path of a PEM file this user may read.`);
+  }
+}
+
+// ---- Database (replicas share the audit trail, limits and confirmations) ----
+
+export interface DatabaseSettings {
+  /** postgres:// or postgresql:// URL of the runtime role; a secret (it may hold a password): never logged. */
+  url: string;
+}
+
+/**
+ * PINGONE_MCP_DATABASE_URL, or PINGONE_MCP_DATABASE_URL_FILE (a file holding it,
+ * the container convention). With a database, PINGONE_MCP_CONFIRM_KEY is
+ * required: each replica must open the sealed questions the others asked.
+ */
+export function loadDatabaseSettings(env: NodeJS.ProcessEnv): DatabaseSettings | undefined {
+  const url = databaseUrlFromEnv(env);
+  if (url === undefined) return undefined;
+  if (secretSetting(env, 'PINGONE_MCP_CONFIRM_KEY') === undefined) {
+    throw new ConfigError(
+      'PINGONE_MCP_CONFIRM_KEY is not set: with PINGONE_MCP_DATABASE_URL every replica must share one confirmation key (set it, or PINGONE_MCP_CONFIRM_KEY_FILE, to the same secret on each).',
+    );
+  }
+  return { url };
+}
+
+/** PINGONE_MCP_DATABASE_URL or its _FILE, checked to be a PostgreSQL URL; undefined when neither is set. */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const url = secretSetting(env, 'PINGONE_MCP_DATABASE_URL');
+  return url === undefined ? undefined : checkDatabaseUrl(url, 'PINGONE_MCP_DATABASE_URL');
+}
+
+/** The URL when it is a postgres:// one; a ConfigError naming `source` (never the URL: it may hold a password) otherwise. */
+export function checkDatabaseUrl(url: string, source: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${source} is not a URL: set it to postgres://USER@HOST:PORT/DATABASE (the password may go in PGPASSWORD).`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`${source} must start with postgres:// or postgresql://.`);
+  }
+  return url;
+}
+
+/** A secret from NAME or, through withSecretFiles, the file NAME_FILE names. */
+function secretSetting(env: NodeJS.ProcessEnv, name: SecretVariable): string | undefined {
+  let resolved: NodeJS.ProcessEnv;
+  try {
+    resolved = withSecretFiles(env, [name]);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(error.message);
+    throw error;
+  }
+  return nonEmpty(resolved[name]);
 }

@@ -4,10 +4,10 @@ import { ConfigError, loadConfig } from './config.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 const USAGE = `Usage:
-  ${SERVER_NAME} [--sandbox] [--read-only] [--tools LIST] [--confirm MODE]
+  ${SERVER_NAME} [--sandbox] [--http] [--read-only] [--tools LIST] [--confirm MODE]
       [--audit-log FILE] [--log-level LEVEL]
-      Serve MCP on stdio (what an MCP client runs). Configuration comes from
-      the environment (see the README):
+      Serve MCP on stdio (what an MCP client runs), or over Streamable HTTP with
+      --http. Configuration comes from the environment (see the README):
         PingOne:  PINGONE_ENVIRONMENT_ID, PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET,
                   PINGONE_AUTH_ENVIRONMENT_ID, PINGONE_REGION_CODE (NA|EU|AP|CA|AU|SG),
                   PINGONE_API_URL, PINGONE_AUTH_URL, PINGONE_TOKEN_AUTH_METHOD
@@ -18,14 +18,31 @@ const USAGE = `Usage:
         calls:    PINGONE_MCP_MAX_CONCURRENT_CALLS (16), PINGONE_MCP_MAX_QUEUED_CALLS (256),
                   PINGONE_MCP_SHUTDOWN_GRACE_MS (10000)
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
+        replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
-  ${SERVER_NAME} audit verify [FILE]
+        http:     PINGONE_MCP_HTTP_HOST (127.0.0.1), PINGONE_MCP_HTTP_PORT (8080),
+                  PINGONE_MCP_RESOURCE (/mcp; a public https:// URL turns OAuth on),
+                  PINGONE_MCP_TRUST_PROXY, PINGONE_MCP_TLS_CERT, PINGONE_MCP_TLS_KEY,
+                  PINGONE_MCP_METRICS_PORT, PINGONE_MCP_METRICS_HOST, PINGONE_MCP_HTTP_MAX_SESSIONS,
+                  PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS, PINGONE_MCP_CONFIRM_KEY
+        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE read the value from a file
+  ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
-  ${SERVER_NAME} audit show [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
+  ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
       Print the audit trail as a table (or JSON Lines).
+  ${SERVER_NAME} audit rotate [--sandbox] [FILE]
+      Verify the trail, keep it under a timestamped name, start a new file
+      that continues its chain.
+  ${SERVER_NAME} audit verify|show|export --database URL [--environment ID] [--sandbox]
+      The same on a PostgreSQL trail; export prints it as a file trail.
+  ${SERVER_NAME} db migrate [--database URL] [--grant ROLE]
+      Create or update the PostgreSQL schema (with the database owner's URL).
+  ${SERVER_NAME} db import FILE [--database URL]
+      Copy a file trail into an empty database trail, its chain intact.
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
+  --http             serve MCP over Streamable HTTP (PINGONE_MCP_HTTP=true)
   --read-only        offer only the lookups (PINGONE_MCP_READ_ONLY=true)
   --tools LIST       offer only these tools, comma-separated (PINGONE_MCP_TOOLS)
   --confirm MODE     auto|always|never: ask a person before each write (PINGONE_MCP_CONFIRM)
@@ -36,14 +53,28 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'db') {
+    const { runDbCommand } = await import('./cli/db.js');
+    return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
+  if (argv[0] === 'audit' && (argv[1] === 'export' || argv.some((arg) => arg === '--database' || arg.startsWith('--database=')))) {
+    const { runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
+    return runAuditDatabaseCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+  }
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
-    const defaultPath = process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath();
+    // A reader that stops early (`audit show --json | head -1`) is not an error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+      process.exit(2);
+    });
     return runAuditCommand(argv.slice(1), {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
-      defaultPath,
+      // The same file the server would write, with or without --sandbox.
+      defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
     });
   }
   let flags;
@@ -52,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         sandbox: { type: 'boolean' },
+        http: { type: 'boolean' },
         'read-only': { type: 'boolean' },
         tools: { type: 'string' },
         confirm: { type: 'string' },
@@ -79,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     config = loadConfig(process.env, {
       ...(flags.sandbox ? { sandbox: true } : {}),
+      ...(flags.http ? { http: true } : {}),
       ...(flags['audit-log'] ? { auditLog: flags['audit-log'] } : {}),
       ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
       ...(flags['read-only'] ? { readOnly: true } : {}),
@@ -94,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { serve } = await import('./cli/serve.js');
   await serve(config);
-  return -1; // serving: the process ends on stdin close or a signal
+  return -1; // serving: the process ends on stdin close (stdio) or a signal
 }
 
 main(process.argv.slice(2)).then(

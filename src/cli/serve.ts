@@ -1,7 +1,9 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { assemble } from '../app.js';
+import { assemble, type AppParts } from '../app.js';
+import type { AuditSink } from '../audit/record.js';
+import type { Telemetry } from '../metrics/telemetry.js';
 import { mirrorToLog } from '../audit/mirror.js';
-import { asAuditSink, openAuditTrail } from '../audit/trail.js';
+import { openAuditTrail } from '../audit/trail.js';
 import type { Config, PingOneSettings } from '../config.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -23,27 +25,12 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   exitOnCrash(logger);
-  const audit = openAuditTrail(config.auditLogPath);
-  const auditStatus = audit.status();
-  if (auditStatus.state === 'broken') {
-    logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);
+  if (config.http !== undefined) {
+    // Loaded only in HTTP mode: stdio start-up pays nothing for the listener.
+    const { serveHttp } = await import('./serveHttp.js');
+    return serveHttp(config, config.http, logger);
   }
-
-  const sandbox = config.target.kind === 'sandbox';
-  let closeEmulator = async (): Promise<void> => {};
-  let pingone: PingOneSettings;
-  if (config.target.kind === 'tenant') {
-    pingone = config.target.pingone;
-  } else {
-    // Loaded only in sandbox mode: a real deployment never starts the emulator.
-    const [{ startEmulator }, { settingsFor }] = await Promise.all([import('../sandbox/emulator.js'), import('../sandbox/connect.js')]);
-    const emulator = await startEmulator();
-    closeEmulator = () => emulator.close();
-    pingone = settingsFor(emulator);
-  }
-
-  const sink = config.auditToStderr ? mirrorToLog(asAuditSink(audit), logger) : asAuditSink(audit);
-  const parts = assemble({ config, pingone, audit: sink, logger, sandbox });
+  const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger);
   const connection = new StdioConnection({
     input: process.stdin,
     output: process.stdout,
@@ -90,11 +77,46 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT', 0));
 }
 
+export interface Prepared {
+  parts: AppParts;
+  pingone: PingOneSettings;
+  sandbox: boolean;
+  closeEmulator(): Promise<void>;
+}
+
+/** What both transports serve: the audit trail, PingOne (a tenant or the emulator) and the tools' dependencies. */
+export async function prepare(config: Config, logger: Logger, options: { wrapSink?: (sink: AuditSink) => AuditSink; telemetry?: Telemetry } = {}): Promise<Prepared> {
+  const audit = await openAuditTrail(config.auditLogPath);
+  const auditStatus = audit.status();
+  if (auditStatus.state === 'broken') {
+    logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);
+  }
+  for (const warning of audit.warnings) logger.warn({ auditLog: audit.path }, warning);
+
+  const sandbox = config.target.kind === 'sandbox';
+  let closeEmulator = async (): Promise<void> => {};
+  let pingone: PingOneSettings;
+  if (config.target.kind === 'tenant') {
+    pingone = config.target.pingone;
+  } else {
+    // Loaded only in sandbox mode: a real deployment never starts the emulator.
+    const [{ startEmulator }, { settingsFor }] = await Promise.all([import('../sandbox/emulator.js'), import('../sandbox/connect.js')]);
+    const emulator = await startEmulator();
+    closeEmulator = () => emulator.close();
+    pingone = settingsFor(emulator);
+  }
+
+  const fileSink = options.wrapSink ? options.wrapSink(audit) : audit;
+  const sink = config.auditToStderr ? mirrorToLog(fileSink, logger) : fileSink;
+  const parts = assemble({ config, pingone, audit: sink, logger, sandbox, ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
+  return { parts, pingone, sandbox, closeEmulator };
+}
+
 /**
  * Installed first: whatever goes wrong later, the process says why on stderr
  * and ends with exit code 1 instead of hanging or dying silently.
  */
-function exitOnCrash(logger: Logger): void {
+export function exitOnCrash(logger: Logger): void {
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);
@@ -106,7 +128,7 @@ function exitOnCrash(logger: Logger): void {
 }
 
 /** Waits until what was written to `stream` has been handed to the OS, at most `timeoutMs`. */
-async function flushed(stream: NodeJS.WriteStream, timeoutMs: number): Promise<void> {
+export async function flushed(stream: NodeJS.WriteStream, timeoutMs: number): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);

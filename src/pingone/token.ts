@@ -36,6 +36,8 @@ export class ClientCredentialsTokenSource implements TokenSource {
   private inFlight: Promise<string> | undefined;
   /** Token requests sent, for the benchmark and tests. */
   requests = 0;
+  /** When a token request last succeeded (epoch ms): readiness reads it instead of calling PingOne. */
+  lastSuccessAt: number | undefined;
 
   constructor(
     private readonly options: {
@@ -47,6 +49,11 @@ export class ClientCredentialsTokenSource implements TokenSource {
       now?: () => number;
     },
   ) {}
+
+  /** Until when the cached token is used without asking PingOne (epoch ms); undefined when none is cached. */
+  get cachedUntil(): number | undefined {
+    return this.cached?.refreshAt;
+  }
 
   async get(scope: CallScope): Promise<string> {
     const now = (this.options.now ?? Date.now)();
@@ -100,6 +107,7 @@ export class ClientCredentialsTokenSource implements TokenSource {
     // Refresh a little early so a token never expires between check and use.
     const margin = Math.min(60_000, lifetimeMs / 10);
     this.cached = { token: parsed.data.access_token, refreshAt: now() + lifetimeMs - margin };
+    this.lastSuccessAt = now();
     return parsed.data.access_token;
   }
 }

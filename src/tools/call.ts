@@ -125,7 +125,8 @@ export class Call {
     try {
       await this.deps.audit.append(this.entry('intent', target));
     } catch (error) {
-      throw new ToolError('AUDIT_UNAVAILABLE', `Refused, and nothing was sent to PingOne: the audit trail cannot record this action (${problemOf(error)}). An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);
+      // Three sentences, the problem once, in the trail's own words.
+      throw new ToolError('AUDIT_UNAVAILABLE', `Refused: nothing was sent to PingOne. ${asSentence(problemOf(error))} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);
     }
     this.intentRecorded = true;
   }
@@ -156,6 +157,11 @@ export class Call {
   }
 }
 
+
+/** A clause as a sentence of its own: capitalised, with one full stop. */
+function asSentence(clause: string): string {
+  return `${clause.charAt(0).toUpperCase()}${clause.slice(1)}.`;
+}
 
 /** An error's message as a clause: safe text, no trailing full stop (the sentence around it has one). */
 export function problemOf(error: unknown): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditRecord, AuditSink } from '../../src/audit/record.js';
-import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { DEMO_POPULATIONS, DEMO_USERS } from '../../src/sandbox/seed.js';
 import { harnessPerTest, pingOneWrites, readAudit } from '../support/harness.js';
 import { mkdtempSync } from 'node:fs';
@@ -38,7 +38,7 @@ describe('the write limit reserves atomically', () => {
   it('concurrent writes beyond the limit are refused before their intent is recorded', async () => {
     // Intents that take a while to become durable, as on a slow disk: the calls overlap between check and write.
     const path = join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
-    const trail = asAuditSink(openAuditTrail(path));
+    const trail = await openAuditTrail(path);
     const audit: AuditSink = {
       append: async (entry: AuditEntry) => {
         if (entry.phase === 'intent') await new Promise((resolve) => setTimeout(resolve, 150));
@@ -61,7 +61,7 @@ describe('the write limit reserves atomically', () => {
 
   it('gives the slot back when the write is not sent (audit trail refuses the intent)', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
-    const trail = asAuditSink(openAuditTrail(path));
+    const trail = await openAuditTrail(path);
     let refuseIntents = true;
     const audit: AuditSink = {
       append: (entry: AuditEntry) => (refuseIntents && entry.phase === 'intent' ? Promise.reject(new Error('disk full.')) : trail.append(entry)),
@@ -72,7 +72,7 @@ describe('the write limit reserves atomically', () => {
     expect(refused.structured.error.code).toBe('AUDIT_UNAVAILABLE');
     // The refusal reads as one clean sentence: no doubled full stop, the problem named once.
     expect(refused.text).toBe(
-      'Refused, and nothing was sent to PingOne: the audit trail cannot record this action (disk full). An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.',
+      'Refused: nothing was sent to PingOne. Disk full. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.',
     );
     refuseIntents = false;
     expect((await h.call('unlock_user', { user: 'jdoe' })).structured.outcome).toBe('unlocked');

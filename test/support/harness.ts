@@ -6,7 +6,7 @@ import { Client, InMemoryTransport, type ElicitRequest, type ElicitResult } from
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../../src/app.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
@@ -60,7 +60,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const emulator = await startTestEmulator(options.emulator);
   const auditPath = options.auditPath ?? join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
-  const audit = options.audit ?? asAuditSink(openAuditTrail(auditPath));
+  const audit = options.audit ?? (await openAuditTrail(auditPath));
   const config = loadConfig(options.env ?? {}, { sandbox: true, auditLog: auditPath, logLevel: 'silent' });
   const parts = assemble({
     config,

@@ -1,0 +1,231 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import type { HttpSettings } from '../config.js';
+import { Waiters, type Idleable } from '../lifecycle.js';
+import type { Logger } from '../logger.js';
+import { clientAddress, type RequestGuard } from './guard.js';
+import { LegacySessions, jsonRpcError } from './sessions.js';
+
+/** No MCP message to this server comes near this; a larger body is answered 413 unread. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Far below Node's defaults: a slow or silent client must not hold a socket. */
+export const HTTP_TIMEOUTS = {
+  /** Until the request headers have arrived. */
+  headersMs: 10_000,
+  /** Until the whole request (headers and body) has arrived. */
+  requestMs: 30_000,
+  /** An idle kept-alive connection between requests. */
+  keepAliveMs: 5_000,
+  /** A socket with no traffic at all (SSE streams send a keep-alive every 15 s). */
+  socketIdleMs: 120_000,
+  /** How often Node checks the header and request deadlines (its default, 30 s, would stretch them). */
+  checkEveryMs: 1_000,
+};
+export type HttpTimeouts = typeof HTTP_TIMEOUTS;
+
+export interface HttpServiceOptions {
+  settings: HttpSettings;
+  factory: McpServerFactory;
+  guard: RequestGuard;
+  /** Ready to take traffic: answered from local state only, never by calling PingOne. */
+  ready: () => Promise<boolean>;
+  /** Prometheus text, served at /metrics behind the guard unless it has a port of its own. */
+  metrics: () => string;
+  logger: Logger;
+  /** Tests shorten them; deployments keep the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
+}
+
+/**
+ * The HTTP face of the server: MCP over Streamable HTTP at the resource's
+ * path (2026-07-28 clients statelessly, 2025-era clients in sessions), the
+ * probes, the Protected Resource Metadata and /metrics. Every MCP request
+ * passes the guard (Host, Origin, bearer token) on its headers before its
+ * body is read.
+ */
+export class HttpService implements Idleable {
+  readonly server: Server;
+  private metricsServer: Server | undefined;
+  private readonly sessions: LegacySessions;
+  private readonly modern: ReturnType<typeof createMcpHandler>;
+  private readonly mcp: ReturnType<typeof toNodeHandler>;
+  private readonly postsInProgress = new Set<ServerResponse>();
+  private readonly waiters = new Waiters();
+  private refusal: string | undefined;
+
+  constructor(private readonly options: HttpServiceOptions) {
+    const { settings, factory, logger } = options;
+    const onerror = (error: Error) => logger.warn({ problem: error.message.slice(0, 500) }, 'MCP HTTP transport error');
+    this.modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
+    this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
+    const route = async (request: Request, extra?: { authInfo?: AuthInfo }): Promise<Response> =>
+      (await isLegacyRequest(request, undefined, { maxRequestBodySize: MAX_BODY_BYTES }))
+        ? this.sessions.handle(request, extra?.authInfo)
+        : this.modern.fetch(request, extra?.authInfo === undefined ? {} : { authInfo: extra.authInfo });
+    this.mcp = toNodeHandler({ fetch: route }, { maxRequestBodySize: MAX_BODY_BYTES, onerror });
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      this.dispatch(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'HTTP request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+        else res.destroy();
+      });
+    };
+    const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
+    const serverOptions = {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    };
+    this.server = settings.tls ? createHttpsServer({ ...serverOptions, cert: settings.tls.cert, key: settings.tls.key }, listener) : createHttpServer(serverOptions, listener);
+    this.server.setTimeout(timeouts.socketIdleMs, (socket) => socket.destroy());
+  }
+
+  /** Open 2025-era sessions (for /metrics). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** MCP POSTs received and not answered yet. */
+  get pendingPosts(): number {
+    return this.postsInProgress.size;
+  }
+
+  /** No MCP POST is waiting for its answer: a drain waits for this. */
+  get idle(): boolean {
+    return this.postsInProgress.size === 0;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.idle ? Promise.resolve() : this.waiters.next();
+  }
+
+  async listen(): Promise<{ url: string; metricsUrl?: string }> {
+    const { settings } = this.options;
+    const address = await listenOn(this.server, settings.host, settings.port);
+    const scheme = settings.tls ? 'https' : 'http';
+    const result: { url: string; metricsUrl?: string } = { url: `${scheme}://${hostForUrl(settings.host)}:${address.port}${settings.path}` };
+    if (settings.metricsPort !== undefined) {
+      this.metricsServer = createHttpServer({ headersTimeout: HTTP_TIMEOUTS.headersMs, requestTimeout: HTTP_TIMEOUTS.requestMs }, (req, res) => {
+        if (pathOf(req) === '/metrics' && req.method === 'GET') this.sendMetrics(res);
+        else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      });
+      const metricsAddress = await listenOn(this.metricsServer, settings.metricsHost, settings.metricsPort);
+      result.metricsUrl = `http://${hostForUrl(settings.metricsHost)}:${metricsAddress.port}/metrics`;
+    }
+    return result;
+  }
+
+  /** From now on MCP requests are answered 503 with this message; the probes say not ready. */
+  refuseRequests(message: string): void {
+    this.refusal = message;
+  }
+
+  /** Ends every session and stream, then stops listening and closes every connection. */
+  async close(): Promise<void> {
+    await this.sessions.closeAll();
+    await this.modern.close().catch(() => {});
+    const closed = Promise.all([closeServer(this.server), this.metricsServer ? closeServer(this.metricsServer) : undefined]);
+    this.server.closeAllConnections();
+    this.metricsServer?.closeAllConnections();
+    await closed;
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathOf(req);
+    const { settings, guard } = this.options;
+    // The probes answer anyone who can reach the port, whatever Host they used (orchestrators probe the pod address); they reveal nothing.
+    if (path === '/healthz') return sendText(res, 200, 'ok\n');
+    if (path === '/readyz') {
+      const ready = this.refusal === undefined && (await this.options.ready());
+      return sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+    }
+    if (guard.resourceMetadata !== undefined && isMetadataPath(path, settings.path)) {
+      // Public metadata: any page may read it (browser-based MCP clients discover the authorization server here).
+      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
+      if (req.method === 'OPTIONS') return sendText(res, 204, '', cors);
+      if (req.method !== 'GET') return sendText(res, 405, 'method not allowed\n', { allow: 'GET, OPTIONS' });
+      return sendResponse(res, Response.json(guard.resourceMetadata, { headers: { 'cache-control': 'max-age=3600', ...cors } }));
+    }
+    const isMcp = path === settings.path;
+    const isMetrics = path === '/metrics' && settings.metricsPort === undefined;
+    if (!isMcp && !isMetrics) return sendText(res, 404, 'not found\n');
+    const checked = await guard.check(req);
+    if (!checked.ok) {
+      req.resume();
+      return sendResponse(res, checked.response);
+    }
+    if (isMetrics) return req.method === 'GET' ? this.sendMetrics(res) : sendText(res, 405, 'method not allowed\n', { allow: 'GET' });
+    if (this.refusal !== undefined) {
+      req.resume();
+      return sendResponse(res, jsonRpcError(503, -32000, this.refusal, { 'retry-after': '5', connection: 'close' }));
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      req.resume();
+      return sendResponse(res, jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' }));
+    }
+    if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
+    if (req.method === 'POST') this.trackPost(res);
+    this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
+    await this.mcp(req as Parameters<typeof this.mcp>[0], res);
+  }
+
+  private trackPost(res: ServerResponse): void {
+    this.postsInProgress.add(res);
+    const done = () => {
+      if (this.postsInProgress.delete(res) && this.idle) this.waiters.release();
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
+  private sendMetrics(res: ServerResponse): void {
+    sendText(res, 200, this.options.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  }
+}
+
+/** The request's path, without query; `/` when it cannot be read. */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+/** RFC 9728: the root document and the path-aware one for the resource's path. */
+function isMetadataPath(path: string, resourcePath: string): boolean {
+  return path === '/.well-known/oauth-protected-resource' || path === `/.well-known/oauth-protected-resource${resourcePath}`;
+}
+
+function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(text);
+}
+
+async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of response.headers) headers[name] = value;
+  res.writeHead(response.status, headers).end(Buffer.from(await response.arrayBuffer()));
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}

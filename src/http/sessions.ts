@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+
+export interface LegacySessionsOptions {
+  factory: McpServerFactory;
+  /** Sessions held at once; an `initialize` beyond it is answered 503. */
+  max: number;
+  /** A session unused this long is closed (its client re-initializes on the 404). */
+  idleMs: number;
+  maxBodyBytes: number;
+  onerror?: (error: Error) => void;
+}
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  close(): Promise<void>;
+  /** Whose session it is: another caller presenting its id is told it does not exist. */
+  principal: string;
+  lastSeen: number;
+}
+
+/**
+ * 2025-era clients over HTTP, with sessions (`Mcp-Session-Id`): one server
+ * instance per session, so the server knows the client's name and whether it
+ * can ask its user, and an `elicitation/create` it sends is answered on a
+ * later POST of the same session. The SDK's default for 2025 traffic is
+ * stateless (a fresh instance per request, which knows neither).
+ *
+ * Sessions live in this process: several replicas need sticky sessions.
+ */
+export class LegacySessions {
+  private readonly sessions = new Map<string, Session>();
+  /** Sessions being set up (their `initialize` is in progress), counted against `max`. */
+  private opening = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: LegacySessionsOptions) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1_000, options.idleMs / 4)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async handle(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+    const id = request.headers.get('mcp-session-id');
+    if (id !== null) {
+      const session = this.sessions.get(id);
+      if (session === undefined || session.principal !== principalOf(authInfo)) return jsonRpcError(404, -32001, 'Session not found: initialize a new session.');
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+    }
+    if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
+    if (this.sessions.size + this.opening >= this.options.max) {
+      return jsonRpcError(503, -32000, 'Too many open sessions: retry later.', { 'retry-after': '30' });
+    }
+    this.opening++;
+    try {
+      return await this.open(request, authInfo);
+    } finally {
+      this.opening--;
+    }
+  }
+
+  /** Closes every session (their open streams end); used by a shutdown. */
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.values()].map((session) => session.close()));
+    this.sessions.clear();
+  }
+
+  private async open(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+    const principal = principalOf(authInfo);
+    const server = await this.options.factory({ era: 'legacy', ...(authInfo === undefined ? {} : { authInfo }), requestInfo: request });
+    let sessionId: string | undefined;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: this.options.maxBodyBytes,
+      onsessioninitialized: (newId) => {
+        sessionId = newId;
+        this.sessions.set(newId, { transport, principal, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+      },
+      onsessionclosed: (closedId) => {
+        this.sessions.delete(closedId);
+      },
+    });
+    transport.onerror = (error) => this.options.onerror?.(error);
+    transport.onclose = () => {
+      if (sessionId !== undefined) this.sessions.delete(sessionId);
+    };
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+    // Not an initialize request: the transport refused it and no session exists to keep.
+    if (sessionId === undefined) await server.close().catch(() => {});
+    return response;
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.options.idleMs;
+    for (const [id, session] of this.sessions) {
+      if (session.lastSeen < cutoff) {
+        this.sessions.delete(id);
+        void session.close();
+      }
+    }
+  }
+}
+
+/**
+ * The caller a session belongs to: the token's client, issuer and subject
+ * when authenticated (a refreshed token keeps the session), nobody otherwise.
+ */
+export function principalOf(authInfo: AuthInfo | undefined): string {
+  if (authInfo === undefined) return '';
+  const extra = authInfo.extra ?? {};
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return [authInfo.clientId, text(extra.iss ?? extra.issuer), text(extra.sub ?? extra.subject)].join('\u0000');
+}
+
+export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
+}
