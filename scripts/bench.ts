@@ -63,6 +63,9 @@ const BIN = join(work, 'dist', 'index.js');
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const row = (label: string, ...cells: string[]): void => out(`  ${label.padEnd(34)}${cells.map((c) => c.padStart(12)).join('')}`);
 
+/** The server's ceiling on calls in flight during the benchmark (PINGONE_MCP_MAX_CONCURRENT_CALLS). */
+const BENCH_CONCURRENT_CALLS = 16;
+
 /** The environment a desktop client would give the server: its config and little else. */
 function cleanEnv(emulator: Emulator, auditLog: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -73,6 +76,8 @@ function cleanEnv(emulator: Emulator, auditLog: string, extra: Record<string, st
     // Benchmarks write thousands of times a minute: lift the guard's write budget and prompts.
     PINGONE_MCP_MAX_WRITES_PER_MINUTE: '999999',
     PINGONE_MCP_CONFIRM: 'never',
+    // Calls go one at a time here; the ceiling is set (and printed) so the figures say what they measured.
+    PINGONE_MCP_MAX_CONCURRENT_CALLS: String(BENCH_CONCURRENT_CALLS),
     ...extra,
   };
 }
@@ -387,7 +392,7 @@ async function overhead(emulator: Emulator): Promise<{ write: CallFigures; read:
   await direct.close();
 
   const fsync = fdatasyncCost(auditDir);
-  out(`per call: unlock_user over MCP stdio vs the same requests sent directly (undici), ${SAMPLES} pairs per path`);
+  out(`per call: unlock_user over MCP stdio vs the same requests sent directly (undici), ${SAMPLES} pairs per path, one call at a time (PINGONE_MCP_MAX_CONCURRENT_CALLS=${BENCH_CONCURRENT_CALLS})`);
   out(`  audit trail on ${fileSystemOf(auditDir)} (${auditDir}); one 700-byte append + fdatasync there: median ${ms(fsync)} ms`);
   row('', 'direct p50', 'MCP p50', 'added p50', 'added p99');
   const show = (label: string, figures: CallFigures) => {

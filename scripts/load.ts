@@ -131,6 +131,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       PINGONE_MCP_LOG_LEVEL: 'warn',
       // The per-process write guard would (rightly) stop a bulk run; this one is deliberate.
       PINGONE_MCP_MAX_WRITES_PER_MINUTE: '999999',
+      // As many calls at once as the driver keeps in flight: the load is the point, not the ceiling.
+      PINGONE_MCP_MAX_CONCURRENT_CALLS: String(options.concurrency),
     },
     stderr: 'pipe',
   });
@@ -289,7 +291,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 export function formatReport(options: LoadOptions, r: LoadReport): string {
   const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
   return [
-    `load: ${r.calls} calls, ${options.concurrency} in flight, one stdio connection; emulator latency ${options.latencyMs} ms, limit ${options.rateLimitPerSecond} req/s, token lifetime ${options.tokenLifetimeSeconds} s`,
+    `load: ${r.calls} calls, ${options.concurrency} in flight (PINGONE_MCP_MAX_CONCURRENT_CALLS=${options.concurrency}), one stdio connection; emulator latency ${options.latencyMs} ms, limit ${options.rateLimitPerSecond} req/s, token lifetime ${options.tokenLifetimeSeconds} s`,
     `  outcomes:   ${r.calls - r.wrong.length}/${r.calls} as expected`,
     `  throughput: ${r.callsPerSecond.toFixed(1)} calls/s over ${(r.elapsedMs / 1000).toFixed(1)} s`,
     `  latency:    p50 ${r.p50Ms.toFixed(0)} ms, p99 ${r.p99Ms.toFixed(0)} ms, max ${r.maxMs.toFixed(0)} ms`,

@@ -1,5 +1,7 @@
 import type { AuditSink } from './audit/record.js';
-import type { ToolDeps } from './tools/runtime.js';
+import type { Operator } from './auth/operator.js';
+import { operatorFromAuthInfo } from './auth/tokenOperator.js';
+import type { ToolDeps } from './tools/call.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';
@@ -9,11 +11,12 @@ import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
 import { localActor } from './audit/actor.js';
-import { InFlightCalls } from './lifecycle.js';
+import { CallGate, InFlightCalls } from './lifecycle.js';
+import { MemoryConfirmationLedger, MemoryWriteLimiter } from './store/memory.js';
 import { ConfirmationGate } from './tools/confirm.js';
-import { WriteRateLimiter } from './tools/guards.js';
 import { MeteredExchange } from './metrics/meteredExchange.js';
 import type { Telemetry } from './metrics/telemetry.js';
+import type { ConfirmationLedger, WriteLimiter } from './store.js';
 
 /** Limits far below undici's 300 s defaults: an agent is waiting on every call. */
 export const TIMEOUTS = {
@@ -49,6 +52,8 @@ export function assemble(options: {
   callTimeoutMs?: number;
   /** Records PingOne request latency and status (HTTP mode's /metrics). */
   telemetry?: Telemetry;
+  /** Shared write limits and confirmation ledger (e.g. PostgreSQL for replicas); in-process when absent. */
+  stores?: { limiter: WriteLimiter; ledger: ConfirmationLedger };
 }): AppParts {
   const { pingone: settings } = options;
   const exchangeOptions = {
@@ -64,6 +69,7 @@ export function assemble(options: {
     http,
     timeoutMs: TIMEOUTS.tokenMs,
   });
+  const stdioOperator: Operator = { verified: false, ...(options.config.operator === undefined ? {} : { displayName: options.config.operator }) };
   const client = new PingOneClient({ apiUrl: settings.apiUrl, environmentId: settings.environmentId, tokens, http });
   const deps: ToolDeps = {
     pingone: client,
@@ -71,14 +77,19 @@ export function assemble(options: {
     sandbox: options.sandbox,
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
     actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
+    // A verified token names the operator of an HTTP call; without one (stdio, loopback HTTP) it is the configured one.
+    operatorOf: (ctx) => (ctx.http?.authInfo === undefined ? stdioOperator : operatorFromAuthInfo(ctx.http.authInfo)),
     logger: options.logger,
     inFlight: new InFlightCalls(),
+    gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),
     guards: options.config.guards,
-    writeLimiter: new WriteRateLimiter(options.config.guards.maxWritesPerMinute),
-    confirmation:
-      options.config.confirmKey === undefined
-        ? new ConfirmationGate(options.config.guards.confirm)
-        : new ConfirmationGate(options.config.guards.confirm, Buffer.from(options.config.confirmKey, 'utf8')),
+    // In-process unless the composition chose shared stores (PostgreSQL, for replicas).
+    writeLimiter: options.stores?.limiter ?? new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
+    confirmation: new ConfirmationGate(
+      options.config.guards.confirm,
+      options.stores?.ledger ?? new MemoryConfirmationLedger(),
+      options.config.confirmKey === undefined ? undefined : Buffer.from(options.config.confirmKey, 'utf8'),
+    ),
   };
   const warmUp = async (): Promise<boolean> => {
     const scope = createCallScope({ transactionId: `readiness-${randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });

@@ -4,7 +4,8 @@ import { AuditLocationError, auditPathProblem, defaultAuditLogPath } from './aud
 import { parseUuid, type Uuid } from './ids.js';
 import { SecretFileError, withSecretFiles, type SecretVariable } from './secretFiles.js';
 import type { TokenAuthMethod } from './pingone/token.js';
-import { TOOL_NAMES, type ToolName } from './toolNames.js';
+import { identityKey } from './pingone/identity.js';
+import { isToolName, TOOL_NAMES, type ToolName } from './toolNames.js';
 
 /**
  * Start-up configuration, read from the environment (flags mirror a few of
@@ -65,6 +66,13 @@ export interface Config {
   confirmKey?: string;
   /** Shared state for replicas (audit trail, write limits, spent confirmations); undefined = file trail, in-process state. */
   database?: DatabaseSettings;
+  calls: CallLimits;
+}
+
+/** How many tool calls run at once, and how many may wait for a turn; beyond that a call is refused at once. */
+export interface CallLimits {
+  maxConcurrent: number;
+  maxQueued: number;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -77,9 +85,11 @@ export interface Guards {
   tools: ReadonlySet<ToolName> | undefined;
   /** Writes only for users in these populations; undefined = any population. */
   allowedPopulations: ReadonlySet<string> | undefined;
-  /** User IDs and usernames (lower-cased) that are never written. */
+  /** User IDs, usernames and emails that are never written, as identity keys (NFC, lower-cased). */
   protectedUsers: ReadonlySet<string>;
   maxWritesPerMinute: number;
+  /** Per operator (each verified caller; one key on stdio); undefined = only the server-wide limit. */
+  maxWritesPerOperatorPerMinute: number | undefined;
   confirm: ConfirmMode;
   requireReason: boolean;
 }
@@ -128,6 +138,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
   if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
+  const calls = {
+    maxConcurrent: wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS', 16, 1, 10_000),
+    maxQueued: wholeNumber(env, 'PINGONE_MCP_MAX_QUEUED_CALLS', 256, 0, 100_000),
+  };
   const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env) : undefined;
   const confirmKey = loadConfirmKey(env);
   const database = loadDatabaseSettings(env);
@@ -136,6 +150,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
     logLevel,
     auditToStderr,
     guards,
+    calls,
     shutdownGraceMs: Number(grace),
     ...(operator === undefined ? {} : { operator }),
     ...(http === undefined ? {} : { http }),
@@ -185,7 +200,7 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   // Errors name what the person typed: the flag when it was given, else the variable.
   const toolsSource = flags.tools === undefined ? 'PINGONE_MCP_TOOLS' : '--tools';
   const toolList = list(flags.tools ?? env.PINGONE_MCP_TOOLS);
-  const unknown = toolList?.filter((name) => !(TOOL_NAMES as readonly string[]).includes(name));
+  const unknown = toolList?.filter((name) => !isToolName(name));
   if (unknown && unknown.length > 0) {
     throw new ConfigError(`${toolsSource} names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
   }
@@ -198,16 +213,15 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   if (populations && populations.length === 0) {
     throw new ConfigError('PINGONE_MCP_ALLOWED_POPULATIONS is empty: list population IDs, or unset it to allow writes in every population.');
   }
-  const maxWrites = nonEmpty(env.PINGONE_MCP_MAX_WRITES_PER_MINUTE) ?? '10';
-  if (!/^\d{1,6}$/.test(maxWrites) || Number(maxWrites) < 1) {
-    throw new ConfigError(`PINGONE_MCP_MAX_WRITES_PER_MINUTE must be a whole number of at least 1; got "${maxWrites.slice(0, 20)}".`);
-  }
+  const perOperator = nonEmpty(env.PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE);
+  const protectedUsers = list(env.PINGONE_MCP_PROTECTED_USERS) ?? [];
   return {
     readOnly,
     tools: toolList === undefined ? undefined : new Set(toolList as ToolName[]),
     allowedPopulations: populations === undefined ? undefined : new Set(populations.map((id) => id.toLowerCase())),
-    protectedUsers: new Set((list(env.PINGONE_MCP_PROTECTED_USERS) ?? []).map((name) => name.toLowerCase())),
-    maxWritesPerMinute: Number(maxWrites),
+    protectedUsers: new Set(protectedUsers.map(identityKey)),
+    maxWritesPerMinute: wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_MINUTE', 10, 1, 999_999),
+    maxWritesPerOperatorPerMinute: perOperator === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE', 0, 1, 999_999),
     confirm: oneOf(flags.confirm === undefined ? 'PINGONE_MCP_CONFIRM' : '--confirm', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
     requireReason: bool(env, 'PINGONE_MCP_REQUIRE_REASON', false),
   };

@@ -11,6 +11,7 @@ export function parseUuid(value: string): Uuid | undefined {
   return UUID_PATTERN.test(value) ? (value.toLowerCase() as Uuid) : undefined;
 }
 
+/** True only for the canonical (lower-case) form `parseUuid` returns: the brand promises that form. */
 export function isUuid(value: string): value is Uuid {
-  return UUID_PATTERN.test(value);
+  return UUID_PATTERN.test(value) && value === value.toLowerCase();
 }

@@ -26,16 +26,18 @@ export interface DrainResult {
 /**
  * Tool calls in flight, so that a shutdown can let them finish — or, past a
  * grace period, cancel them so that each still ends with an audit record.
+ * Each call gets its own abort signal, aborted by the shutdown directly: no
+ * listener per call on a long-lived signal (Node warns past ten of them).
  */
 export class InFlightCalls implements Idleable {
-  private readonly calls = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  private readonly calls = new Map<Promise<unknown>, AbortController>();
   private readonly waiters = new Waiters();
   private ended = 0;
+  private stopping = false;
 
-  /** Aborted when a shutdown gives up waiting: every call still running is cancelled. */
-  get signal(): AbortSignal {
-    return this.shutdown.signal;
+  /** True once a shutdown gave up waiting and cancelled the calls still running. */
+  get cancelled(): boolean {
+    return this.stopping;
   }
 
   get size(): number {
@@ -50,15 +52,19 @@ export class InFlightCalls implements Idleable {
     return this.idle ? Promise.resolve() : this.waiters.next();
   }
 
-  track<T>(call: Promise<T>): Promise<T> {
-    this.calls.add(call);
+  /** Runs `call` with a signal that a shutdown aborts; the call counts as in flight until it settles. */
+  track<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const stop = new AbortController();
+    if (this.stopping) stop.abort(new Error('server shutting down'));
+    const running = call(stop.signal);
+    this.calls.set(running, stop);
     const forget = () => {
-      this.calls.delete(call);
+      this.calls.delete(running);
       this.ended++;
       if (this.idle) this.waiters.release();
     };
-    call.then(forget, forget);
-    return call;
+    running.then(forget, forget);
+    return running;
   }
 
   /**
@@ -79,7 +85,8 @@ export class InFlightCalls implements Idleable {
       if (first === 'idle') return { finished: this.ended - endedBefore, interrupted: 0, abandoned: 0 };
       const finished = this.ended - endedBefore;
       const interrupted = this.calls.size;
-      this.shutdown.abort(new Error('server shutting down'));
+      this.stopping = true;
+      for (const stop of this.calls.values()) stop.abort(new Error('server shutting down'));
       // Waiting for `alsoWaitFor` too: a cancelled call's answer must be sent before the connection closes.
       await Promise.race([allIdle(), delay(options.settleMs ?? 3_000, 'settle over', timers.signal)]);
       return { finished, interrupted, abandoned: this.calls.size };
@@ -121,4 +128,64 @@ function aborted(signal: AbortSignal | undefined, cancel: AbortSignal): Promise<
     signal.addEventListener('abort', onAbort, { once: true });
     cancel.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
   });
+}
+
+/**
+ * A ceiling on tool calls running at once: PingOne's rate limit is shared by
+ * every app of the tenant, and memory grows with every call in flight. Beyond
+ * the ceiling calls wait their turn in a bounded queue; beyond the queue they
+ * are refused at once.
+ */
+export class CallGate {
+  private running = 0;
+  private readonly queue: Array<{ admit: () => void }> = [];
+
+  constructor(readonly limits: { maxConcurrent: number; maxQueued: number }) {}
+
+  get active(): number {
+    return this.running;
+  }
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Resolves with a release function once the call may run; `full` when the
+   * queue is full; `stopped` when `signal` aborts while waiting.
+   */
+  enter(signal: AbortSignal): Promise<{ kind: 'admitted'; release: () => void } | { kind: 'full' } | { kind: 'stopped' }> {
+    if (this.running < this.limits.maxConcurrent) {
+      this.running++;
+      return Promise.resolve({ kind: 'admitted', release: this.releaser() });
+    }
+    if (this.queue.length >= this.limits.maxQueued) return Promise.resolve({ kind: 'full' });
+    return new Promise((resolve) => {
+      const entry = {
+        admit: () => {
+          signal.removeEventListener('abort', onAbort);
+          this.running++;
+          resolve({ kind: 'admitted', release: this.releaser() });
+        },
+      };
+      const onAbort = () => {
+        const index = this.queue.indexOf(entry);
+        if (index >= 0) this.queue.splice(index, 1);
+        resolve({ kind: 'stopped' });
+      };
+      if (signal.aborted) return resolve({ kind: 'stopped' });
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(entry);
+    });
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      this.queue.shift()?.admit();
+    };
+  }
 }

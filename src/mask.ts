@@ -5,16 +5,17 @@
 
 /** `+15555550150` → `+1******0150`: the country prefix and the last four digits stay. */
 export function maskPhone(phone: string): string {
-  const compact = phone.replace(/[\s().-]/g, '');
+  // By code point, never by UTF-16 unit: a cut through a surrogate pair would leave half a character.
+  const compact = Array.from(phone.replace(/[\s().-]/g, ''));
   if (compact.length <= 6) return '*'.repeat(compact.length);
-  return compact.slice(0, 2) + '*'.repeat(compact.length - 6) + compact.slice(-4);
+  return compact.slice(0, 2).join('') + '*'.repeat(compact.length - 6) + compact.slice(-4).join('');
 }
 
 /** `jane.doe@example.com` → `j***@example.com`. */
 export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   if (at <= 0) return '***';
-  return `${email[0]}***${email.slice(at)}`;
+  return `${Array.from(email)[0]}***${email.slice(at)}`;
 }
 
 const PHONE_LIKE = /^\+?[\d\s().-]{7,24}$/;

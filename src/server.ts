@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { offeredTools } from './tools/catalog.js';
-import type { ToolModule } from './tools/definition.js';
-import type { ToolDeps } from './tools/runtime.js';
+import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
+import type { ToolDeps } from './tools/call.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 /**
@@ -20,7 +20,32 @@ export function createServer(deps: ToolDeps): McpServer {
     },
   );
   for (const tool of tools) tool.register(server, deps);
+  keepProtoArguments(server);
   return server;
+}
+
+/**
+ * The SDK parses a request's tool arguments with a record schema that drops an
+ * own `__proto__` key without a word; strict argument checking must refuse it
+ * instead. Every message is looked at as it arrives, before that parsing, and
+ * such a key is renamed to a mark the tool definition refuses.
+ */
+function keepProtoArguments(server: McpServer): void {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport) => {
+    await connect(transport);
+    const deliver = transport.onmessage;
+    if (deliver === undefined) return;
+    transport.onmessage = (message, extra) => deliver.call(transport, markProtoArgument(message), extra);
+  };
+}
+
+function markProtoArgument<T>(message: T): T {
+  const params = (message as { method?: unknown; params?: { arguments?: unknown } }).params;
+  const args = params?.arguments;
+  if ((message as { method?: unknown }).method !== 'tools/call' || typeof args !== 'object' || args === null || !Object.hasOwn(args, '__proto__')) return message;
+  const renamed = Object.fromEntries(Object.entries(args).map(([key, value]) => [key === '__proto__' ? PROTO_ARGUMENT_MARK : key, value]));
+  return { ...message, params: { ...params, arguments: renamed } };
 }
 
 function instructions(deps: ToolDeps, tools: ToolModule[]): string {

@@ -2,18 +2,9 @@ import type { z } from 'zod';
 import type { Uuid } from '../ids.js';
 import { PingOneApiError, PingOneResponseError, isPingOneFailure, type PingOneFailure } from './errors.js';
 import type { CallScope, HttpAnswer, HttpExchange } from './http.js';
-import {
-  ActionContentType,
-  DevicePageSchema,
-  DeviceSchema,
-  P1ErrorSchema,
-  PasswordStateSchema,
-  UserPageSchema,
-  UserSchema,
-  type Device,
-  type PasswordState,
-  type User,
-} from './model.js';
+import { errorCodeOrUndefined, uuidLikeOrUndefined } from './echoes.js';
+import { ActionContentType, P1ErrorSchema, PasswordStateSchema, type PasswordState } from './model.js';
+import { DeviceRecordPageSchema, DeviceRecordSchema, UserRecordPageSchema, UserRecordSchema, type DeviceRecord, type UserRecord } from './records.js';
 import type { TokenSource } from './token.js';
 
 /** A successful PingOne answer and what our audit trail needs from it. */
@@ -23,17 +14,22 @@ export interface Reply<T> {
   correlationId: string | undefined;
 }
 
-/** The PingOne operations the tools use. Tools depend on this, not on HTTP. */
+/**
+ * The PingOne operations the tools use. Tools depend on this, not on HTTP.
+ * Users and devices come back as records (`records.ts`): display text made
+ * safe, identity kept raw, IDs checked; an answer about another user or device
+ * than the one asked for is refused as unusable.
+ */
 export interface PingOneApi {
   readonly environmentId: Uuid;
-  getUser(userId: Uuid, scope: CallScope): Promise<Reply<User>>;
+  getUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>>;
   /** Users matching a SCIM filter; the filter must come from `filter.ts`, never from raw agent text. */
-  findUsers(filter: string, limit: number, scope: CallScope): Promise<Reply<User[]>>;
-  listDevices(userId: Uuid, scope: CallScope): Promise<Reply<Device[]>>;
-  getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
-  unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<User>>;
-  unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
-  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
+  findUsers(filter: string, limit: number, scope: CallScope): Promise<Reply<UserRecord[]>>;
+  listDevices(userId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord[]>>;
+  getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
+  unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>>;
+  unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
+  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
   /** The user's password state; what PingOne cannot tell (refused, unreadable, unavailable) is a value, not an error. Throws only when the call is cancelled. */
   getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead>;
   /** Password Unlock: `write({ kind: 'unlockPassword', userId })`. */
@@ -58,37 +54,37 @@ export class PingOneClient implements PingOneApi {
     this.environmentId = options.environmentId;
   }
 
-  getUser(userId: Uuid, scope: CallScope): Promise<Reply<User>> {
-    return this.call('GET', this.path('users', userId), undefined, UserSchema, scope);
+  async getUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>> {
+    return sameUser(userId, await this.call('GET', this.path('users', userId), undefined, UserRecordSchema, scope));
   }
 
-  async findUsers(filter: string, limit: number, scope: CallScope): Promise<Reply<User[]>> {
+  async findUsers(filter: string, limit: number, scope: CallScope): Promise<Reply<UserRecord[]>> {
     const query = new URLSearchParams({ filter, limit: String(limit) });
-    const reply = await this.call('GET', `${this.path('users')}?${query}`, undefined, UserPageSchema, scope);
+    const reply = await this.call('GET', `${this.path('users')}?${query}`, undefined, UserRecordPageSchema, scope);
     return { ...reply, data: reply.data._embedded?.users ?? [] };
   }
 
-  async listDevices(userId: Uuid, scope: CallScope): Promise<Reply<Device[]>> {
-    const reply = await this.call('GET', this.path('users', userId, 'devices'), undefined, DevicePageSchema, scope);
+  async listDevices(userId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord[]>> {
+    const reply = await this.call('GET', this.path('users', userId, 'devices'), undefined, DeviceRecordPageSchema, scope);
     return { ...reply, data: reply.data._embedded?.devices ?? [] };
   }
 
-  getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
-    return this.call('GET', this.path('users', userId, 'devices', deviceId), undefined, DeviceSchema, scope);
+  async getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>> {
+    return sameDevice(deviceId, await this.call('GET', this.path('users', userId, 'devices', deviceId), undefined, DeviceRecordSchema, scope));
   }
 
-  unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<User>> {
-    return this.call('POST', this.path('users', userId), ActionContentType.unlockUser, UserSchema, scope);
+  async unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>> {
+    return sameUser(userId, await this.call('POST', this.path('users', userId), ActionContentType.unlockUser, UserRecordSchema, scope));
   }
 
-  unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
+  async unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>> {
     const path = this.path('users', userId, 'devices', deviceId);
-    return this.call('POST', path, ActionContentType.unblockDevice, DeviceSchema, scope);
+    return sameDevice(deviceId, await this.call('POST', path, ActionContentType.unblockDevice, DeviceRecordSchema, scope));
   }
 
-  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
+  async unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>> {
     const path = this.path('users', userId, 'devices', deviceId);
-    return this.call('POST', path, ActionContentType.unlockDevice, DeviceSchema, scope);
+    return sameDevice(deviceId, await this.call('POST', path, ActionContentType.unlockDevice, DeviceRecordSchema, scope));
   }
 
   async getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead> {
@@ -137,7 +133,8 @@ export class PingOneClient implements PingOneApi {
     if (answer.status < 200 || answer.status > 299) throw apiError(answer);
     const parsed = schema.safeParse(answer.json);
     if (!parsed.success) {
-      throw new PingOneResponseError(answer.status, answer.problem ?? 'the body does not have the expected shape', context);
+      const issue = parsed.error.issues.find((i) => i.code === 'custom')?.message;
+      throw new PingOneResponseError(answer.status, answer.problem ?? issue ?? 'the body does not have the expected shape', context);
     }
     return { data: parsed.data, status: answer.status, correlationId: answer.correlationId };
   }
@@ -163,15 +160,30 @@ export class PingOneClient implements PingOneApi {
   }
 }
 
+/** An answer about another user than the one asked for is not an answer to our request. */
+function sameUser(asked: Uuid, reply: Reply<UserRecord>): Reply<UserRecord> {
+  if (reply.data.identity.id !== asked) throw mismatch(reply, 'a different user than the one asked for');
+  return reply;
+}
+
+function sameDevice(asked: Uuid, reply: Reply<DeviceRecord>): Reply<DeviceRecord> {
+  if (reply.data.id !== asked) throw mismatch(reply, 'a different device than the one asked for');
+  return reply;
+}
+
+function mismatch(reply: Reply<unknown>, problem: string): PingOneResponseError {
+  return new PingOneResponseError(reply.status, problem, { attempts: 1, correlationId: reply.correlationId });
+}
+
+/** P1Error fields that could echo the request are kept only in PingOne's own shapes (`echoes.ts`). */
 function apiError(answer: HttpAnswer): PingOneApiError {
   const body = P1ErrorSchema.safeParse(answer.json).data;
   return new PingOneApiError(
     {
       status: answer.status,
-      errorCode: body?.code,
-      errorId: body?.id,
-      detailCode: body?.details?.[0]?.code,
-      pingoneMessage: body?.message,
+      errorCode: errorCodeOrUndefined(body?.code),
+      errorId: uuidLikeOrUndefined(body?.id),
+      detailCode: errorCodeOrUndefined(body?.details?.[0]?.code),
       retryAfterMs: answer.retryAfterMs,
     },
     { attempts: answer.attempts, correlationId: answer.correlationId },
@@ -183,16 +195,16 @@ function apiError(answer: HttpAnswer): PingOneApiError {
  * URL suffix after the user (device writes go to the device URL instead).
  */
 const WRITES = {
-  unlockUser: { contentType: ActionContentType.unlockUser, schema: UserSchema, suffix: '' },
+  unlockUser: { contentType: ActionContentType.unlockUser, schema: UserRecordSchema, suffix: '' },
   unlockPassword: { contentType: ActionContentType.unlockPassword, schema: PasswordStateSchema, suffix: '/password' },
-  unblockDevice: { contentType: ActionContentType.unblockDevice, schema: DeviceSchema, suffix: '' },
-  unlockDevice: { contentType: ActionContentType.unlockDevice, schema: DeviceSchema, suffix: '' },
+  unblockDevice: { contentType: ActionContentType.unblockDevice, schema: DeviceRecordSchema, suffix: '' },
+  unlockDevice: { contentType: ActionContentType.unlockDevice, schema: DeviceRecordSchema, suffix: '' },
 } as const;
 type WriteSpec = (typeof WRITES)[WriteKind];
 
 export type WriteKind = keyof typeof WRITES;
 /** What a successful write of this kind may answer with. */
-export type WrittenResource<K extends WriteKind> = z.infer<(typeof WRITES)[K]['schema']>;
+export type WrittenResource<K extends WriteKind> = z.output<(typeof WRITES)[K]['schema']>;
 
 type WriteTargets = {
   unlockUser: { userId: Uuid };

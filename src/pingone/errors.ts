@@ -4,7 +4,9 @@
  * admin (credentials, roles, configuration) or PingOne (outage, rate limit).
  * Messages never carry a secret, a token or a response body verbatim.
  */
-export type Responsible = 'agent' | 'admin' | 'pingone';
+import type { Responsible } from '../responsible.js';
+
+export type { Responsible };
 
 /** Where in a tool call the failure happened, for the recovery hint. */
 export interface FailureContext {
@@ -45,7 +47,6 @@ export class PingOneApiError extends PingOneFailureBase {
       errorCode?: string | undefined;
       errorId?: string | undefined;
       detailCode?: string | undefined;
-      pingoneMessage?: string | undefined;
       retryAfterMs?: number | undefined;
     },
     context: FailureContext,

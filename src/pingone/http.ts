@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 import type { Transport } from './transport.js';
 import { PingOneCancelledError, PingOneTimeoutError, PingOneUnreachableError } from './errors.js';
+import { mediaTypeOrUndefined, uuidLikeOrUndefined } from './echoes.js';
 import { isRetryableNetworkCode, isRetryableStatus, nextDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 /** The limits one tool call lives within, shared by every request it makes. */
@@ -127,7 +128,7 @@ export class HttpExchange {
           status: response.statusCode,
           headers: response.headers,
           ...parseBody(body, response.headers['content-type']),
-          correlationId: headerValue(response.headers['correlation-id']),
+          correlationId: uuidLikeOrUndefined(headerValue(response.headers['correlation-id'])),
           retryAfterMs: parseRetryAfter(response.headers['retry-after'], this.now()),
           attempts: attempt,
         },
@@ -206,7 +207,7 @@ function parseBody(read: BodyRead, contentType: string | string[] | undefined): 
   if (read.bytes.length === 0) return { json: undefined };
   const type = headerValue(contentType) ?? '';
   if (!/\bjson\b/i.test(type)) {
-    return { json: undefined, problem: `expected JSON, got ${type.split(';')[0] || 'no content type'}` };
+    return { json: undefined, problem: `expected JSON, got ${mediaTypeOrUndefined(type) ?? 'no usable content type'}` };
   }
   try {
     return { json: JSON.parse(read.bytes.toString('utf8')) };

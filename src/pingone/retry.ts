@@ -1,9 +1,9 @@
 /**
  * When to try a PingOne request again, and how long to wait first.
  * Ping's guidance: retry 408, 429 (honouring Retry-After), 500, 502, 503 and
- * 504 with exponential backoff and jitter. Both writes of this server are
- * idempotent in effect (unlocking twice leaves the user unlocked), so retrying
- * a POST is safe.
+ * 504 with exponential backoff and jitter. Every write of this server (the
+ * account unlock and the device unblock and unlock) is idempotent in effect:
+ * repeating it leaves the same state, so retrying a POST is safe.
  */
 export interface RetryPolicy {
   /** Attempts per request, the first included. */

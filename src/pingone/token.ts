@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oauthErrorOrUndefined } from './echoes.js';
 import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError } from './errors.js';
 import type { CallScope, HttpExchange } from './http.js';
 
@@ -16,7 +17,7 @@ const TokenResponseSchema = z.looseObject({
   expires_in: z.number().positive(),
 });
 
-const OAuthErrorSchema = z.looseObject({ error: z.string() });
+const OAuthErrorSchema = z.looseObject({ error: z.unknown() });
 
 /** Gives out a bearer token for the Management API. */
 export interface TokenSource {
@@ -94,7 +95,10 @@ export class ClientCredentialsTokenSource implements TokenSource {
     // Any refusal of the token request is a configuration matter (credentials, auth method, auth URL or
     // environment), never "not found" about a user: only rate limits and timeouts are PingOne's to fix.
     if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
-      throw new PingOneAuthError(answer.status, OAuthErrorSchema.safeParse(answer.json).data?.error, context);
+      const oauthError = oauthErrorOrUndefined(OAuthErrorSchema.safeParse(answer.json).data?.error);
+      // Even a well-shaped code is dropped when it is our own secret reflected back.
+      const echoed = oauthError !== undefined && (credentials.clientSecret.includes(oauthError) || oauthError.includes(credentials.clientSecret));
+      throw new PingOneAuthError(answer.status, echoed ? undefined : oauthError, context);
     }
     if (answer.status < 200 || answer.status > 299) throw new PingOneApiError({ status: answer.status }, context);
     const parsed = TokenResponseSchema.safeParse(answer.json);

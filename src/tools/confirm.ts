@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   acceptedContent,
   CLIENT_CAPABILITIES_META_KEY,
@@ -13,8 +13,10 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { ConfirmMode } from '../config.js';
-import { ToolError } from './errors.js';
+import type { ConfirmationLedger } from '../store.js';
+import { MemoryConfirmationLedger } from '../store/memory.js';
 import type { WriteToolName } from '../toolNames.js';
+import { ToolError } from './errors.js';
 
 /** Exactly what the person approves. A sealed copy travels with the question and must match on the retry. */
 export interface ApprovedAction {
@@ -26,6 +28,8 @@ export interface ApprovedAction {
 
 interface SealedQuestion {
   auditId: string;
+  /** This question, once: the ledger spends it on its first answer, whatever the answer. */
+  questionId: string;
   action: ApprovedAction;
 }
 
@@ -46,11 +50,10 @@ export type Decision = { kind: 'proceed'; how: 'confirmed' | 'not asked' } | { k
  */
 export class ConfirmationGate {
   private readonly codec: RequestStateCodec<SealedQuestion>;
-  /** Audit ids whose confirmation was used, until their state would have expired anyway. */
-  private readonly spent = new Map<string, number>();
 
   constructor(
     readonly mode: ConfirmMode,
+    private readonly ledger: ConfirmationLedger = new MemoryConfirmationLedger(),
     key: Uint8Array = randomBytes(32),
   ) {
     this.codec = createRequestStateCodec<SealedQuestion>({ key, ttlSeconds: TTL_SECONDS });
@@ -87,14 +90,15 @@ export class ConfirmationGate {
     const sealed = mcp.ctx.mcpReq.requestState<SealedQuestion>();
     const answer = inputResponse(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY);
     if (sealed === undefined || answer.kind === 'missing') return { kind: 'ask', result: await this.ask(mcp.ctx, auditId, action, question) };
+    // Spent by its first answer, whatever it was: a decline cannot be re-sent as an accept, nor an accept replayed.
+    if (!(await this.ledger.spend(sealed.questionId, new Date(Date.now() + TTL_SECONDS * 1000)))) {
+      throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: this question was already answered. Nothing was changed; call the tool again to ask the person afresh.');
+    }
     if (!sameAction(sealed.action, action)) {
       throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: the confirmation that came back was given for a different action. Nothing was changed; call the tool again to ask the person afresh.');
     }
     if (answer.kind === 'elicit' && answer.action === 'accept') {
-      if (acceptedContent(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY, AnswerSchema)?.confirm === true) {
-        this.spend(sealed.auditId);
-        return { kind: 'proceed', how: 'confirmed' };
-      }
+      if (acceptedContent(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY, AnswerSchema)?.confirm === true) return { kind: 'proceed', how: 'confirmed' };
       throw new ToolError('NOT_CONFIRMED', 'The person answered without confirming, so nothing was changed.');
     }
     if (answer.kind === 'elicit' && answer.action === 'decline') {
@@ -103,20 +107,10 @@ export class ConfirmationGate {
     throw new ToolError('NOT_CONFIRMED', 'The person dismissed the question without answering, so nothing was changed.');
   }
 
-  /** An answer confirms one write: replaying it (same state, same answer) is refused. */
-  private spend(auditId: string): void {
-    const now = Date.now();
-    for (const [id, expires] of this.spent) if (expires <= now) this.spent.delete(id);
-    if (this.spent.has(auditId)) {
-      throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: this confirmation was already used for a write. Nothing was changed; call the tool again to ask the person afresh.');
-    }
-    this.spent.set(auditId, now + TTL_SECONDS * 1000);
-  }
-
   private async ask(ctx: ServerContext, auditId: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
     return inputRequired({
       inputRequests: { [ANSWER_KEY]: inputRequired.elicit({ message: question, requestedSchema: AnswerSchema }) },
-      requestState: await this.codec.mint({ auditId, action }, ctx),
+      requestState: await this.codec.mint({ auditId, questionId: randomUUID(), action }, ctx),
     });
   }
 }

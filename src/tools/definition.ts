@@ -1,11 +1,10 @@
 import type { McpServer, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
+import { hasUnsafeCharacters, safeText } from '../text/untrusted.js';
+import { TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';
-import { UNSAFE_TEXT } from './inputs.js';
-import type { ToolName } from '../toolNames.js';
-import { runTool, type BodyResult, type ToolCall, type ToolDeps } from './runtime.js';
-
-export type Access = 'read' | 'write';
+import type { BodyResult, Call, ToolDeps } from './call.js';
+import { runTool } from './runtime.js';
 
 /**
  * Hints derived from access, so read-only mode and the annotations can never
@@ -18,25 +17,36 @@ const ANNOTATIONS: Record<Access, ToolAnnotations> = {
   write: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
+/** Argument names that would reach an object's prototype: refused like any unknown argument. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * The SDK's request parsing silently drops an own `__proto__` key, so the
+ * server renames it to this before parsing (`server.ts`): the tool then sees,
+ * and refuses, an argument the agent really sent.
+ */
+export const PROTO_ARGUMENT_MARK = '(__proto__)';
+
 /** A tool as a value: what the model sees, what it may touch, and how to add it to a server. */
-export interface ToolModule {
-  readonly name: ToolName;
+export interface ToolModule<N extends ToolName = ToolName> {
+  readonly name: N;
   readonly access: Access;
   register(server: McpServer, deps: ToolDeps): void;
 }
 
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: {
-  name: ToolName;
-  access: Access;
+/** A tool from its definition; its access comes from the catalog of names (`toolNames.ts`). */
+export function defineTool<N extends ToolName, I extends z.ZodObject, O extends z.ZodObject>(spec: {
+  name: N;
   title: string;
   description: string;
   input: I;
   output: O;
-  run: (args: z.infer<I>, call: ToolCall) => Promise<BodyResult>;
-}): ToolModule {
+  run: (args: z.infer<I>, call: Call) => Promise<BodyResult>;
+}): ToolModule<N> {
+  const access = TOOL_ACCESS[spec.name];
   return {
     name: spec.name,
-    access: spec.access,
+    access,
     register(server, deps) {
       server.registerTool(
         spec.name,
@@ -46,20 +56,33 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: {
           inputSchema: advertised(spec.input),
           // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
           outputSchema: spec.output as StandardSchemaWithJSON,
-          annotations: ANNOTATIONS[spec.access],
+          annotations: ANNOTATIONS[access],
         },
         (raw, ctx) => {
-          const parsed = spec.input.safeParse(raw);
+          const parsed = parseArguments(spec.input, raw);
           const reason = parsed.success ? (parsed.data as { reason?: string }).reason : undefined;
           return runTool(deps, { tool: spec.name, server, ctx, reason }, async (call) => {
-            if (!parsed.success) throw new ToolError('INVALID_INPUT', `Invalid arguments: ${describeIssues(parsed.error)}. Nothing was sent to PingOne; call again with the arguments the tool's schema names.`);
-            if (spec.access === 'write') checkReason(reason, deps.guards.requireReason);
+            if (!parsed.success) throw new ToolError('INVALID_INPUT', `Invalid arguments: ${parsed.problem}. Nothing was sent to PingOne; call again with the arguments the tool's schema names.`);
+            if (access === 'write') checkReason(reason, deps.guards.requireReason);
             return spec.run(parsed.data, call);
           });
         },
       );
     },
   };
+}
+
+function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { success: true; data: z.infer<I> } | { success: false; problem: string } {
+  if (typeof raw === 'object' && raw !== null) {
+    if (Object.hasOwn(raw, PROTO_ARGUMENT_MARK)) return { success: false, problem: '`__proto__` is not an argument of this tool' };
+    const reserved = PROTOTYPE_KEYS.find((key) => Object.hasOwn(raw, key));
+    if (reserved !== undefined) return { success: false, problem: `\`${reserved}\` is not an argument of this tool` };
+    // A `__proto__` key that a parser on the way turned into the object's prototype.
+    const prototype: unknown = Object.getPrototypeOf(raw);
+    if (prototype !== Object.prototype && prototype !== null) return { success: false, problem: '`__proto__` is not an argument of this tool' };
+  }
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, problem: describeIssues(parsed.error) };
 }
 
 /**
@@ -73,20 +96,22 @@ function advertised(schema: z.ZodObject): StandardSchemaWithJSON {
   return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
 }
 
+/** Zod's issues name the agent's keys: made safe text like anything else that is echoed. */
 function describeIssues(error: z.ZodError): string {
-  return error.issues
+  const text = error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'arguments'}: ${issue.message}`)
+    .map((issue) => `${issue.path.length > 0 ? `\`${issue.path.map(String).join('.').slice(0, 64)}\`` : 'arguments'}: ${issue.message}`)
     .join('; ');
+  return safeText(text, 500);
 }
 
 /**
  * A reason ends up in the question put to the person and in the audit trail:
- * it must read as what it is, one line of text from the agent.
+ * it must read as what it is, one line of visible text from the agent.
  */
 function checkReason(reason: string | undefined, required: boolean): void {
-  if (reason !== undefined && UNSAFE_TEXT.test(reason)) {
-    throw new ToolError('INVALID_INPUT', '`reason` must be one line of plain text (a ticket number or a short justification), without control, line-break or direction-changing characters.');
+  if (reason !== undefined && hasUnsafeCharacters(reason)) {
+    throw new ToolError('INVALID_INPUT', '`reason` must be one line of plain text (a ticket number or a short justification), without control, line-break, direction-changing or invisible characters.');
   }
   if (required && (reason ?? '').trim() === '') {
     throw new ToolError('INVALID_INPUT', 'A `reason` is required for writes on this server (PINGONE_MCP_REQUIRE_REASON): ask the person for the ticket number or justification and call again with it.');

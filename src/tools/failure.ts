@@ -10,17 +10,19 @@ import type { ErrorSummary } from './output.js';
 export function explainFailure(error: PingOneFailure, environmentId: string, wrote: boolean): { text: string; error: ErrorSummary } {
   const tries = error.attempts > 1 ? ` after ${error.attempts} attempts` : '';
   const unchanged = wrote ? ' The change may or may not have been applied; calling the tool again is safe and shows the current state.' : ' Nothing was changed.';
-  const summary: ErrorSummary = { code: 'PINGONE_ERROR', responsible: error.responsible, attempts: error.attempts };
+  // Each kind names its own code: there is no placeholder to forget to overwrite.
+  const base = (code: string, extra: Partial<ErrorSummary> = {}): ErrorSummary => ({ code, responsible: error.responsible, attempts: error.attempts, ...extra });
   switch (error.kind) {
     case 'api': {
       const ref = [error.errorCode, error.detailCode].filter(Boolean).join('/');
       const id = error.errorId ? `, PingOne error id ${error.errorId}` : '';
       const said = `PingOne answered ${error.status}${ref ? ` ${ref}` : ''}${id}${tries}.`;
-      Object.assign(summary, {
-        code: `PINGONE_${error.status}`,
+      const retryAfterSeconds = error.status === 429 && error.retryAfterMs !== undefined ? Math.ceil(error.retryAfterMs / 1000) : undefined;
+      const summary = base(`PINGONE_${error.status}`, {
         httpStatus: error.status,
         ...(error.errorCode ? { pingoneErrorCode: error.errorCode } : {}),
         ...(error.errorId ? { pingoneErrorId: error.errorId } : {}),
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       });
       if (error.status === 401) {
         return { error: summary, text: `${said} PingOne rejected the worker app's access token even after a fresh one: check that the worker app is enabled and that PINGONE_ENVIRONMENT_ID and PINGONE_REGION_CODE match it.${unchanged}` };
@@ -32,8 +34,7 @@ export function explainFailure(error: PingOneFailure, environmentId: string, wro
         return { error: summary, text: `${said} It was not found in environment ${environmentId}.${unchanged}` };
       }
       if (error.status === 429) {
-        const wait = error.retryAfterMs === undefined ? 'a few seconds' : `${Math.ceil(error.retryAfterMs / 1000)} s`;
-        if (error.retryAfterMs !== undefined) summary.retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);
+        const wait = retryAfterSeconds === undefined ? 'a few seconds' : `${retryAfterSeconds} s`;
         return { error: summary, text: `${said} PingOne's rate limit was reached: wait ${wait} and try again.${unchanged}` };
       }
       if (error.status >= 500) {
@@ -42,20 +43,15 @@ export function explainFailure(error: PingOneFailure, environmentId: string, wro
       return { error: summary, text: `${said} PingOne did not accept the request.${unchanged}` };
     }
     case 'auth':
-      Object.assign(summary, { code: 'PINGONE_AUTH', httpStatus: error.status, ...(error.oauthError ? { pingoneErrorCode: error.oauthError } : {}) });
-      return { error: summary, text: `PingOne's token endpoint refused the worker app's credentials (${error.oauthError ?? `HTTP ${error.status}`}): an administrator must check PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET, PINGONE_TOKEN_AUTH_METHOD, PINGONE_AUTH_ENVIRONMENT_ID and PINGONE_REGION_CODE / PINGONE_AUTH_URL.${unchanged}` };
+      return { error: base('PINGONE_AUTH', { httpStatus: error.status, ...(error.oauthError ? { pingoneErrorCode: error.oauthError } : {}) }), text: `PingOne's token endpoint refused the worker app's credentials (${error.oauthError ?? `HTTP ${error.status}`}): an administrator must check PINGONE_CLIENT_ID, PINGONE_CLIENT_SECRET, PINGONE_TOKEN_AUTH_METHOD, PINGONE_AUTH_ENVIRONMENT_ID and PINGONE_REGION_CODE / PINGONE_AUTH_URL.${unchanged}` };
     case 'unreachable':
-      summary.code = 'PINGONE_UNREACHABLE';
-      return { error: summary, text: `PingOne could not be reached (${error.networkCode})${tries}: check the network and PINGONE_REGION_CODE (or PINGONE_API_URL / PINGONE_AUTH_URL), then try again.${unchanged}` };
+      return { error: base('PINGONE_UNREACHABLE'), text: `PingOne could not be reached (${error.networkCode})${tries}: check the network and PINGONE_REGION_CODE (or PINGONE_API_URL / PINGONE_AUTH_URL), then try again.${unchanged}` };
     case 'timeout':
-      summary.code = 'PINGONE_TIMEOUT';
-      return { error: summary, text: `PingOne did not answer within ${Math.round(error.deadlineMs / 1000)} s${tries}: try again in a minute.${unchanged}` };
+      return { error: base('PINGONE_TIMEOUT'), text: `PingOne did not answer within ${Math.round(error.deadlineMs / 1000)} s${tries}: try again in a minute.${unchanged}` };
     case 'cancelled':
-      summary.code = 'CANCELLED';
-      return { error: summary, text: `The call was cancelled before PingOne answered.${unchanged}` };
+      return { error: base('CANCELLED'), text: `The call was cancelled before PingOne answered.${unchanged}` };
     case 'response':
-      Object.assign(summary, { code: 'PINGONE_BAD_RESPONSE', httpStatus: error.status });
-      return { error: summary, text: `${error.message}${tries}: try again in a minute.${unchanged}` };
+      return { error: base('PINGONE_BAD_RESPONSE', { httpStatus: error.status }), text: `${error.message}${tries}: try again in a minute.${unchanged}` };
   }
 }
 

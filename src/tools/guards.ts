@@ -1,56 +1,44 @@
 import type { Guards } from '../config.js';
-import { ToolError } from './errors.js';
-import type { UserSummary } from './output.js';
+import { identityKeys } from '../pingone/identity.js';
+import type { UserRecord } from '../pingone/records.js';
+import type { ReserveResult } from '../store.js';
+import type { Denial } from './errors.js';
+import { describeUser, summarizeUser } from './output.js';
 
 /**
- * The checks a write must pass whatever the agent asks: who may be written,
- * and how often. Reads are never limited by them.
+ * Who may be written, whatever the agent asks. Decided on PingOne's raw
+ * identity (ID, username, email, population), never on a display form. Reads
+ * are never limited by it; they use it to say what a write would meet.
  */
-export function checkTarget(guards: Guards, user: UserSummary): void {
-  const names = [user.id, user.username].filter((name): name is string => name !== undefined).map((name) => name.toLowerCase());
-  if (names.some((name) => guards.protectedUsers.has(name))) {
-    throw new ToolError('PROTECTED_USER', `${user.username ?? user.id} is a protected account (PINGONE_MCP_PROTECTED_USERS): this server never changes it. A PingOne administrator must handle it directly.`);
+export function targetDenial(guards: Guards, user: UserRecord): Denial | undefined {
+  const who = describeUser(summarizeUser(user));
+  if (identityKeys(user.identity).some((key) => guards.protectedUsers.has(key))) {
+    return { code: 'PROTECTED_USER', message: `${who} is a protected account (PINGONE_MCP_PROTECTED_USERS): this server never changes it. A PingOne administrator must handle it directly.` };
   }
   if (guards.allowedPopulations !== undefined) {
-    const population = user.populationId?.toLowerCase();
+    const population = user.identity.populationId;
     if (population === undefined || !guards.allowedPopulations.has(population)) {
-      throw new ToolError('POPULATION_NOT_ALLOWED', `${user.username ?? user.id} is in population ${user.populationId ?? '(none)'}, which this server may not change (PINGONE_MCP_ALLOWED_POPULATIONS). Hand the ticket to a PingOne administrator.`);
+      return {
+        code: 'POPULATION_NOT_ALLOWED',
+        message: `${who} is in population ${population ?? '(none)'}, which this server may not change (PINGONE_MCP_ALLOWED_POPULATIONS). Hand the ticket to a PingOne administrator.`,
+      };
     }
   }
+  return undefined;
 }
 
-/**
- * At most `limit` writes in any 60-second window, for the whole process: a
- * runaway or prompt-injected agent cannot unlock accounts in bulk.
- */
-export class WriteRateLimiter {
-  private readonly writes: number[] = [];
+/** The words a lookup adds to its next step when the guards would deny a write. */
+export function denialNote(denial: Denial | undefined): string | undefined {
+  if (denial === undefined) return undefined;
+  return denial.code === 'PROTECTED_USER' ? 'protected: a PingOne administrator handles this account' : 'outside the populations this server may change: a PingOne administrator handles this account';
+}
 
-  constructor(
-    private readonly limit: number,
-    private readonly now: () => number = Date.now,
-    private readonly windowMs = 60_000,
-  ) {}
-
-  /** Throws WRITE_RATE_LIMITED when a write now would exceed the limit; takes nothing. */
-  check(): void {
-    const wait = this.waitMs();
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      throw new ToolError('WRITE_RATE_LIMITED', `This server allows at most ${this.limit} writes per minute (PINGONE_MCP_MAX_WRITES_PER_MINUTE) and that limit is reached: try again in ${seconds} s. Nothing was changed.`, { retryAfterSeconds: seconds });
-    }
-  }
-
-  /** Records one write; call right before sending it. */
-  take(): void {
-    this.check();
-    this.writes.push(this.now());
-  }
-
-  private waitMs(): number {
-    const now = this.now();
-    while (this.writes.length > 0 && this.writes[0]! <= now - this.windowMs) this.writes.shift();
-    if (this.writes.length < this.limit) return 0;
-    return this.writes[0]! + this.windowMs - now;
-  }
+/** A refused reservation as a denial, saying when to try again. */
+export function rateDenial(refused: Extract<ReserveResult, { granted: false }>, guards: Guards): Denial {
+  const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+  const limit =
+    refused.limit === 'server'
+      ? `at most ${guards.maxWritesPerMinute} writes per minute (PINGONE_MCP_MAX_WRITES_PER_MINUTE)`
+      : `at most ${guards.maxWritesPerOperatorPerMinute} writes per minute per operator (PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE)`;
+  return { code: 'WRITE_RATE_LIMITED', message: `This server allows ${limit} and that limit is reached: try again in ${seconds} s. Nothing was changed.`, retryAfterSeconds: seconds };
 }

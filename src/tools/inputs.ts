@@ -2,12 +2,6 @@ import { z } from 'zod';
 
 /** Argument schemas shared by the tools. Unknown argument names are rejected (strict objects). */
 
-/**
- * Characters agent text may not carry into a URL lookup, a question to the
- * person or the audit trail: C0 and C1 controls, DEL, line and paragraph
- * separators, and bidirectional overrides and isolates.
- */
-export const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 export const userArgument = z
   .string()
   .min(1)

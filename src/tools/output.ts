@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { maskEmail, maskIfPersonal, maskPhone } from '../mask.js';
-import type { Device, User } from '../pingone/model.js';
+import { FAILURE_OUTCOMES, type Outcome, type SuccessOutcome } from '../outcomes.js';
+import type { DeviceRecord, UserRecord } from '../pingone/records.js';
+import { RESPONSIBLE } from '../responsible.js';
+import { ours, quoted } from '../text/untrusted.js';
 
 /**
- * What every tool returns as structuredContent. One schema covers success and
- * failure (`outcome` says which), so even error results conform.
+ * The display forms of what tools return: built from PingOne's records' safe
+ * text, personal data masked. Never used to decide anything (guards read the
+ * records' raw identity).
  */
 export const UserSummarySchema = z.object({
   id: z.string(),
-  username: z.string().optional(),
+  username: z.string().optional().describe('masked when it is an email or a phone number'),
   name: z.string().optional(),
   populationId: z.string().optional(),
   enabled: z.boolean().optional(),
@@ -36,7 +40,7 @@ export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
 
 export const ErrorSummarySchema = z.object({
   code: z.string().describe('ours (USER_NOT_FOUND, …) or PINGONE_<status>'),
-  responsible: z.enum(['agent', 'admin', 'pingone']).describe('who must act'),
+  responsible: z.enum(RESPONSIBLE).describe('who must act'),
   httpStatus: z.number().optional(),
   pingoneErrorCode: z.string().optional(),
   pingoneErrorId: z.string().optional().describe('give this to PingOne support'),
@@ -47,12 +51,14 @@ export type ErrorSummary = z.infer<typeof ErrorSummarySchema>;
 
 export const CandidateSchema = z.object({ id: z.string(), username: z.string().optional() });
 
-const FAILURES = ['failed', 'invalid_input', 'denied', 'interrupted'] as const;
-
-/** Fields every result carries, whatever the tool and outcome. */
-function resultSchema<const O extends readonly [string, ...string[]], E extends z.ZodRawShape>(outcomes: O, extra: E) {
+/**
+ * What every tool returns as structuredContent: one schema covers success and
+ * failure (`outcome` says which), so even error results conform. These fields
+ * every result carries, whatever the tool and outcome.
+ */
+function resultSchema<const O extends readonly [SuccessOutcome, ...SuccessOutcome[]], E extends z.ZodRawShape>(outcomes: O, extra: E) {
   return z.object({
-    outcome: z.enum([...outcomes, ...FAILURES]),
+    outcome: z.enum([...outcomes, ...FAILURE_OUTCOMES]),
     summary: z.string().describe('one or two sentences for the person'),
     ...extra,
     candidates: z.array(CandidateSchema).optional().describe('when the user lookup matched several users'),
@@ -86,11 +92,9 @@ export const ListUserDevicesOutputSchema = resultSchema(['listed'], {
   devices: z.array(ListedDeviceSchema).optional(),
 });
 
-export type ResultOutcome = 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'found' | 'listed' | 'dry_run' | (typeof FAILURES)[number];
-
 /** structuredContent of any tool; each tool's outputSchema narrows `outcome` and names its fields. */
 export interface ToolOutput {
-  outcome: ResultOutcome;
+  outcome: Outcome;
   summary: string;
   user?: UserSummary;
   device?: DeviceSummary;
@@ -101,15 +105,14 @@ export interface ToolOutput {
   [detail: string]: unknown;
 }
 
-export function summarizeUser(user: User): UserSummary {
-  const account = user.account ?? {};
-  const name = user.name?.formatted ?? ([user.name?.given, user.name?.family].filter(Boolean).join(' ') || undefined);
+export function summarizeUser(user: UserRecord): UserSummary {
+  const { account } = user;
   return {
-    id: user.id,
+    id: user.identity.id,
     // Usernames are often emails: personal data, masked like any other email.
     ...optional('username', user.username === undefined ? undefined : maskIfPersonal(user.username)),
-    ...optional('name', name),
-    ...optional('populationId', user.population?.id),
+    ...optional('name', user.name),
+    ...optional('populationId', user.identity.populationId),
     ...optional('enabled', user.enabled),
     account: {
       ...optional('status', account.status),
@@ -121,7 +124,7 @@ export function summarizeUser(user: User): UserSummary {
   };
 }
 
-export function summarizeDevice(device: Device): DeviceSummary {
+export function summarizeDevice(device: DeviceRecord): DeviceSummary {
   return {
     id: device.id,
     type: device.type,
@@ -129,22 +132,42 @@ export function summarizeDevice(device: Device): DeviceSummary {
     ...optional('nickname', device.nickname),
     ...optional('phone', device.phone === undefined ? undefined : maskPhone(device.phone)),
     ...optional('email', device.email === undefined ? undefined : maskEmail(device.email)),
-    block: { ...optional('status', device.block?.status) },
-    lock: { ...optional('status', device.lock?.status), ...optional('expiresAt', device.lock?.expiresAt) },
+    block: { ...optional('status', device.blockStatus) },
+    lock: { ...optional('status', device.lockStatus), ...optional('expiresAt', device.lockExpiresAt) },
   };
 }
 
-/** How a user is named in a sentence: `jdoe (Jane Doe)`, or `jdoe (Jane Doe, population 87f7…)`. */
-export function describeUser(user: UserSummary, options: { population?: boolean } = {}): string {
-  const handle = user.username ?? user.id;
-  const about = [user.name, options.population && user.populationId ? `population ${user.populationId}` : undefined].filter(Boolean);
-  return about.length > 0 ? `${handle} (${about.join(', ')})` : handle;
+/**
+ * How a user is named in a sentence: `jdoe (“Jane Doe”)`. The summary's fields
+ * are safe text (made so where PingOne's answer was parsed); free text is quoted.
+ */
+export function describeUser(user: UserSummary): string {
+  const handle = user.username === undefined ? user.id : /\s/.test(user.username) ? quoted(ours(user.username)) : user.username;
+  return user.name ? `${handle} (${quoted(ours(user.name))})` : handle;
 }
 
-/** How a device is named in a sentence: `the SMS device +1******0150`. */
+/** How a device is named in a sentence: `the SMS device +1******0150`, or `the SMS device “Work phone”`. */
 export function describeDevice(device: DeviceSummary): string {
-  const label = device.nickname ?? device.phone ?? device.email ?? device.id;
+  const label = device.nickname === undefined ? (device.phone ?? device.email ?? device.id) : quoted(ours(device.nickname));
   return `the ${device.type} device ${label}`;
+}
+
+/**
+ * The confirmation question's description of its target, from fixed fields,
+ * IDs included: two accounts alike in every display field still differ here.
+ */
+export function identifyUser(user: UserSummary): string {
+  const parts = [user.name ? `name ${quoted(ours(user.name))}` : undefined, `user ID ${user.id}`, `population ${user.populationId ?? '(none)'}`];
+  return `${describeHandle(user)} (${parts.filter(Boolean).join(', ')})`;
+}
+
+export function identifyDevice(device: DeviceSummary): string {
+  const label = device.nickname === undefined ? (device.phone ?? device.email) : quoted(ours(device.nickname));
+  return `the ${device.type} device${label === undefined ? '' : ` ${label}`} (device ID ${device.id})`;
+}
+
+function describeHandle(user: UserSummary): string {
+  return user.username === undefined ? '(no username)' : quoted(ours(user.username));
 }
 
 export function capitalize(text: string): string {
@@ -160,3 +183,4 @@ export function until(device: DeviceSummary): string {
 export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
+

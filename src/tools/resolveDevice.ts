@@ -1,36 +1,37 @@
 import { parseUuid, type Uuid } from '../ids.js';
-import { PingOneApiError } from '../pingone/errors.js';
+import type { DeviceRecord } from '../pingone/records.js';
 import { ToolError } from './errors.js';
-import { describeUser, summarizeDevice, type DeviceSummary, type UserSummary } from './output.js';
-import { resolveUser, type ResolvedUser } from './resolveUser.js';
-import type { ToolCall } from './runtime.js';
+import { describeUser, summarizeDevice, type DeviceSummary } from './output.js';
+import { orNotFound, resolveUser, type FoundTarget } from './resolveUser.js';
+import type { Call } from './call.js';
 
-export interface ResolvedDevice {
-  user: ResolvedUser;
-  userSummary: UserSummary;
-  deviceId: Uuid;
-  device: DeviceSummary;
+export interface FoundDevice extends FoundTarget {
+  device: DeviceRecord;
+  deviceSummary: DeviceSummary;
 }
 
-/**
- * Finds one MFA device of one user. The device ID is checked before any
- * request: nothing but a UUID ever reaches the URL.
- */
-export async function resolveDevice(call: ToolCall, userText: string, deviceIdText: string): Promise<ResolvedDevice> {
-  const deviceId = parseUuid(deviceIdText.trim());
+/** The device ID, checked before any request: nothing but a UUID ever reaches the URL. */
+export function deviceIdOf(text: string): Uuid {
+  const deviceId = parseUuid(text.trim());
   if (deviceId === undefined) {
     throw new ToolError('INVALID_INPUT', '`deviceId` must be the PingOne ID of the device (a UUID, 8-4-4-4-12 hex digits); do not guess it: list_user_devices shows the IDs.');
   }
+  return deviceId;
+}
+
+/** Finds one MFA device of one user; the target names both. */
+export async function resolveDevice(call: Call, userText: string, deviceIdText: string): Promise<FoundDevice> {
+  const deviceId = deviceIdOf(deviceIdText);
+  const found = await resolveUser(call, userText);
   const { pingone } = call.deps;
-  const user = await resolveUser(pingone, userText, call);
-  const userSummary = call.user ?? { id: user.id, account: {} };
-  try {
-    call.device = summarizeDevice(call.observe(await pingone.getDevice(user.id, deviceId, call.scope)));
-  } catch (error) {
-    if (error instanceof PingOneApiError && error.status === 404) {
-      throw new ToolError('DEVICE_NOT_FOUND', `${describeUser(userSummary)} has no MFA device with ID ${deviceId} in environment ${pingone.environmentId}. list_user_devices shows their devices.`);
+  const userTarget = { ...found.target, deviceId };
+  const device = await call.within({ target: userTarget, details: { user: found.summary } }, async () => {
+    const answer = await orNotFound(call, () => pingone.getDevice(found.user.identity.id, deviceId, call.scope));
+    if ('notFound' in answer) {
+      throw new ToolError('DEVICE_NOT_FOUND', `${describeUser(found.summary)} has no MFA device with ID ${deviceId} in environment ${pingone.environmentId}. list_user_devices shows their devices.`, {}, { cause: answer.notFound });
     }
-    throw error;
-  }
-  return { user, userSummary, deviceId, device: call.device };
+    return answer.found;
+  });
+  const deviceSummary = summarizeDevice(device);
+  return { ...found, target: { ...found.target, deviceId, deviceType: deviceSummary.type }, device, deviceSummary };
 }

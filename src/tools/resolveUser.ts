@@ -1,69 +1,100 @@
+import type { AuditTarget } from '../audit/record.js';
 import { parseUuid, type Uuid } from '../ids.js';
 import { maskIfPersonal } from '../mask.js';
-import { PingOneApiError, PingOneResponseError } from '../pingone/errors.js';
+import type { Reply } from '../pingone/client.js';
+import { PingOneApiError } from '../pingone/errors.js';
 import { usernameOrEmailFilter } from '../pingone/filter.js';
-import type { User } from '../pingone/model.js';
+import type { UserRecord } from '../pingone/records.js';
+import { hasUnsafeCharacters } from '../text/untrusted.js';
 import { ToolError } from './errors.js';
-import { UNSAFE_TEXT } from './inputs.js';
-import type { ToolCall } from './runtime.js';
-import { summarizeUser } from './output.js';
-import type { PingOneApi } from '../pingone/client.js';
+import { describeUser, summarizeUser, type UserSummary } from './output.js';
+import type { Call } from './call.js';
 
 /** The most candidates an ambiguous lookup lists; one more is fetched to know there are more. */
 const MAX_CANDIDATES = 10;
 
-export type ResolvedUser = User & { id: Uuid };
+/** The one user a lookup found: the record (identity for the guards) and its display summary. */
+export interface FoundTarget {
+  user: UserRecord;
+  summary: UserSummary;
+  /** The audit target naming this user. */
+  target: AuditTarget;
+}
 
 /**
  * Finds the one user an agent means by a PingOne user ID, a username or an
- * email. Not found and ambiguous are agent errors whose text says what to do.
+ * email. Not found and ambiguous are agent errors whose text says what to do;
+ * their audit target is the (masked) lookup text.
  */
-export async function resolveUser(api: PingOneApi, identifier: string, call: ToolCall): Promise<ResolvedUser> {
+export async function resolveUser(call: Call, identifier: string): Promise<FoundTarget> {
   const text = lookupText(identifier, '`user` must be a PingOne user ID (UUID), a username or an email');
-  call.lookup = maskIfPersonal(text);
+  const lookup = call.target({ lookup: maskIfPersonal(text) });
   const id = parseUuid(text);
-  const user = id === undefined ? await findOne(api, text, call) : await getById(api, id, call);
-  call.user = summarizeUser(user);
-  return user;
+  const user = id === undefined ? await findOne(call, text, lookup) : await getById(call, id, lookup);
+  const summary = summarizeUser(user);
+  return { user, summary, target: userTarget(call, summary) };
 }
 
-async function getById(api: PingOneApi, id: Uuid, call: ToolCall): Promise<ResolvedUser> {
+/** The audit target of a user: ID and the display username (masked when personal). */
+export function userTarget(call: Call, user: UserSummary): AuditTarget {
+  return call.target({ userId: user.id, ...(user.username ? { username: user.username } : {}) });
+}
+
+/** A user by ID; PingOne's 404 is the agent's "no such user", with PingOne's answer kept for the audit. */
+export async function getById(call: Call, id: Uuid, lookup: AuditTarget): Promise<UserRecord> {
+  const { pingone } = call.deps;
+  const found = await orNotFound(call, () => pingone.getUser(id, call.scope));
+  if ('notFound' in found) {
+    throw new ToolError('USER_NOT_FOUND', `No user with ID ${id} exists in environment ${pingone.environmentId}. Check the ID, or look the user up by username or email.`, {}, { target: lookup, cause: found.notFound });
+  }
+  return found.found;
+}
+
+/**
+ * A PingOne read, or PingOne's 404 as a value (kept: the audit records what
+ * PingOne said even when the tool turns it into "not found"). Written once.
+ */
+export async function orNotFound<T>(call: Call, request: () => Promise<Reply<T>>): Promise<{ found: T } | { notFound: PingOneApiError }> {
   try {
-    return checked(call.observe(await api.getUser(id, call.scope)), call);
+    return { found: call.observe(await request()) };
   } catch (error) {
-    if (error instanceof PingOneApiError && error.status === 404) {
-      throw new ToolError('USER_NOT_FOUND', `No user with ID ${id} exists in environment ${api.environmentId}. Check the ID, or look the user up by username or email.`);
-    }
+    if (error instanceof PingOneApiError && error.status === 404) return { notFound: error };
     throw error;
   }
 }
 
-async function findOne(api: PingOneApi, text: string, call: ToolCall): Promise<ResolvedUser> {
-  const users = call.observe(await api.findUsers(usernameOrEmailFilter(text), MAX_CANDIDATES + 1, call.scope));
+async function findOne(call: Call, text: string, lookup: AuditTarget): Promise<UserRecord> {
+  const { pingone } = call.deps;
+  const users = call.observe(await pingone.findUsers(usernameOrEmailFilter(text), MAX_CANDIDATES + 1, call.scope));
   const shown = maskIfPersonal(text);
   const [first] = users;
   if (first === undefined) {
-    throw new ToolError('USER_NOT_FOUND', `No user has the username or email "${shown}" in environment ${api.environmentId}. Check the spelling with the person, or use their PingOne user ID.`);
+    throw new ToolError('USER_NOT_FOUND', `No user has the username or email "${shown}" in environment ${pingone.environmentId}. Check the spelling with the person, or use their PingOne user ID.`, {}, { target: lookup });
   }
   if (users.length > 1) {
-    const candidates = users.slice(0, MAX_CANDIDATES).map((u) => ({ id: u.id, ...(u.username ? { username: maskIfPersonal(u.username) } : {}) }));
-    const listed = candidates.map((c) => `${c.username ?? '(no username)'} (${c.id})`).join(', ');
+    const candidates = users.slice(0, MAX_CANDIDATES).map((user) => {
+      const summary = summarizeUser(user);
+      return { id: summary.id, ...(summary.username ? { username: summary.username } : {}) };
+    });
+    const listed = users
+      .slice(0, MAX_CANDIDATES)
+      .map((user) => `${describeUser(summarizeUser(user))} (${user.identity.id})`)
+      .join(', ');
     const more = users.length > MAX_CANDIDATES ? ' and more' : '';
-    throw new ToolError('USER_AMBIGUOUS', `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`, { candidates });
+    throw new ToolError(
+      'USER_AMBIGUOUS',
+      `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`,
+      { candidates },
+      { target: lookup },
+    );
   }
-  return checked(first, call);
+  return first;
 }
 
-/** Agent text that names a user, trimmed; control characters and blanks are refused before any request. */
+/** Agent text that names a user, trimmed; blanks and control or invisible characters are refused before any request. */
 export function lookupText(raw: string, what: string): string {
   const text = raw.trim();
-  if (text === '' || UNSAFE_TEXT.test(text)) throw new ToolError('INVALID_INPUT', `${what}, without control characters.`);
+  // Checked before trimming too: trim() removes U+FEFF and line breaks, which must be refused, not hidden.
+  if (text === '' || hasUnsafeCharacters(raw.replace(/^ +| +$/g, ''))) throw new ToolError('INVALID_INPUT', `${what}, without control or invisible characters.`);
   return text;
-}
-
-/** An ID PingOne gave us still goes into URLs later: it must be a UUID too. */
-export function checked(user: User, call: ToolCall): ResolvedUser {
-  const id = parseUuid(user.id);
-  if (id === undefined) throw new PingOneResponseError(200, 'a user ID that is not a UUID', { attempts: 1, correlationId: call.correlationId });
-  return { ...user, id };
 }

@@ -8,142 +8,16 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
-import type { Guards } from '../config.js';
-import type { InFlightCalls } from '../lifecycle.js';
-import type { Logger } from '../logger.js';
-import type { PingOneApi, Reply } from '../pingone/client.js';
+import type { AuditPingOne, AuditTarget } from '../audit/record.js';
+import type { Outcome, SuccessOutcome } from '../outcomes.js';
 import { isPingOneFailure } from '../pingone/errors.js';
 import { createCallScope, type CallScope } from '../pingone/http.js';
-import type { ConfirmationGate } from './confirm.js';
+import { safeText } from '../text/untrusted.js';
+import { TOOL_ACCESS, type ToolName } from '../toolNames.js';
+import { Call, problemOf, TargetedFailure, type BodyResult, type Ended, type ToolDeps } from './call.js';
 import { ToolError } from './errors.js';
 import { auditFailure, explainFailure } from './failure.js';
-import type { WriteRateLimiter } from './guards.js';
-import type { ToolName } from '../toolNames.js';
-import type { DeviceSummary, ErrorSummary, ToolOutput, UserSummary } from './output.js';
-
-/** What every tool needs, handed in by `createServer` (no module-level state). */
-export interface ToolDeps {
-  pingone: PingOneApi;
-  audit: AuditSink;
-  /** True when PingOne is the embedded emulator: said in every result. */
-  sandbox: boolean;
-  /** Deadline of one tool call, all PingOne requests, retries and waits included. */
-  callTimeoutMs: number;
-  actor: Omit<AuditActor, 'client'>;
-  logger: Logger;
-  /** Calls in flight; its signal cancels them all when a shutdown stops waiting. */
-  inFlight: InFlightCalls;
-  guards: Guards;
-  /** Shared by every connection of the process, so the limit holds per server. */
-  writeLimiter: WriteRateLimiter;
-  confirmation: ConfirmationGate;
-}
-
-/** How a tool call that did not fail ended; `details` are merged into structuredContent. */
-export interface Completed {
-  outcome: 'unlocked' | 'not_locked' | 'unblocked' | 'not_blocked' | 'found' | 'listed' | 'dry_run';
-  summary: string;
-  details?: Record<string, unknown>;
-}
-
-/** A tool body either completes or asks the person first (the call is then retried by the client). */
-export type BodyResult = Completed | InputRequiredResult;
-
-/**
- * One tool call's bookkeeping: its audit id (also PingOne's external
- * transaction id), its deadline, what it learned about the target, and the
- * intent/outcome records.
- */
-export class ToolCall {
-  readonly auditId: string;
-  readonly scope: CallScope;
-  user: UserSummary | undefined;
-  /** The agent's lookup text (emails masked), recorded when it resolves to no single user. */
-  lookup: string | undefined;
-  device: DeviceSummary | undefined;
-  private lastPingOne: AuditPingOne | undefined;
-  private intentRecorded = false;
-  private readonly startedAt = performance.now();
-
-  constructor(
-    readonly deps: ToolDeps,
-    readonly tool: ToolName,
-    /** The MCP side of the call, for asking the person. */
-    readonly mcp: { server: McpServer; ctx: ServerContext },
-    private readonly client: string | undefined,
-    private readonly reason: string | undefined,
-    signal: AbortSignal,
-  ) {
-    // A call that resumes after the person answered keeps the audit id it was asked under.
-    this.auditId = deps.confirmation.resumedAuditId(mcp.ctx) ?? randomUUID();
-    this.scope = createCallScope({ transactionId: this.auditId, signal, timeoutMs: deps.callTimeoutMs });
-  }
-
-  /** Unwraps a PingOne reply, keeping its status and correlation id for the audit. */
-  observe<T>(reply: Reply<T>): T {
-    this.lastPingOne = { status: reply.status, ...(reply.correlationId ? { correlationId: reply.correlationId } : {}) };
-    return reply.data;
-  }
-
-  /**
-   * Records the intent durably before a write. Without that record the write
-   * must not happen: the audit trail is fail-closed.
-   */
-  async recordIntent(): Promise<void> {
-    try {
-      await this.deps.audit.append(this.entry('intent'));
-    } catch (error) {
-      throw new ToolError('AUDIT_UNAVAILABLE', `Refused: the audit trail cannot record this action, so nothing was sent to PingOne. ${messageOf(error)} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);
-    }
-    this.intentRecorded = true;
-  }
-
-  get correlationId(): string | undefined {
-    return this.lastPingOne?.correlationId;
-  }
-
-  /** Appends the outcome record; returns a warning sentence when it could not be written. */
-  async recordOutcome(outcome: AuditOutcome, pingone: AuditPingOne | undefined): Promise<string | undefined> {
-    try {
-      await this.deps.audit.append({ ...this.entry('outcome'), outcome, ...(pingone ? { pingone } : {}) });
-      return undefined;
-    } catch (error) {
-      this.deps.logger.error({ auditId: this.auditId, tool: this.tool, outcome, problem: messageOf(error) }, 'audit outcome record not written');
-      return `Warning: the audit outcome record could not be written (${messageOf(error)}).`;
-    }
-  }
-
-  get wroteOrMayHave(): boolean {
-    return this.intentRecorded;
-  }
-
-  get lastPingOneAudit(): AuditPingOne | undefined {
-    return this.lastPingOne;
-  }
-
-  private entry(phase: 'intent' | 'outcome'): AuditEntry {
-    const target: AuditTarget = {
-      environmentId: this.deps.pingone.environmentId,
-      ...(this.user
-        ? { userId: this.user.id, ...(this.user.username ? { username: this.user.username } : {}) }
-        : this.lookup === undefined
-          ? {}
-          : { lookup: this.lookup }),
-      ...(this.device ? { deviceId: this.device.id, deviceType: this.device.type } : {}),
-    };
-    return {
-      auditId: this.auditId,
-      phase,
-      tool: this.tool,
-      target,
-      ...(this.reason === undefined ? {} : { reason: this.reason }),
-      actor: { ...this.deps.actor, ...(this.client ? { client: this.client } : {}) },
-      ...(phase === 'outcome' ? { durationMs: Math.round(performance.now() - this.startedAt) } : {}),
-      ...(this.deps.sandbox ? { sandbox: true as const } : {}),
-    };
-  }
-}
+import type { ErrorSummary, ToolOutput } from './output.js';
 
 export interface RunInit {
   tool: ToolName;
@@ -152,6 +26,8 @@ export interface RunInit {
   reason: string | undefined;
 }
 
+type Body = (call: Call) => Promise<BodyResult>;
+
 /**
  * Runs a tool body and turns whatever happens into a result the model can act
  * on, with exactly one outcome record. Failures are results (`isError`), never
@@ -159,89 +35,166 @@ export interface RunInit {
  * A body that asks the person first returns the question and records nothing:
  * the call is recorded when it ends, on the client's retry.
  */
-export function runTool(deps: ToolDeps, init: RunInit, body: (call: ToolCall) => Promise<BodyResult>): Promise<CallToolResult | InputRequiredResult> {
-  return deps.inFlight.track(runTracked(deps, init, body));
+export function runTool(deps: ToolDeps, init: RunInit, body: Body): Promise<CallToolResult | InputRequiredResult> {
+  return deps.inFlight.track((shutdown) => runTracked(deps, init, body, shutdown));
 }
 
-async function runTracked(deps: ToolDeps, init: RunInit, body: (call: ToolCall) => Promise<BodyResult>): Promise<CallToolResult | InputRequiredResult> {
-  // The call stops when the client cancels it or a shutdown gives up waiting. Joined by hand, with the
-  // listeners removed afterwards: AbortSignal.any on Node 20 keeps every call alive on the long-lived signal.
+async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: AbortSignal): Promise<CallToolResult | InputRequiredResult> {
+  // The call stops when the client cancels it or a shutdown gives up waiting. Both signals are the
+  // call's own (the request's, and the one InFlightCalls made for it): no listener on a shared signal.
   const stop = new AbortController();
-  const sources = [init.ctx.mcpReq.signal, deps.inFlight.signal];
+  const sources = [init.ctx.mcpReq.signal, shutdown];
   const abort = () => stop.abort();
   for (const source of sources) {
     if (source.aborted) stop.abort();
     else source.addEventListener('abort', abort, { once: true });
   }
   try {
-    return await runCall(deps, init, body, stop.signal);
+    // A call that resumes after the person answered keeps the audit id it was asked under.
+    const auditId = deps.confirmation.resumedAuditId(init.ctx) ?? randomUUID();
+    // The deadline starts now: waiting for a turn counts toward it.
+    const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
+    const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
+    const turn = await waitForTurn(deps, scope);
+    if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || !scope.signal.aborted ? 'busy' : 'stopped', call.target({})));
+    try {
+      return await runBody(deps, call, body);
+    } finally {
+      turn.release();
+    }
   } finally {
     for (const source of sources) source.removeEventListener('abort', abort);
   }
 }
 
-async function runCall(
-  deps: ToolDeps,
-  init: RunInit,
-  body: (call: ToolCall) => Promise<BodyResult>,
-  signal: AbortSignal,
-): Promise<CallToolResult | InputRequiredResult> {
-  const call = new ToolCall(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, signal);
-  let outcome: ToolOutput['outcome'];
-  let summary: string;
-  let details: Record<string, unknown> = {};
-  let error: ErrorSummary | undefined;
-  let pingone: AuditPingOne | undefined;
+async function waitForTurn(deps: ToolDeps, scope: CallScope) {
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), Math.max(0, scope.deadline - Date.now()));
+  const onStop = () => timer.abort();
+  scope.signal.addEventListener('abort', onStop, { once: true });
+  try {
+    return await deps.gate.enter(timer.signal);
+  } finally {
+    clearTimeout(timeout);
+    scope.signal.removeEventListener('abort', onStop);
+  }
+}
+
+/** The end of a call that never got a turn: the queue was full or the deadline passed (busy), or it was cancelled. */
+function refusedTurn(deps: ToolDeps, why: 'busy' | 'stopped', target: AuditTarget): Failed {
+  const { maxConcurrent, maxQueued } = deps.gate.limits;
+  const summary =
+    why === 'busy'
+      ? `Refused: this server is busy, running ${maxConcurrent} calls with up to ${maxQueued} more waiting (PINGONE_MCP_MAX_CONCURRENT_CALLS, PINGONE_MCP_MAX_QUEUED_CALLS). Nothing was sent to PingOne; wait a few seconds and call again, one call at a time.`
+      : 'The call was cancelled while it waited for a turn. Nothing was sent to PingOne.';
+  return { kind: 'failed', outcome: deps.inFlight.cancelled ? 'interrupted' : 'failed', summary, target, error: { code: why === 'busy' ? 'TOO_BUSY' : 'CANCELLED', responsible: 'agent' } };
+}
+
+interface Failed {
+  kind: 'failed';
+  outcome: Exclude<Outcome, SuccessOutcome>;
+  summary: string;
+  target: AuditTarget;
+  error: ErrorSummary;
+  details?: Record<string, unknown>;
+  pingone?: AuditPingOne | undefined;
+}
+
+async function runBody(deps: ToolDeps, call: Call, body: Body): Promise<CallToolResult | InputRequiredResult> {
+  let ended: (Ended & { kind?: undefined }) | Failed;
   try {
     const result = await body(call);
     if (isInputRequiredResult(result)) return result;
-    ({ outcome, summary } = result);
-    details = result.details ?? {};
-    pingone = call.lastPingOneAudit;
+    ended = result;
   } catch (thrown) {
-    pingone = auditFailure(thrown) ?? call.lastPingOneAudit;
-    if (thrown instanceof ToolError) {
-      outcome = thrown.outcome;
-      summary = thrown.message;
-      if (thrown.details.candidates) details = { candidates: thrown.details.candidates };
-      error = { code: thrown.code, responsible: thrown.responsible, ...optionalRetry(thrown.details.retryAfterSeconds) };
-    } else if (isPingOneFailure(thrown)) {
-      outcome = thrown.kind === 'cancelled' && deps.inFlight.signal.aborted ? 'interrupted' : 'failed';
-      ({ text: summary, error } = explainFailure(thrown, deps.pingone.environmentId, call.wroteOrMayHave));
-    } else {
+    ended = failed(deps, call, thrown);
+  }
+  return finish(deps, call, ended);
+}
+
+/** Whatever a body threw, as the end of the call. */
+function failed(deps: ToolDeps, call: Call, thrown: unknown): Failed {
+  const subject = thrown instanceof TargetedFailure ? thrown.subject : { target: call.target({}), details: {} };
+  const { target, details } = subject;
+  const cause = thrown instanceof TargetedFailure ? thrown.failure : thrown;
+  if (cause instanceof ToolError) {
+    return {
+      kind: 'failed',
+      outcome: cause.outcome,
+      summary: cause.message,
+      target: cause.target ?? target,
+      error: { code: cause.code, responsible: cause.responsible, ...(cause.details.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: cause.details.retryAfterSeconds }) },
+      details: { ...details, ...(cause.details.candidates ? { candidates: cause.details.candidates } : {}) },
+      pingone: auditFailure(cause.cause) ?? call.lastPingOneAudit,
+    };
+  }
+  if (isPingOneFailure(cause)) {
+    const { text, error } = explainFailure(cause, deps.pingone.environmentId, call.wroteOrMayHave);
+    return { kind: 'failed', outcome: cause.kind === 'cancelled' && deps.inFlight.cancelled ? 'interrupted' : 'failed', summary: text, target, details, error, pingone: auditFailure(cause) };
+  }
+  deps.logger.error({ err: cause, auditId: call.auditId, tool: call.tool }, 'unexpected error in tool call');
+  const changed = call.wroteOrMayHave ? ' The change may or may not have been applied; calling the tool again is safe.' : ' Nothing was changed.';
+  return {
+    kind: 'failed',
+    outcome: 'failed',
+    summary: `An internal error stopped the call (audit id ${call.auditId}); the server log has the details.${changed}`,
+    target,
+    details,
+    error: { code: 'INTERNAL_ERROR', responsible: 'admin' },
+    pingone: call.lastPingOneAudit,
+  };
+}
+
+/**
+ * Writes the one outcome record and answers. A read whose record cannot be
+ * written is withheld: nobody reads user data without a record.
+ */
+async function finish(deps: ToolDeps, call: Call, ended: (Ended & { kind?: undefined }) | Failed): Promise<CallToolResult> {
+  const pingone = ended.kind === 'failed' ? ended.pingone : call.lastPingOneAudit;
+  let { outcome, summary } = ended;
+  let error = ended.kind === 'failed' ? ended.error : undefined;
+  let details = ended.details ?? {};
+  try {
+    await deps.audit.append({ ...call.entry('outcome', ended.target), outcome, ...(pingone ? { pingone } : {}) });
+  } catch (problem) {
+    deps.logger.error({ auditId: call.auditId, tool: call.tool, outcome, problem: problemOf(problem) }, 'audit outcome record not written');
+    if (TOOL_ACCESS[call.tool] === 'read') {
       outcome = 'failed';
-      deps.logger.error({ err: thrown, auditId: call.auditId, tool: init.tool }, 'unexpected error in tool call');
-      summary = `An internal error stopped the call (audit id ${call.auditId}); the server log has the details.${call.wroteOrMayHave ? ' The change may or may not have been applied; calling the tool again is safe.' : ' Nothing was changed.'}`;
-      error = { code: 'INTERNAL_ERROR', responsible: 'admin' };
+      summary = `The result is withheld: the audit trail cannot record this lookup (${problemOf(problem)}), and nothing is read without a record. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`;
+      error = { code: 'AUDIT_UNAVAILABLE', responsible: 'admin' };
+      details = {};
+    } else {
+      summary = `${summary} Warning: the audit outcome record could not be written (${problemOf(problem)}).`;
     }
   }
-  const warning = await call.recordOutcome(outcome, pingone);
+  logCall(deps, call, outcome, error, pingone);
+  const text = deps.sandbox ? `[sandbox] ${summary}` : summary;
   const correlationId = pingone?.correlationId;
-  const text = [deps.sandbox ? `[sandbox] ${summary}` : summary, warning].filter(Boolean).join(' ');
   const structured: ToolOutput = {
     outcome,
     summary: text,
-    ...(call.user ? { user: call.user } : {}),
-    ...(call.device ? { device: call.device } : {}),
     ...details,
     ...(error ? { error } : {}),
     ...(correlationId ? { correlationId } : {}),
     auditId: call.auditId,
     sandbox: deps.sandbox,
   };
-  return {
-    content: [{ type: 'text', text }],
-    structuredContent: structured,
-    ...(error === undefined ? {} : { isError: true }),
+  return { content: [{ type: 'text', text }], structuredContent: structured, ...(error === undefined ? {} : { isError: true }) };
+}
+
+/** One line per call for the operator: IDs and codes only, never a name, a secret or personal data. */
+function logCall(deps: ToolDeps, call: Call, outcome: Outcome, error: ErrorSummary | undefined, pingone: AuditPingOne | undefined): void {
+  const line = {
+    auditId: call.auditId,
+    tool: call.tool,
+    outcome,
+    durationMs: call.durationMs,
+    ...(error ? { code: error.code } : {}),
+    ...(pingone?.status === undefined ? {} : { pingoneStatus: pingone.status }),
+    ...(pingone?.correlationId ? { correlationId: pingone.correlationId } : {}),
   };
-}
-
-function optionalRetry(seconds: number | undefined): { retryAfterSeconds?: number } {
-  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error) deps.logger.warn(line, 'tool call failed');
+  else deps.logger.debug(line, 'tool call');
 }
 
 const ClientInfoSchema = z.object({ name: z.string(), version: z.string().optional() });
@@ -249,12 +202,12 @@ const ClientInfoSchema = z.object({ name: z.string(), version: z.string().option
 /**
  * The MCP client as it named itself (`claude-code/2.1.0`): from `initialize`
  * on 2025-era connections, from the per-request envelope on 2026-07-28.
- * Client-declared, so it is recorded as a claim, cleaned of control characters.
+ * Client-declared, so it is recorded as a claim, made safe text.
  */
 export function describeClient(server: McpServer, ctx: ServerContext): string | undefined {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   const parsed = ClientInfoSchema.safeParse(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
   if (!parsed.success) return undefined;
   const { name, version } = parsed.data;
-  return (version ? `${name}/${version}` : name).replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 100);
+  return safeText(version ? `${name}/${version}` : name, 100);
 }

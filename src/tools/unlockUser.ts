@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { defineTool } from './definition.js';
-import { checkTarget } from './guards.js';
 import { dryRunArgument, reasonArgument, userArgument } from './inputs.js';
-import { describeUser, summarizeUser, UnlockUserOutputSchema, type UserSummary } from './output.js';
+import { describeUser, identifyUser, summarizeUser, UnlockUserOutputSchema, type UserSummary } from './output.js';
 import { resolveUser } from './resolveUser.js';
-import { givenReason, guardedWrite } from './write.js';
+import { givenReason, guardedWrite, refuseUnwritable } from './write.js';
 
 export const unlockUserTool = defineTool({
   name: 'unlock_user',
-  access: 'write',
   title: 'Unlock a PingOne user account',
   description:
     'Unlocks a PingOne user account that is locked (for example after too many failed sign-ins), which also resets their MFA lockout counter. ' +
@@ -16,21 +14,22 @@ export const unlockUserTool = defineTool({
   input: z.strictObject({ user: userArgument, reason: reasonArgument, dryRun: dryRunArgument }),
   output: UnlockUserOutputSchema,
   async run(args, call) {
-    const { pingone, guards } = call.deps;
-    const user = await resolveUser(pingone, args.user, call);
-    const before = summarizeUser(user);
-    checkTarget(guards, before);
-    if (before.account.status !== 'LOCKED') return { outcome: 'not_locked', summary: notLockedSummary(before) };
-    return guardedWrite(call, {
-      action: { tool: 'unlock_user', userId: user.id, ...(args.reason === undefined ? {} : { reason: args.reason }) },
-      question: `Unlock ${describeUser(before, { population: true })}?${givenReason(args.reason)}`,
-      change: `unlock ${describeUser(before)}`,
-      dryRun: args.dryRun === true,
-      async perform() {
-        const after = summarizeUser(call.observe(await pingone.unlockUser(user.id, call.scope)));
-        call.user = after;
-        return { outcome: 'unlocked', summary: unlockedSummary(after) };
-      },
+    const { user, summary: before, target } = await resolveUser(call, args.user);
+    const subject = { target, details: { user: before } };
+    return call.within(subject, async () => {
+      refuseUnwritable(call, user);
+      if (before.account.status !== 'LOCKED') return { outcome: 'not_locked', summary: notLockedSummary(before), ...subject };
+      return guardedWrite(call, {
+        action: { tool: 'unlock_user', userId: user.identity.id, ...(args.reason === undefined ? {} : { reason: args.reason }) },
+        subject,
+        question: `Unlock the account ${identifyUser(before)}?${givenReason(args.reason)}`,
+        change: `unlock ${describeUser(before)}`,
+        dryRun: args.dryRun === true,
+        async perform() {
+          const after = summarizeUser(call.observe(await call.deps.pingone.unlockUser(user.identity.id, call.scope)));
+          return { outcome: 'unlocked', summary: unlockedSummary(after), target, details: { user: after } };
+        },
+      });
     });
   },
 });

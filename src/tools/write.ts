@@ -1,41 +1,61 @@
+import { operatorKey } from '../auth/operator.js';
+import type { UserRecord } from '../pingone/records.js';
 import type { ApprovedAction } from './confirm.js';
-import { ToolError } from './errors.js';
-import type { BodyResult, Completed, ToolCall } from './runtime.js';
+import { deny, ToolError } from './errors.js';
+import { rateDenial, targetDenial } from './guards.js';
+import type { BodyResult, Call, Ended, Subject } from './call.js';
 
 export interface WriteRequest {
   /** What the person approves; bound into the confirmation. */
   action: ApprovedAction;
-  /** The question put to the person: "Unlock jdoe (Jane Doe, population …)? Reason: INC-1". */
+  /** The user, and device when there is one: audit target and display details. */
+  subject: Subject;
+  /** The question put to the person, built from fixed, safe fields with the IDs. */
   question: string;
-  /** The change in a phrase, for a dry run: "unlock jdoe (Jane Doe)". */
+  /** The change in a phrase, for a dry run: "unlock jdoe (“Jane Doe”)". */
   change: string;
   dryRun: boolean;
   /** Sends the write and says how it went. Runs only after every guard and the intent record. */
-  perform: () => Promise<Completed>;
+  perform: () => Promise<Ended>;
+}
+
+/** Ends the call as `denied` when the guards forbid writing this user (checked before anything else). */
+export function refuseUnwritable(call: Call, user: UserRecord): void {
+  const denial = targetDenial(call.deps.guards, user);
+  if (denial) throw deny(denial);
 }
 
 /**
  * The one path every write takes once its target passed the target guards and
- * needs changing: dry run, rate limit, the person's confirmation, the durable
+ * needs changing: dry run, the write limit (a slot reserved atomically, given
+ * back unless the write is sent), the person's confirmation, the durable
  * intent, then the write.
  */
-export async function guardedWrite(call: ToolCall, request: WriteRequest): Promise<BodyResult> {
+export async function guardedWrite(call: Call, request: WriteRequest): Promise<BodyResult> {
   const { deps } = call;
-  deps.writeLimiter.check();
-  if (request.dryRun) {
-    // Everything the real call would check before asking PingOne, so that "allowed" means allowed.
-    deps.confirmation.assertCanConfirm(call.mcp);
-    const audit = deps.audit.status();
-    if (audit.state === 'broken') throw new ToolError('AUDIT_UNAVAILABLE', `The write would be refused: the audit trail cannot record it. ${audit.reason}`);
-    const asks = deps.confirmation.wouldAsk(call.mcp.server, call.mcp.ctx) ? ' A person would be asked to confirm first.' : '';
-    return { outcome: 'dry_run', summary: `Dry run: this would ${request.change}; every guard of this server allows it.${asks} Nothing was changed.` };
+  const reserved = await deps.writeLimiter.reserve(operatorKey(deps.operatorOf(call.mcp.ctx)));
+  if (!reserved.granted) throw deny(rateDenial(reserved, deps.guards));
+  let sent = false;
+  try {
+    if (request.dryRun) return dryRun(call, request);
+    const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
+    if (decision.kind === 'ask') return decision.result;
+    await call.recordIntent(request.subject.target);
+    sent = true;
+    return await request.perform();
+  } finally {
+    if (!sent) await reserved.reservation.release();
   }
-  const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
-  if (decision.kind === 'ask') return decision.result;
-  await call.recordIntent();
-  // Counted once the intent is durable: a write refused for its audit record was never sent.
-  deps.writeLimiter.take();
-  return request.perform();
+}
+
+/** Everything the real call would check before asking PingOne, so that "allowed" means allowed. */
+function dryRun(call: Call, request: WriteRequest): Ended {
+  const { deps } = call;
+  deps.confirmation.assertCanConfirm(call.mcp);
+  const audit = deps.audit.status();
+  if (audit.state === 'broken') throw new ToolError('AUDIT_UNAVAILABLE', `The write would be refused: the audit trail cannot record it. ${audit.reason}`);
+  const asks = deps.confirmation.wouldAsk(call.mcp.server, call.mcp.ctx) ? ' A person would be asked to confirm first.' : '';
+  return { outcome: 'dry_run', summary: `Dry run: this would ${request.change}; every guard of this server allows it.${asks} Nothing was changed.`, ...request.subject };
 }
 
 /** The agent's reason as the person sees it in the question: quoted, so it reads as what the agent wrote. */

@@ -43,7 +43,7 @@ describe.each(ERAS)('MCP over Streamable HTTP, %s-era client', (era) => {
     });
     const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-2' } });
     expect(asked).toHaveLength(1);
-    expect(asked[0]?.message).toMatch(/^Unlock jdoe \(Jane Doe/);
+    expect(asked[0]?.message).toMatch(/^Unlock the account "jdoe" \(name "Jane Doe", user ID /);
     expect(structuredOf(result).outcome).toBe('unlocked');
     expect(harness.audit().map((record) => record.phase)).toEqual(['intent', 'outcome']);
   });

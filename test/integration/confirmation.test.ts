@@ -24,7 +24,9 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     const result = await harness.call('unlock_user', { user: 'jdoe', reason: 'INC-123' });
 
     expect(p.asked).toHaveLength(1);
-    expect(p.asked[0]?.message).toBe(`Unlock jdoe (Jane Doe, population ${DEMO_POPULATIONS.staff})? Reason given: "INC-123"`);
+    expect(p.asked[0]?.message).toBe(
+      `Unlock the account "jdoe" (name "Jane Doe", user ID ${DEMO_USERS.jdoe.id}, population ${DEMO_POPULATIONS.staff})? Reason given: "INC-123"`,
+    );
     expect(result.structured.outcome).toBe('unlocked');
     expect(pingOneWrites(harness)).toHaveLength(1);
     const records = harness.audit();
@@ -49,6 +51,38 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     expect(result.text).toMatch(explanation);
     expect(pingOneWrites(harness)).toHaveLength(0);
     expect(harness.audit()).toEqual([expect.objectContaining({ phase: 'outcome', outcome: 'denied', auditId: result.structured.auditId })]);
+  });
+
+  it('identifies the target by its IDs: two accounts alike in every display field get different questions', async () => {
+    const p = person({ action: 'decline' });
+    const harness = await start({ era, answer: p.answer });
+    const twins = ['0e4f6a2b-1c3d-4e5f-8a9b-0c1d2e3f4a5b', '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a'];
+    for (const [i, id] of twins.entries()) {
+      harness.emulator.putUser({
+        id,
+        username: `a${i}@corp.example`,
+        name: { given: 'Ada', family: 'Admin' },
+        enabled: true,
+        population: { id: DEMO_POPULATIONS.staff },
+        account: { status: 'LOCKED', canAuthenticate: false },
+      });
+      await harness.call('unlock_user', { user: id });
+    }
+    expect(p.asked).toHaveLength(2);
+    const [first, second] = p.asked.map((q) => q.message);
+    expect(first).not.toBe(second);
+    expect(first).toContain(`user ID ${twins[0]}`);
+    expect(second).toContain(`user ID ${twins[1]}`);
+    // Masked usernames stay masked in the question.
+    expect(first).not.toContain('a0@corp.example');
+  });
+
+  it('names the device by its ID in the question', async () => {
+    const p = person({ action: 'decline' });
+    const harness = await start({ era, answer: p.answer });
+    await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId });
+    expect(p.asked[0]?.message).toContain(`device ID ${DEMO_USERS.jdoe.blockedSmsDeviceId}`);
+    expect(p.asked[0]?.message).toContain(`user ID ${DEMO_USERS.jdoe.id}`);
   });
 
   it('does not ask when there is nothing to change', async () => {

@@ -21,8 +21,66 @@ describe('protected users', () => {
   it('protects device writes too', async () => {
     const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'jdoe' } });
     const result = await h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId });
+    expect(result.structured.outcome).toBe('denied');
     expect(result.structured.error.code).toBe('PROTECTED_USER');
     expect(pingOneWrites(h)).toHaveLength(0);
+    expect(h.emulator.getDevice(jdoe.id, jdoe.blockedSmsDeviceId)?.block?.status).toBe('BLOCKED');
+    expect(h.audit()).toEqual([expect.objectContaining({ outcome: 'denied', target: expect.objectContaining({ userId: jdoe.id, deviceId: jdoe.blockedSmsDeviceId }) })]);
+  });
+});
+
+describe("protected users match PingOne's raw identity, never a display form", () => {
+  // Many tenants name their admins by email or by a long employee number: both are masked for display,
+  // so a guard that compared display forms would never match them.
+  const admin = { id: '0b7e3f52-6a1d-4c55-9d0e-5f0c2b9a7e11', username: 'Admin@Corp.Example', email: 'it-admin@corp.example' };
+  const number = { id: '7d3c1e0a-8b5f-4e2d-a1c9-3f6b8d2e4a70', username: '100200300400', email: 'n100@corp.example' };
+  const locked = (user: { id: string; username: string; email: string }) => ({
+    ...user,
+    name: { given: 'Ada', family: 'Admin' },
+    enabled: true,
+    population: { id: DEMO_POPULATIONS.staff },
+    account: { status: 'LOCKED', canAuthenticate: false },
+  });
+
+  it.each([
+    ['its email-shaped username', admin, 'admin@corp.example', 'Admin@Corp.Example'],
+    ['its email', admin, 'IT-ADMIN@corp.example', admin.id],
+    ['its ID', admin, admin.id.toUpperCase(), 'admin@corp.example'],
+    ['its number-shaped username', number, '100200300400', '100200300400'],
+  ])('denies a write to an admin listed by %s, whatever the agent called it', async (_what, user, entry, asked) => {
+    const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: entry } });
+    h.emulator.putUser(locked(user));
+    const result = await h.call('unlock_user', { user: asked, reason: 'INC-7' });
+    expect(result.structured.outcome).toBe('denied');
+    expect(result.structured.error.code).toBe('PROTECTED_USER');
+    expect(pingOneWrites(h)).toHaveLength(0);
+    expect(h.emulator.getUser(user.id)?.account?.status).toBe('LOCKED');
+  });
+
+  it('matches after Unicode NFC normalisation, so a decomposed spelling is the same account', async () => {
+    const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'JOSE\u0301' } });
+    h.emulator.putUser(locked({ id: admin.id, username: 'Jos\u00e9', email: 'jose@corp.example' }));
+    const result = await h.call('unlock_user', { user: admin.id });
+    expect(result.structured.error?.code).toBe('PROTECTED_USER');
+    expect(pingOneWrites(h)).toHaveLength(0);
+  });
+
+  it('find_user and list_user_devices do not advertise a write the guards would deny', async () => {
+    const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'admin@corp.example' } });
+    h.emulator.putUser(locked(admin));
+    const found = await h.call('find_user', { query: admin.id });
+    expect(found.structured.users[0].nextStep).toMatch(/protected: a PingOne administrator handles this account/);
+    expect(found.structured.users[0].nextStep).not.toMatch(/unlock_user can help$/);
+    h.emulator.putDevice(admin.id, {
+      id: 'c0ffee00-1111-4222-8333-444455556666',
+      type: 'SMS',
+      phone: '+15555550100',
+      block: { status: 'BLOCKED' },
+      lock: { status: 'UNLOCKED' },
+    });
+    const listed = await h.call('list_user_devices', { user: admin.id });
+    expect(listed.structured.devices[0].nextStep).toMatch(/protected: a PingOne administrator handles this account/);
+    expect(listed.text).toMatch(/protected/);
   });
 });
 
@@ -44,6 +102,9 @@ describe('allowed populations', () => {
     const h = await start({ env: { PINGONE_MCP_ALLOWED_POPULATIONS: DEMO_POPULATIONS.staff } });
     const result = await h.call('list_user_devices', { user: 'old.contractor' });
     expect(result.isError).toBe(false);
+    expect(result.structured.outcome).toBe('listed');
+    expect(result.structured.user).toMatchObject({ username: 'old.contractor', populationId: DEMO_POPULATIONS.contractors });
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 });
 
@@ -86,7 +147,7 @@ describe('dryRun', () => {
     const result = await h.call('unblock_device', { user: 'jdoe', deviceId: jdoe.blockedSmsDeviceId, reason: 'INC-4', dryRun: true });
     expect(result.isError).toBe(false);
     expect(result.structured.outcome).toBe('dry_run');
-    expect(result.text).toMatch(/^Dry run: this would unblock the SMS device .* of jdoe \(Jane Doe\)/);
+    expect(result.text).toMatch(/^Dry run: this would unblock the SMS device .* of jdoe \("Jane Doe"\)/);
     expect(pingOneWrites(h)).toHaveLength(0);
     expect(h.emulator.getDevice(jdoe.id, jdoe.blockedSmsDeviceId)?.block?.status).toBe('BLOCKED');
     expect(h.audit()).toEqual([expect.objectContaining({ phase: 'outcome', outcome: 'dry_run', reason: 'INC-4' })]);
@@ -96,6 +157,9 @@ describe('dryRun', () => {
     const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'jdoe' } });
     const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
     expect(result.structured.outcome).toBe('denied');
+    expect(result.structured.error).toMatchObject({ code: 'PROTECTED_USER', responsible: 'admin' });
+    expect(pingOneWrites(h)).toHaveLength(0);
+    expect(h.audit()).toEqual([expect.objectContaining({ outcome: 'denied', target: expect.objectContaining({ userId: jdoe.id }) })]);
   });
 
   it('does not count against the write limit', async () => {
@@ -111,6 +175,7 @@ describe('dryRun reports what the real call would refuse', () => {
     const h = await start({ env: { PINGONE_MCP_CONFIRM: 'always' } });
     const result = await h.call('unlock_user', { user: 'jdoe', dryRun: true });
     expect(result.structured).toMatchObject({ outcome: 'denied', error: { code: 'CONFIRMATION_UNAVAILABLE' } });
+    expect(pingOneWrites(h)).toHaveLength(0);
   });
 
   it('an audit trail that cannot record the write', async () => {

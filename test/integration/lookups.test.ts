@@ -73,9 +73,9 @@ describe('find_user', () => {
   it('shows users the guards protect, and says they cannot be changed here', async () => {
     const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'ceo', PINGONE_MCP_ALLOWED_POPULATIONS: DEMO_POPULATIONS.staff } });
     const ceo = await h.call('find_user', { query: 'ceo' });
-    expect(ceo.structured.users[0].nextStep).toMatch(/may not change this protected account/);
+    expect(ceo.structured.users[0].nextStep).toMatch(/protected: a PingOne administrator handles this account/);
     const contractor = await h.call('find_user', { query: 'old.contractor' });
-    expect(contractor.structured.users[0].nextStep).toMatch(/may not change users of this population/);
+    expect(contractor.structured.users[0].nextStep).toMatch(/outside the populations this server may change/);
   });
 });
 

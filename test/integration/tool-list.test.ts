@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { TOOL_ACCESS, TOOL_NAMES } from '../../src/toolNames.js';
 import { ERAS, harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
+
+// The catalog's names by access; the snapshot below is the reviewed record of what each one looks like.
+const READ_TOOLS = TOOL_NAMES.filter((name) => TOOL_ACCESS[name] === 'read');
+const WRITE_TOOLS = TOOL_NAMES.filter((name) => TOOL_ACCESS[name] === 'write');
 
 const start = harnessPerTest();
 
@@ -11,10 +16,10 @@ describe.each(ERAS)('tools/list over a %s-era connection', (era) => {
     const harness = await start({ era });
     expect(harness.client.getNegotiatedProtocolVersion()).toBe(era === 'modern' ? '2026-07-28' : '2025-11-25');
     const { tools } = await harness.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices', 'unlock_user', 'unblock_device', 'unlock_device']);
+    expect(tools.map((t) => t.name)).toEqual(TOOL_NAMES);
     for (const tool of tools) {
       expect(tool.title).toBeTruthy();
-      expect(tool.annotations).toEqual(['find_user', 'list_user_devices'].includes(tool.name) ? READ_HINTS : WRITE_HINTS);
+      expect(tool.annotations).toEqual((READ_TOOLS as string[]).includes(tool.name) ? READ_HINTS : WRITE_HINTS);
       expect(tool.inputSchema.additionalProperties).toBe(false);
       expect(tool.outputSchema?.required).toEqual(expect.arrayContaining(['outcome', 'auditId', 'summary']));
     }
@@ -44,10 +49,15 @@ describe('what the model sees', () => {
     expect(tools.map((t) => t.name)).toEqual(['list_user_devices', 'unblock_device']);
   });
 
-  it('refuses a call to a tool the configuration does not offer, and PingOne sees nothing', async () => {
+  it.each(WRITE_TOOLS)('refuses a call to %s when the configuration does not offer it, and PingOne sees nothing', async (name) => {
     const harness = await start({ env: { PINGONE_MCP_READ_ONLY: 'true' } });
-    const result = await harness.client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe' } }).catch((error: Error) => ({ thrown: error.message }));
-    expect(JSON.stringify(result)).toMatch(/unlock_user/);
+    const { tools } = await harness.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(READ_TOOLS);
+    const result = await harness.client
+      .callTool({ name, arguments: { user: 'jdoe', deviceId: '00000000-0000-4000-8000-000000000000' } })
+      .then(() => ({ thrown: undefined, code: undefined }), (error: Error & { code?: number }) => ({ thrown: error.message, code: error.code }));
+    expect(result).toEqual({ thrown: `Tool ${name} not found`, code: -32602 });
     expect(harness.emulator.requests).toHaveLength(0);
+    expect(harness.audit()).toEqual([]);
   });
 });

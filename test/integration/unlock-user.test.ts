@@ -15,7 +15,7 @@ describe.each(ERAS)('unlock_user over a %s-era MCP connection', (era) => {
     expect(result.isError).toBe(false);
     expect(result.structured.outcome).toBe('unlocked');
     expect(result.structured.user).toMatchObject({ id: DEMO_USERS.jdoe.id, username: 'jdoe', account: { status: 'OK' } });
-    expect(result.text).toMatch(/^Unlocked jdoe \(Jane Doe\)/);
+    expect(result.text).toMatch(/^Unlocked jdoe \("Jane Doe"\)/);
     expect(h.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('OK');
 
     const api = h.emulator.requests.filter((r) => r.route !== 'token');

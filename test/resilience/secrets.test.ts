@@ -69,6 +69,28 @@ it('no secret or token in stdout, stderr (trace), results or the audit trail', a
     { before: () => e.faults.add({ match: { route: 'token' }, times: 3, action: { kind: 'status', status: 500 } }), tool: 'unlock_user', args: { user: 'jdoe' } },
     { tool: 'unblock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId, reason: 'INC-s2' } },
     { before: () => e.faults.add({ match: { route: 'device.get' }, action: { kind: 'truncated' } }), tool: 'unblock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.totpDeviceId } },
+    // A gateway that reflects the request: the secret as the OAuth error, the Basic header as the correlation id.
+    {
+      before: () => {
+        e.expireTokens();
+        const reflected = `Basic ${basic(e.clientId, e.clientSecret)}`;
+        e.faults.add({ match: { route: 'token' }, action: { kind: 'status', status: 400, body: { error: e.clientSecret, error_description: reflected }, headers: { 'correlation-id': reflected } } });
+      },
+      tool: 'find_user',
+      args: { query: 'jdoe' },
+    },
+    // An API answer that reflects the bearer token in every P1Error field and the Correlation-Id.
+    {
+      before: () => {
+        const token = e.issuedTokens.at(-1) ?? 'none';
+        e.faults.add({
+          match: { route: 'users.search' },
+          action: { kind: 'status', status: 400, body: { code: token, id: `Bearer ${token}`, message: token, details: [{ code: token, message: token }] }, headers: { 'correlation-id': `Bearer ${token}` } },
+        });
+      },
+      tool: 'unlock_user',
+      args: { user: 'bsmith' },
+    },
   ]);
   // The run took the paths it was meant to take.
   expect(results.map((r) => r.structuredContent?.outcome ?? r.structuredContent?.error?.code)).toEqual([
@@ -80,8 +102,21 @@ it('no secret or token in stdout, stderr (trace), results or the audit trail', a
     'failed',
     'unblocked',
     'failed',
+    'failed',
+    'failed',
   ]);
-  expect(results.map((r) => r.structuredContent?.error?.code)).toEqual([undefined, undefined, undefined, 'PINGONE_401', 'PINGONE_AUTH', 'PINGONE_500', undefined, 'PINGONE_BAD_RESPONSE']);
+  expect(results.map((r) => r.structuredContent?.error?.code)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    'PINGONE_401',
+    'PINGONE_AUTH',
+    'PINGONE_500',
+    undefined,
+    'PINGONE_BAD_RESPONSE',
+    'PINGONE_AUTH',
+    'PINGONE_400',
+  ]);
   expect(e.issuedTokens.length).toBeGreaterThanOrEqual(4);
 
   // A second run with the wrong secret: the refusal path.
@@ -101,7 +136,14 @@ it('no secret or token in stdout, stderr (trace), results or the audit trail', a
     expect(text.length, where).toBeGreaterThan(0);
     for (const needle of needles) expect(text.includes(needle), `${where} contains a secret or token`).toBe(false);
   }
-  // Trace level really was on, with the audit trail mirrored to stderr.
+  // Trace level really was on (debug lines, which info would drop, are there), with the audit trail mirrored to stderr.
+  const levels = new Set(haystacks.stderr.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { level: number }).level));
+  expect(levels.has(20)).toBe(true);
+  expect(haystacks.stderr).toMatch(/"msg":"tool call"/);
+  // Every failed call left a warn line for the operator.
+  const warned = haystacks.stderr.split('\n').filter((line) => line.includes('"msg":"tool call failed"'));
+  expect(warned.length).toBe(results.filter((r) => r.structuredContent?.error !== undefined).length + refused.length);
+  expect(warned.every((line) => (JSON.parse(line) as { level: number }).level === 40)).toBe(true);
   expect(haystacks.stderr).toMatch(/"msg":"audit record"/);
   expect(protocolViolations(server.stdoutLines())).toEqual([]);
   expect(protocolViolations(wrongServer.stdoutLines())).toEqual([]);

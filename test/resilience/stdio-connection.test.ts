@@ -114,16 +114,18 @@ describe('InFlightCalls.drain', () => {
 
   it('lets calls finish within the grace period', async () => {
     const calls = new InFlightCalls();
-    void calls.track(after(50, 'done'));
+    let signal: AbortSignal | undefined;
+    void calls.track((s) => ((signal = s), after(50, 'done')));
     expect(await calls.drain(1_000)).toEqual({ finished: 1, interrupted: 0, abandoned: 0 });
-    expect(calls.signal.aborted).toBe(false);
+    expect(signal?.aborted).toBe(false);
+    expect(calls.cancelled).toBe(false);
   });
 
   it('cancels what is still running after it, and waits for those calls to end', async () => {
     const calls = new InFlightCalls();
     const ended: string[] = [];
-    void calls.track(after(20, 'quick')).then((v) => ended.push(v));
-    void calls.track(new Promise((resolve) => calls.signal.addEventListener('abort', () => setTimeout(() => resolve(ended.push('interrupted')), 30))));
+    void calls.track(() => after(20, 'quick')).then((v) => ended.push(v));
+    void calls.track((signal) => new Promise((resolve) => signal.addEventListener('abort', () => setTimeout(() => resolve(ended.push('interrupted')), 30))));
     expect(await calls.drain(100)).toEqual({ finished: 1, interrupted: 1, abandoned: 0 });
     expect(ended).toEqual(['quick', 'interrupted']);
   });
@@ -132,13 +134,13 @@ describe('InFlightCalls.drain', () => {
     const calls = new InFlightCalls();
     let otherIdle = false;
     const other = { get idle() { return otherIdle; }, whenIdle: () => after(60, undefined).then(() => void (otherIdle = true)) };
-    setTimeout(() => void calls.track(after(100, 'late')), 30);
+    setTimeout(() => void calls.track(() => after(100, 'late')), 30);
     const started = Date.now();
     expect(await calls.drain(5_000, { alsoWaitFor: other })).toEqual({ finished: 1, interrupted: 0, abandoned: 0 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(120);
 
     const hurry = new AbortController();
-    void calls.track(new Promise((resolve) => calls.signal.addEventListener('abort', resolve)));
+    void calls.track((signal) => new Promise((resolve) => signal.addEventListener('abort', resolve)));
     setTimeout(() => hurry.abort(), 50);
     const hurried = Date.now();
     expect(await calls.drain(60_000, { hurry: hurry.signal })).toMatchObject({ interrupted: 1, abandoned: 0 });

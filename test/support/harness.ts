@@ -8,7 +8,7 @@ import { assemble } from '../../src/app.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
 import { startTestEmulator, type TestEmulator, type TestEmulatorOptions } from './emulator.js';
 import { createServer } from '../../src/server.js';
@@ -52,6 +52,8 @@ export async function startHarness(
     pingone?: Partial<PingOneSettings>;
     /** Server environment variables, e.g. the PINGONE_MCP_* guards. */
     env?: Record<string, string>;
+    /** The server's operational log (silent unless given). */
+    logger?: Logger;
     /** Makes the client able to ask its person (elicitation), answering with this. */
     answer?: (request: ElicitRequest['params']) => ElicitResult | Promise<ElicitResult>;
   } = {},
@@ -64,7 +66,7 @@ export async function startHarness(
     config,
     pingone: { ...settingsFor(emulator), ...options.pingone },
     audit,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
     sandbox: options.sandbox ?? false,
     ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
   });

@@ -59,12 +59,12 @@ function tokenRequests() {
 
 describe('PingOneClient: the requests it sends', () => {
   it('getUser: GET the user with a bearer token, user-agent and transaction id', async () => {
-    api((_req, res) => sendJson(res, 200, userBody(), { 'correlation-id': 'corr-get' }));
+    api((_req, res) => sendJson(res, 200, userBody(), { 'correlation-id': '43bfea30-bbc7-543d-8331-59a67e180105' }));
     const reply = await client.getUser(USER_ID, makeScope({ transactionId: 'txn-get-user' }));
     expect(reply.status).toBe(200);
-    expect(reply.data.id).toBe(USER_ID);
-    expect(reply.data.account?.status).toBe('LOCKED');
-    expect(reply.correlationId).toBe('corr-get');
+    expect(reply.data.identity.id).toBe(USER_ID);
+    expect(reply.data.account.status).toBe('LOCKED');
+    expect(reply.correlationId).toBe('43bfea30-bbc7-543d-8331-59a67e180105');
     const [req] = apiRequests();
     expect(req?.method).toBe('GET');
     expect(req?.url).toBe(USER_PATH);
@@ -77,7 +77,7 @@ describe('PingOneClient: the requests it sends', () => {
   it('unlockUser: POST the user URL with the account.unlock content type and no body', async () => {
     api((_req, res) => sendJson(res, 200, userBody({ account: { status: 'OK', canAuthenticate: true } })));
     const reply = await client.unlockUser(USER_ID, makeScope({ transactionId: 'txn-unlock' }));
-    expect(reply.data.account?.status).toBe('OK');
+    expect(reply.data.account.status).toBe('OK');
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(USER_PATH);
@@ -90,7 +90,7 @@ describe('PingOneClient: the requests it sends', () => {
   it('unblockDevice: POST the device URL with the device.unblock content type and no body', async () => {
     api((_req, res) => sendJson(res, 200, deviceBody({ block: { status: 'UNBLOCKED' } })));
     const reply = await client.unblockDevice(USER_ID, DEVICE_ID, makeScope({ transactionId: 'txn-unblock' }));
-    expect(reply.data.block?.status).toBe('UNBLOCKED');
+    expect(reply.data.blockStatus).toBe('UNBLOCKED');
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(DEVICE_PATH);
@@ -103,7 +103,7 @@ describe('PingOneClient: the requests it sends', () => {
     api((_req, res) => sendJson(res, 200, { _embedded: { users: [userBody()] }, count: 1, size: 1 }));
     const filter = usernameOrEmailFilter('dana" or username pr & x=1');
     const reply = await client.findUsers(filter, 5, makeScope());
-    expect(reply.data.map((u) => u.id)).toEqual([USER_ID]);
+    expect(reply.data.map((u) => u.identity.id)).toEqual([USER_ID]);
     const [req] = apiRequests();
     expect(req?.method).toBe('GET');
     const url = new URL(req?.url ?? '', server.url);
@@ -120,7 +120,7 @@ describe('PingOneClient: the requests it sends', () => {
 
   it('listDevices and getDevice: GET the device collection and one device', async () => {
     api((req, res) =>
-      req.url.endsWith('/devices') ? sendJson(res, 200, { _embedded: { devices: [deviceBody(), deviceBody({ id: 'd2', type: 'TOTP' })] } }) : sendJson(res, 200, deviceBody()),
+      req.url.endsWith('/devices') ? sendJson(res, 200, { _embedded: { devices: [deviceBody(), deviceBody({ id: 'f2a7c4e0-5b1d-4c3e-9a8f-0d6e2b4c8a11', type: 'TOTP' })] } }) : sendJson(res, 200, deviceBody()),
     );
     const list = await client.listDevices(USER_ID, makeScope());
     expect(list.data.map((d) => d.type)).toEqual(['SMS', 'TOTP']);
@@ -158,13 +158,13 @@ describe('PingOneClient: tokens', () => {
   });
 
   it('a second 401 surfaces as PingOneApiError 401, after exactly one retry', async () => {
-    api((_req, res) => sendJson(res, 401, p1Error('ACCESS_FAILED', 'e401', 'INVALID_TOKEN'), { 'correlation-id': 'corr-401' }));
+    api((_req, res) => sendJson(res, 401, p1Error('ACCESS_FAILED', 'e401', 'INVALID_TOKEN'), { 'correlation-id': 'f6058626-fae1-5a4c-bfc4-3cd4703a8bb6' }));
     const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(401);
     expect(apiError.attempts).toBe(2);
-    expect(apiError.correlationId).toBe('corr-401');
+    expect(apiError.correlationId).toBe('f6058626-fae1-5a4c-bfc4-3cd4703a8bb6');
     expect(apiError.responsible).toBe('admin');
     expect(apiRequests()).toHaveLength(2);
     expect(tokenRequests()).toHaveLength(2);
@@ -186,16 +186,16 @@ describe('PingOneClient: tokens', () => {
 describe('PingOneClient: errors', () => {
   it('maps a P1Error body onto PingOneApiError (id, code, first detail code, Correlation-Id)', async () => {
     api((_req, res) =>
-      sendJson(res, 403, { ...p1Error('ACCESS_FAILED', 'b4c1-err-id', 'INSUFFICIENT_PERMISSIONS'), unknownField: 1 }, { 'correlation-id': 'corr-403' }),
+      sendJson(res, 403, { ...p1Error('ACCESS_FAILED', 'f1ddadfb-d43a-5e64-94be-aa2c63352905', 'INSUFFICIENT_PERMISSIONS'), unknownField: 1 }, { 'correlation-id': '234e1955-fef5-5627-8167-138d076ba058' }),
     );
     const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(403);
     expect(apiError.errorCode).toBe('ACCESS_FAILED');
-    expect(apiError.errorId).toBe('b4c1-err-id');
+    expect(apiError.errorId).toBe('f1ddadfb-d43a-5e64-94be-aa2c63352905');
     expect(apiError.detailCode).toBe('INSUFFICIENT_PERMISSIONS');
-    expect(apiError.correlationId).toBe('corr-403');
+    expect(apiError.correlationId).toBe('234e1955-fef5-5627-8167-138d076ba058');
     expect(apiError.attempts).toBe(1);
     expect(apiError.responsible).toBe('admin');
     // PingOne's own message stays out of ours.
@@ -219,14 +219,14 @@ describe('PingOneClient: errors', () => {
   });
 
   it('three 503s become PingOneApiError 503 with attempts 3', async () => {
-    api((_req, res) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', 'err-5xx'), { 'correlation-id': 'corr-503' }));
+    api((_req, res) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', '0d5770db-67ed-5b30-bcde-d05843f13a3d'), { 'correlation-id': '3de65ce9-9dab-57da-923a-4c0d79cc1bd4' }));
     const { error } = await failure(() => client.unblockDevice(USER_ID, DEVICE_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(503);
     expect(apiError.attempts).toBe(3);
-    expect(apiError.errorId).toBe('err-5xx');
-    expect(apiError.correlationId).toBe('corr-503');
+    expect(apiError.errorId).toBe('0d5770db-67ed-5b30-bcde-d05843f13a3d');
+    expect(apiError.correlationId).toBe('3de65ce9-9dab-57da-923a-4c0d79cc1bd4');
     expect(apiError.responsible).toBe('pingone');
   });
 
@@ -245,12 +245,12 @@ describe('PingOneClient: errors', () => {
   });
 
   it('an HTML page instead of JSON is a PingOneResponseError naming text/html', async () => {
-    api((_req, res) => sendRaw(res, 200, 'text/html', '<!doctype html><title>Maintenance</title>', { 'correlation-id': 'corr-html' }));
+    api((_req, res) => sendRaw(res, 200, 'text/html', '<!doctype html><title>Maintenance</title>', { 'correlation-id': '62ac4686-a485-59b1-91a3-97ecf5cae3c2' }));
     const { error } = await failure(() => client.getUser(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneResponseError);
     expect((error as Error).message).toContain('text/html');
     expect((error as Error).message).not.toContain('Maintenance');
-    expect((error as PingOneResponseError).correlationId).toBe('corr-html');
+    expect((error as PingOneResponseError).correlationId).toBe('62ac4686-a485-59b1-91a3-97ecf5cae3c2');
   });
 
   it('truncated JSON is a PingOneResponseError', async () => {
@@ -268,12 +268,12 @@ describe('PingOneClient: errors', () => {
   });
 
   it('a 200 of the wrong shape is a PingOneResponseError with the Correlation-Id', async () => {
-    api((_req, res) => sendJson(res, 200, { username: 'dana' }, { 'correlation-id': 'corr-shape' }));
+    api((_req, res) => sendJson(res, 200, { username: 'dana' }, { 'correlation-id': 'f1eb4612-a834-534a-9b73-637a169a2ea6' }));
     const { error } = await failure(() => client.getUser(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneResponseError);
     expect((error as PingOneResponseError).status).toBe(200);
     expect((error as Error).message).toMatch(/expected shape/);
-    expect((error as PingOneResponseError).correlationId).toBe('corr-shape');
+    expect((error as PingOneResponseError).correlationId).toBe('f1eb4612-a834-534a-9b73-637a169a2ea6');
   });
 
   it('a device without a type is the wrong shape too', async () => {

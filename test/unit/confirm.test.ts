@@ -23,7 +23,7 @@ describe('ConfirmationGate', () => {
     expect(decision.kind).toBe('ask');
     if (decision.kind !== 'ask') return;
     const state = decision.result.requestState!;
-    await expect(gate.verify(state, mcp.ctx)).resolves.toEqual({ auditId: 'audit-1', action });
+    await expect(gate.verify(state, mcp.ctx)).resolves.toEqual({ auditId: 'audit-1', questionId: expect.any(String), action });
   });
 
   it('rejects state that was altered, or sealed by another process', async () => {
@@ -40,7 +40,7 @@ describe('ConfirmationGate', () => {
 
   it('refuses an answer given for a different action', async () => {
     const gate = new ConfirmationGate('auto');
-    const approvedElsewhere = { auditId: 'audit-1', action: { ...action, userId: '91b45cf2-7606-4dbb-8285-cc7ee77ffaec' } };
+    const approvedElsewhere = { auditId: 'audit-1', questionId: 'q-1', action: { ...action, userId: '91b45cf2-7606-4dbb-8285-cc7ee77ffaec' } };
     const mcp = fakeMcp({ elicitation: true, state: approvedElsewhere, responses: accepted });
     await expect(gate.decide(mcp, 'audit-1', action, 'Unlock jdoe?')).rejects.toSatisfy(
       (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH',
@@ -49,28 +49,43 @@ describe('ConfirmationGate', () => {
 
   it('refuses an answer whose reason differs from the approved one', async () => {
     const gate = new ConfirmationGate('auto');
-    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action: { ...action, reason: 'INC-2' } }, responses: accepted });
-    await expect(gate.decide(mcp, 'a', action, 'q')).rejects.toBeInstanceOf(ToolError);
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', questionId: 'q-2', action: { ...action, reason: 'INC-2' } }, responses: accepted });
+    await expect(gate.decide(mcp, 'a', action, 'q')).rejects.toSatisfy((error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH');
   });
 
   it('proceeds on an accepted answer bound to the same action', async () => {
     const gate = new ConfirmationGate('always');
-    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action }, responses: accepted });
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', questionId: 'q-3', action }, responses: accepted });
     await expect(gate.decide(mcp, 'a', action, 'q')).resolves.toEqual({ kind: 'proceed', how: 'confirmed' });
   });
 
   it('lets one answer confirm one write: a replay of the same state and answer is refused', async () => {
     const gate = new ConfirmationGate('auto');
-    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'once', action }, responses: accepted });
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'once', questionId: 'q-once', action }, responses: accepted });
     await expect(gate.decide(mcp, 'once', action, 'q')).resolves.toEqual({ kind: 'proceed', how: 'confirmed' });
     await expect(gate.decide(mcp, 'once', action, 'q')).rejects.toSatisfy(
-      (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH' && /already used/.test(error.message),
+      (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH' && /already answered/.test(error.message),
+    );
+  });
+
+  it.each([
+    ['declined', { confirm: { action: 'decline' } }],
+    ['cancelled', { confirm: { action: 'cancel' } }],
+    ['answered without confirming', { confirm: { action: 'accept', content: { confirm: false } } }],
+  ])('spends a question on any answer: one %s cannot be re-sent as accepted', async (_what, refusal) => {
+    const gate = new ConfirmationGate('auto');
+    const state = { auditId: 'dec', questionId: 'q-dec', action };
+    await expect(gate.decide(fakeMcp({ elicitation: true, state, responses: refusal }), 'dec', action, 'q')).rejects.toSatisfy(
+      (error: unknown) => error instanceof ToolError && error.code === 'NOT_CONFIRMED',
+    );
+    await expect(gate.decide(fakeMcp({ elicitation: true, state, responses: accepted }), 'dec', action, 'q')).rejects.toSatisfy(
+      (error: unknown) => error instanceof ToolError && error.code === 'CONFIRMATION_MISMATCH',
     );
   });
 
   it('asks again when the state came back without an answer', async () => {
     const gate = new ConfirmationGate('auto');
-    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', action } });
+    const mcp = fakeMcp({ elicitation: true, state: { auditId: 'a', questionId: 'q-4', action } });
     expect((await gate.decide(mcp, 'a', action, 'q')).kind).toBe('ask');
   });
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { checkTarget, WriteRateLimiter } from '../../src/tools/guards.js';
-import { ToolError } from '../../src/tools/errors.js';
+import type { Uuid } from '../../src/ids.js';
+import type { UserRecord } from '../../src/pingone/records.js';
+import { MemoryWriteLimiter } from '../../src/store/memory.js';
+import { targetDenial } from '../../src/tools/guards.js';
 
 const STAFF = '87f736d0-64ce-403e-8a95-a88d96d7e16d';
 const guards = (env: Record<string, string> = {}) => loadConfig(env, { sandbox: true }).guards;
@@ -14,6 +16,7 @@ describe('guard configuration', () => {
       allowedPopulations: undefined,
       protectedUsers: new Set(),
       maxWritesPerMinute: 10,
+      maxWritesPerOperatorPerMinute: undefined,
       confirm: 'auto',
       requireReason: false,
     });
@@ -38,6 +41,7 @@ describe('guard configuration', () => {
       allowedPopulations: new Set([STAFF]),
       protectedUsers: new Set(['ceo', 'admin']),
       maxWritesPerMinute: 3,
+      maxWritesPerOperatorPerMinute: undefined,
       confirm: 'always',
       requireReason: true,
     });
@@ -47,7 +51,7 @@ describe('guard configuration', () => {
     [{ PINGONE_MCP_TOOLS: 'unlock_user,delete_user' }, /PINGONE_MCP_TOOLS names unknown tools \(delete_user\)/],
     [{ PINGONE_MCP_TOOLS: ' , ' }, /PINGONE_MCP_TOOLS is empty/],
     [{ PINGONE_MCP_ALLOWED_POPULATIONS: 'Staff' }, /PINGONE_MCP_ALLOWED_POPULATIONS must be population IDs/],
-    [{ PINGONE_MCP_MAX_WRITES_PER_MINUTE: '0' }, /PINGONE_MCP_MAX_WRITES_PER_MINUTE must be a whole number of at least 1/],
+    [{ PINGONE_MCP_MAX_WRITES_PER_MINUTE: '0' }, /PINGONE_MCP_MAX_WRITES_PER_MINUTE must be a whole number from 1 to/],
     [{ PINGONE_MCP_MAX_WRITES_PER_MINUTE: '2.5' }, /PINGONE_MCP_MAX_WRITES_PER_MINUTE/],
     [{ PINGONE_MCP_CONFIRM: 'sometimes' }, /PINGONE_MCP_CONFIRM must be one of auto, always, never/],
     [{ PINGONE_MCP_READ_ONLY: 'yes' }, /PINGONE_MCP_READ_ONLY must be one of true, false/],
@@ -58,58 +62,84 @@ describe('guard configuration', () => {
   });
 });
 
-describe('checkTarget', () => {
-  const user = { id: '5412b934-c252-4a33-bd11-22988989ff47', username: 'jdoe', populationId: STAFF, account: {} };
-  const codeOf = (fn: () => void) => {
-    try {
-      fn();
-      return undefined;
-    } catch (error) {
-      return error instanceof ToolError ? error.code : 'other';
-    }
-  };
+describe('targetDenial: decided on PingOne\'s raw identity', () => {
+  const record = (identity: Partial<UserRecord['identity']> = {}): UserRecord => ({
+    identity: { id: '5412b934-c252-4a33-bd11-22988989ff47' as Uuid, username: 'jdoe', email: 'jane.doe@example.com', populationId: STAFF as Uuid, ...identity },
+    username: undefined,
+    email: undefined,
+    name: undefined,
+    enabled: true,
+    account: {},
+  });
+  const codeOf = (env: Record<string, string>, user: UserRecord) => targetDenial(guards(env), user)?.code;
 
   it('passes an unprotected user of an allowed population', () => {
-    expect(codeOf(() => checkTarget(guards({ PINGONE_MCP_ALLOWED_POPULATIONS: STAFF }), user))).toBeUndefined();
+    expect(codeOf({ PINGONE_MCP_ALLOWED_POPULATIONS: STAFF }, record())).toBeUndefined();
   });
 
-  it('denies protected users by username or ID, ignoring case', () => {
-    expect(codeOf(() => checkTarget(guards({ PINGONE_MCP_PROTECTED_USERS: 'JDoe' }), user))).toBe('PROTECTED_USER');
-    expect(codeOf(() => checkTarget(guards({ PINGONE_MCP_PROTECTED_USERS: user.id.toUpperCase() }), user))).toBe('PROTECTED_USER');
+  it('denies protected users by username, email or ID, ignoring case', () => {
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'JDoe' }, record())).toBe('PROTECTED_USER');
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'Jane.Doe@Example.com' }, record())).toBe('PROTECTED_USER');
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: record().identity.id.toUpperCase() }, record())).toBe('PROTECTED_USER');
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'someone-else' }, record())).toBeUndefined();
+  });
+
+  it('compares the raw values, not their masked display forms', () => {
+    const admin = record({ username: 'admin@corp.example', email: undefined });
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'admin@corp.example' }, admin)).toBe('PROTECTED_USER');
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'a***@corp.example' }, admin)).toBeUndefined();
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: '100200300400' }, record({ username: '100200300400' }))).toBe('PROTECTED_USER');
+  });
+
+  it('normalises both sides to NFC before comparing', () => {
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'jose\u0301' }, record({ username: 'Jos\u00e9' }))).toBe('PROTECTED_USER');
+    expect(codeOf({ PINGONE_MCP_PROTECTED_USERS: 'Jos\u00e9' }, record({ username: 'JOSE\u0301' }))).toBe('PROTECTED_USER');
   });
 
   it('denies users of other populations, and users without one', () => {
-    const other = guards({ PINGONE_MCP_ALLOWED_POPULATIONS: 'e7fc78d2-da87-47eb-8e2d-48b1db3193e5' });
-    expect(codeOf(() => checkTarget(other, user))).toBe('POPULATION_NOT_ALLOWED');
-    expect(codeOf(() => checkTarget(guards({ PINGONE_MCP_ALLOWED_POPULATIONS: STAFF }), { ...user, populationId: undefined }))).toBe('POPULATION_NOT_ALLOWED');
+    expect(codeOf({ PINGONE_MCP_ALLOWED_POPULATIONS: 'e7fc78d2-da87-47eb-8e2d-48b1db3193e5' }, record())).toBe('POPULATION_NOT_ALLOWED');
+    expect(codeOf({ PINGONE_MCP_ALLOWED_POPULATIONS: STAFF }, record({ populationId: undefined }))).toBe('POPULATION_NOT_ALLOWED');
   });
 });
 
-describe('WriteRateLimiter', () => {
-  it('allows the limit within a minute, then says how long to wait, then allows again', () => {
+describe('MemoryWriteLimiter', () => {
+  it('reserves up to the limit within a minute, then says how long to wait, then allows again', async () => {
     let now = 1_000_000;
-    const limiter = new WriteRateLimiter(2, () => now);
-    limiter.take();
+    const limiter = new MemoryWriteLimiter({ total: 2, perOperator: undefined }, () => now);
+    expect((await limiter.reserve('local')).granted).toBe(true);
     now += 10_000;
-    limiter.take();
+    expect((await limiter.reserve('local')).granted).toBe(true);
     now += 5_000;
-    let error: unknown;
-    try {
-      limiter.check();
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(ToolError);
-    expect((error as ToolError).details.retryAfterSeconds).toBe(45);
+    expect(await limiter.reserve('local')).toEqual({ granted: false, limit: 'server', retryAfterMs: 45_000 });
     now += 45_000;
-    expect(() => limiter.take()).not.toThrow();
-    expect(() => limiter.check()).toThrow(ToolError);
+    expect((await limiter.reserve('local')).granted).toBe(true);
+    expect((await limiter.reserve('local')).granted).toBe(false);
   });
 
-  it('check takes nothing', () => {
-    const limiter = new WriteRateLimiter(1, () => 0);
-    limiter.check();
-    limiter.check();
-    expect(() => limiter.take()).not.toThrow();
+  it('gives a released slot back, once', async () => {
+    const limiter = new MemoryWriteLimiter({ total: 1, perOperator: undefined }, () => 0);
+    const first = await limiter.reserve('local');
+    if (!first.granted) throw new Error('expected a slot');
+    expect((await limiter.reserve('local')).granted).toBe(false);
+    await first.reservation.release();
+    await first.reservation.release();
+    const second = await limiter.reserve('local');
+    expect(second.granted).toBe(true);
+    expect((await limiter.reserve('local')).granted).toBe(false);
+  });
+
+  it('never grants more than the limit to calls racing for it', async () => {
+    const limiter = new MemoryWriteLimiter({ total: 3, perOperator: undefined });
+    const results = await Promise.all(Array.from({ length: 20 }, () => limiter.reserve('local')));
+    expect(results.filter((r) => r.granted)).toHaveLength(3);
+  });
+
+  it('limits each operator separately within the total', async () => {
+    const limiter = new MemoryWriteLimiter({ total: 3, perOperator: 1 }, () => 0);
+    expect((await limiter.reserve('alice')).granted).toBe(true);
+    expect(await limiter.reserve('alice')).toMatchObject({ granted: false, limit: 'operator' });
+    expect((await limiter.reserve('bob')).granted).toBe(true);
+    expect((await limiter.reserve('carol')).granted).toBe(true);
+    expect(await limiter.reserve('dave')).toMatchObject({ granted: false, limit: 'server' });
   });
 });

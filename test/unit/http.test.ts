@@ -27,7 +27,7 @@ function sequence(...handlers: Array<(res: Parameters<FakeServer['handle']>[1]) 
   };
 }
 
-const ok = (res: Parameters<FakeServer['handle']>[1]) => sendJson(res, 200, { ok: true }, { 'correlation-id': 'corr-ok' });
+const ok = (res: Parameters<FakeServer['handle']>[1]) => sendJson(res, 200, { ok: true }, { 'correlation-id': '8d0584b4-b0c6-5257-b535-9ddc183b4fd7' });
 const unavailable = (res: Parameters<FakeServer['handle']>[1]) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', 'err-503'));
 
 describe('HttpExchange: the request it sends', () => {
@@ -56,7 +56,7 @@ describe('HttpExchange: the request it sends', () => {
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ ok: true });
     expect(answer.problem).toBeUndefined();
-    expect(answer.correlationId).toBe('corr-ok');
+    expect(answer.correlationId).toBe('8d0584b4-b0c6-5257-b535-9ddc183b4fd7');
     expect(answer.attempts).toBe(1);
   });
 });

@@ -10,7 +10,9 @@ describe('parseUuid', () => {
     expect(parseUuid(ID.toUpperCase())).toBe(ID);
     expect(parseUuid('3F2a9C1e-7B4d-4E8a-9C6f-0A1b2C3d4E5f')).toBe(ID);
     expect(parseUuid('00000000-0000-0000-0000-000000000000')).toBe('00000000-0000-0000-0000-000000000000');
-    expect(isUuid(ID.toUpperCase())).toBe(true);
+    expect(isUuid(ID)).toBe(true);
+    // The brand promises the canonical form: an upper-case UUID must go through parseUuid first.
+    expect(isUuid(ID.toUpperCase())).toBe(false);
   });
 
   it.each([

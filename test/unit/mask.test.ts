@@ -75,3 +75,12 @@ describe('maskEmail', () => {
     );
   });
 });
+
+describe('masking never cuts a character in half', () => {
+  it('keeps surrogate pairs whole in phones and emails', () => {
+    const lone = /[\ud800-\udfff]/u;
+    expect(maskPhone('\u{10000}\u{10000}!\u{10000}')).not.toMatch(lone);
+    expect(maskPhone('+1\u{1F4DE}5555550150')).toBe('+1*******0150');
+    expect(maskEmail('\u{1F600}bc@example.com')).toBe('\u{1F600}***@example.com');
+  });
+});

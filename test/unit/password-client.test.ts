@@ -52,14 +52,14 @@ describe('getPasswordState', () => {
         res,
         200,
         { status: 'PASSWORD_LOCKED_OUT', secondsUntilUnlock: 840, lastChangedAt: '2025-01-02T03:04:05Z', passwordPolicy: { id: 'pol-1' }, history: [1] },
-        { 'correlation-id': 'corr-pw' },
+        { 'correlation-id': 'ddc68da5-70e3-5a98-8ce5-c8079591ae25' },
       ),
     );
     const read = await client.getPasswordState(USER_ID, makeScope({ transactionId: 'txn-pw' }));
     expect(read).toMatchObject({
       known: true,
       status: 200,
-      correlationId: 'corr-pw',
+      correlationId: 'ddc68da5-70e3-5a98-8ce5-c8079591ae25',
       state: { status: 'PASSWORD_LOCKED_OUT', secondsUntilUnlock: 840, lastChangedAt: '2025-01-02T03:04:05Z', passwordPolicy: { id: 'pol-1' } },
     });
     const [req] = apiRequests();
@@ -74,11 +74,11 @@ describe('getPasswordState', () => {
     { status: 404, code: 'NOT_FOUND' },
     { status: 400, code: 'INVALID_DATA' },
   ])('is unknown (refused) on a $status, with the failure kept for the audit', async ({ status, code }) => {
-    api((_req, res) => sendJson(res, status, p1Error(code, `err-${status}`), { 'correlation-id': `corr-${status}` }));
+    api((_req, res) => sendJson(res, status, p1Error(code, `00000000-0000-4000-8000-000000000${status}`), { 'correlation-id': `11111111-1111-4111-8111-111111111${status}` }));
     const read = unknown(await client.getPasswordState(USER_ID, makeScope()));
     expect(read.why).toBe('refused');
     expect(read.failure).toBeInstanceOf(PingOneApiError);
-    expect(read.failure).toMatchObject({ status, errorId: `err-${status}`, correlationId: `corr-${status}` });
+    expect(read.failure).toMatchObject({ status, errorId: `00000000-0000-4000-8000-000000000${status}`, correlationId: `11111111-1111-4111-8111-111111111${status}` });
   });
 
   it.each([
@@ -92,7 +92,7 @@ describe('getPasswordState', () => {
   });
 
   it('is unknown (unavailable) after 503 on every attempt', async () => {
-    api((_req, res) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', 'err-503')));
+    api((_req, res) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', 'b5e305f0-af65-53ca-8c30-067069781367')));
     const read = unknown(await client.getPasswordState(USER_ID, makeScope()));
     expect(read.why).toBe('unavailable');
     expect(apiRequests().length).toBeGreaterThan(1);
@@ -114,9 +114,9 @@ describe('getPasswordState', () => {
 
 describe('unlockPassword', () => {
   it('POSTs the password URL with the password.unlock content type and no body', async () => {
-    api((_req, res) => sendJson(res, 200, { status: 'OK' }, { 'correlation-id': 'corr-unlock' }));
+    api((_req, res) => sendJson(res, 200, { status: 'OK' }, { 'correlation-id': 'f78d536f-a3eb-5a2f-81fe-5ff83cfc9da1' }));
     const answer = await client.unlockPassword(USER_ID, makeScope({ transactionId: 'txn-pw-unlock' }));
-    expect(answer).toEqual({ status: 200, correlationId: 'corr-unlock', body: 'resource', data: { status: 'OK' } });
+    expect(answer).toEqual({ status: 200, correlationId: 'f78d536f-a3eb-5a2f-81fe-5ff83cfc9da1', body: 'resource', data: { status: 'OK' } });
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(PASSWORD_PATH);
@@ -126,10 +126,10 @@ describe('unlockPassword', () => {
   });
 
   it('throws the API error for a refusal, as every write does', async () => {
-    api((_req, res) => sendJson(res, 400, p1Error('INVALID_DATA', 'err-ext', 'INVALID_VALUE')));
+    api((_req, res) => sendJson(res, 400, p1Error('INVALID_DATA', '82554080-9fd5-5b00-9955-e73bf493e209', 'INVALID_VALUE')));
     const { error } = await failure(() => client.unlockPassword(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
-    expect(error).toMatchObject({ status: 400, errorId: 'err-ext' });
+    expect(error).toMatchObject({ status: 400, errorId: '82554080-9fd5-5b00-9955-e73bf493e209' });
   });
 });
 
@@ -153,11 +153,11 @@ describe('write: any 2xx is success, whatever the body', () => {
 
   it.each(cases)('$kind: a 204 without a body is "none", not an error', async ({ action }) => {
     api((_req, res) => {
-      res.writeHead(204, { 'correlation-id': 'corr-204' });
+      res.writeHead(204, { 'correlation-id': '68fc70bf-37e8-50fe-a47c-824d3fd095c5' });
       res.end();
     });
     const answer: WriteAnswer<unknown> = await client.write(action, makeScope());
-    expect(answer).toEqual({ status: 204, correlationId: 'corr-204', body: 'none' });
+    expect(answer).toEqual({ status: 204, correlationId: '68fc70bf-37e8-50fe-a47c-824d3fd095c5', body: 'none' });
   });
 
   it('a 200 with an empty body is "none"', async () => {
@@ -180,7 +180,7 @@ describe('write: any 2xx is success, whatever the body', () => {
     let calls = 0;
     api((_req, res) => {
       calls += 1;
-      if (calls === 1) sendJson(res, 401, p1Error('ACCESS_FAILED', 'err-401', 'INVALID_TOKEN'));
+      if (calls === 1) sendJson(res, 401, p1Error('ACCESS_FAILED', '1e230e1c-168c-50b5-8030-e50d259a166b', 'INVALID_TOKEN'));
       else sendJson(res, 200, userBody({ account: { status: 'OK' } }));
     });
     const answer = await client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope());

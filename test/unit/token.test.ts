@@ -123,7 +123,7 @@ describe('ClientCredentialsTokenSource: caching', () => {
 describe('ClientCredentialsTokenSource: failures', () => {
   it('maps 401 invalid_client to PingOneAuthError without the secret or the body in the message', async () => {
     server.handle = (_req, res) =>
-      sendJson(res, 401, { error: 'invalid_client', error_description: `Bad secret ${CLIENT_SECRET} for ${CLIENT_ID}` }, { 'correlation-id': 'corr-auth' });
+      sendJson(res, 401, { error: 'invalid_client', error_description: `Bad secret ${CLIENT_SECRET} for ${CLIENT_ID}` }, { 'correlation-id': '3cefcb3c-ee6f-52d6-a239-a4d1090817c3' });
     for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
       const tokens = makeTokens(server, makeExchange(agent), { method });
       const { error } = await failure(() => tokens.get(makeScope()));
@@ -131,7 +131,7 @@ describe('ClientCredentialsTokenSource: failures', () => {
       const auth = error as PingOneAuthError;
       expect(auth.status).toBe(401);
       expect(auth.oauthError).toBe('invalid_client');
-      expect(auth.correlationId).toBe('corr-auth');
+      expect(auth.correlationId).toBe('3cefcb3c-ee6f-52d6-a239-a4d1090817c3');
       expect(auth.responsible).toBe('admin');
       expect(auth.message).toContain('invalid_client');
       expect(auth.message).not.toContain(CLIENT_SECRET);
