@@ -129,7 +129,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
   const confirmKey = loadConfirmKey(env);
-  const database = loadDatabaseSettings(env);
+  // The database block resolves its own _FILE settings: given `env`, it would see both a URL and its file.
+  const database = loadDatabaseSettings(rawEnv);
   const target: Target = sandbox ? { kind: 'sandbox' } : { kind: 'tenant', pingone: loadPingOneSettings(env) };
   const oauth = loadOAuthConfig(env, target);
   const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env, oauth) : undefined;

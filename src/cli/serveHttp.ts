@@ -12,7 +12,9 @@ import { SERVER_NAME } from '../version.js';
 import { prepare } from './serve.js';
 
 /**
- * Serves MCP over Streamable HTTP until SIGTERM or SIGINT. Shutting down:
+ * Serves MCP over Streamable HTTP until SIGTERM or SIGINT, checking bearer
+ * tokens whenever `config.oauth` names an issuer (a tenant's, or with
+ * --sandbox the embedded authorization server's). Shutting down:
  * new MCP requests get 503 and /readyz says not ready, calls in flight get
  * the grace period to finish and be answered, calls still running after it
  * are cancelled and recorded as `interrupted`, then sessions and connections
@@ -124,9 +126,10 @@ async function httpAuthFor(oauth: OAuthConfig, endpoint: URL, logger: Logger): P
         "the OAuth issuer's discovery document or keys could not be fetched yet: requests are answered 500 until it answers (check PINGONE_MCP_OAUTH_ISSUER)",
       );
     });
-  if (oauth.kind === 'off') return { resourceServer: undefined, close: async () => {} };
-  if (oauth.kind === 'issuer') {
-    const resourceServer = createResourceServer(resourceServerSettings(oauth)!);
+  if (oauth.kind !== 'sandbox') {
+    const settings = resourceServerSettings(oauth);
+    if (settings === undefined) return { resourceServer: undefined, close: async () => {} };
+    const resourceServer = createResourceServer(settings);
     void warnIfUnreachable(resourceServer);
     return { resourceServer, close: async () => {} };
   }

@@ -26,7 +26,7 @@ describe('database settings', () => {
 
   it('take the URL from the variable or from the file its _FILE names', () => {
     expect(loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL: URL_WITH_PASSWORD, PINGONE_MCP_CONFIRM_KEY: 'k' })).toEqual({ url: URL_WITH_PASSWORD });
-    const env = { PINGONE_MCP_DATABASE_URL_FILE: file(`${URL_WITH_PASSWORD}\n`), PINGONE_MCP_CONFIRM_KEY_FILE: file('key\n') };
+    const env = { PINGONE_MCP_DATABASE_URL_FILE: file(`${URL_WITH_PASSWORD}\n`), PINGONE_MCP_CONFIRM_KEY_FILE: file(`${'k'.repeat(32)}\n`) };
     expect(loadConfig(env, { sandbox: true }).database).toEqual({ url: URL_WITH_PASSWORD });
   });
 
@@ -48,11 +48,12 @@ describe('database settings', () => {
     }
   });
 
-  it('refuse both the variable and its _FILE, and an unreadable or empty file', () => {
+  it('refuse both the variable and its _FILE, and an unreadable file; an empty file leaves the setting unset', () => {
     expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL: URL_WITH_PASSWORD, PINGONE_MCP_DATABASE_URL_FILE: file(URL_WITH_PASSWORD) })).toThrow(
       /PINGONE_MCP_DATABASE_URL and PINGONE_MCP_DATABASE_URL_FILE are both set/,
     );
     expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL_FILE: '/nonexistent/db-url' })).toThrow(/cannot be read \(ENOENT\)/);
-    expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL_FILE: file('\n') })).toThrow(/names an empty file/);
+    // As for every secret's _FILE (src/secretFiles.ts): empty means unset, so no database.
+    expect(loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL_FILE: file('\n') })).toBeUndefined();
   });
 });
