@@ -23,7 +23,8 @@ export function createRequestGuard(options: { auth: HttpAuth | undefined; trustP
   // DNS rebinding: a browser page on another site resolving its own name to us sends its own Host and Origin.
   const allowed = [...localhostAllowedHostnames(), ...(auth ? [auth.resource.hostname] : [])];
   return {
-    metadata: (req) => auth?.metadataResponse(headersOnly(req, auth.resource)),
+    // Only the well-known paths can be the metadata; every other request skips building a Request for it.
+    metadata: (req) => (req.url?.startsWith('/.well-known/') ? auth?.metadataResponse(headersOnly(req, auth.resource)) : undefined),
     async check(req) {
       const host = validateHostHeader(hostOf(req, trustProxy), allowed);
       if (!host.ok) return { ok: false, response: jsonRpcError(403, -32000, 'Forbidden: this Host is not served here.') };
