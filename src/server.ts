@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/server';
+import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
 import type { ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/runtime.js';
@@ -20,6 +21,7 @@ export function createServer(deps: ToolDeps): McpServer {
     },
   );
   for (const tool of tools) tool.register(server, deps);
+  registerPrompts(server, { offered: new Set(tools.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
 }
 
