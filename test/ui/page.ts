@@ -59,7 +59,7 @@ export async function openCardPage(): Promise<CardPage> {
       executablePath: CHROMIUM_PATH,
       headless: true,
       chromiumSandbox: false,
-      args: ['--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 640, height: 400 },
       deviceScaleFactor: 2,
     });
