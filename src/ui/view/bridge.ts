@@ -6,6 +6,7 @@ import type {
   McpUiMessageRequest,
   McpUiSizeChangedNotification,
 } from '@modelcontextprotocol/ext-apps';
+import { isObject } from './read.js';
 
 /**
  * The view's side of the MCP Apps protocol (JSON-RPC over postMessage with the
@@ -118,8 +119,4 @@ export class HostBridge {
       this.host.postMessage({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method.slice(0, 80)}` } }, '*');
     }
   }
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

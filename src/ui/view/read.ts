@@ -1,5 +1,3 @@
-import { isObject } from './bridge.js';
-
 /**
  * What the card shows, read defensively from a tool result: the result is data
  * from the server, and its names and nicknames were typed by end users. Every
@@ -125,4 +123,8 @@ function firstText(content: unknown): string | undefined {
 /** IDs go into proposals the assistant acts on: only a well-formed UUID is kept. */
 function uuid(value: unknown): string | undefined {
   return typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : undefined;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
