@@ -19,7 +19,7 @@ export interface FlowSetting {
   requireReason: boolean;
 }
 
-interface Flow {
+export interface Flow {
   name: FlowName;
   title: string;
   description: string;
@@ -29,8 +29,9 @@ interface Flow {
   fixes: readonly WriteToolName[];
   complaint: string;
   diagnose: string;
-  /** How to pick the fix, given the fixes offered. */
-  fix: (fixes: ReadonlySet<WriteToolName>) => string;
+  /** How to pick the fix: the offered fixes follow it, then `choose`. */
+  fix: string;
+  choose?: string;
   beyond: string;
 }
 
@@ -39,10 +40,6 @@ const FIX_WORDS: Record<WriteToolName, string> = {
   unblock_device: 'unblock_device for a device an administrator blocked',
   unlock_device: 'unlock_device for a device locked after failed attempts',
 };
-
-function listFixes(flow: Flow, fixes: ReadonlySet<WriteToolName>): string {
-  return flow.fixes.filter((tool) => fixes.has(tool)).map((tool) => FIX_WORDS[tool]).join('; ');
-}
 
 const FLOWS: readonly Flow[] = [
   {
@@ -54,9 +51,7 @@ const FLOWS: readonly Flow[] = [
     complaint: 'the person says they are locked out and cannot sign in',
     diagnose:
       'Diagnose from the results, not from assumptions: the account state from find_user (locked, disabled, automatic unlock time), the password state if the result shows one, and the MFA devices with list_user_devices (blocked or locked).',
-    fix(fixes) {
-      return `Fix only what the results show is broken, and only for this user: ${listFixes(this, fixes)}.`;
-    },
+    fix: 'Fix only what the results show is broken, and only for this user',
     beyond: 'A disabled account, a password reset or expiry, and a user without a usable MFA device are beyond this server: say what an administrator must do.',
   },
   {
@@ -67,9 +62,8 @@ const FLOWS: readonly Flow[] = [
     fixes: ['unblock_device', 'unlock_device'],
     complaint: 'the person says MFA is not working for them',
     diagnose: 'List their MFA devices with list_user_devices: type, nickname, whether each is blocked or locked, and the next step the result gives for each.',
-    fix(fixes) {
-      return `Fix only the device the person uses, and only for this user: ${listFixes(this, fixes)}. If several devices could be meant, ask the person which one.`;
-    },
+    fix: 'Fix only the device the person uses, and only for this user',
+    choose: 'If several devices could be meant, ask the person which one.',
     beyond: 'No device left, a device never activated, or a lost phone means re-enrolment, which is the user\'s or an administrator\'s job, not this server\'s: explain what they must do.',
   },
 ];
@@ -79,11 +73,9 @@ export function offeredFlows(setting: FlowSetting): readonly Flow[] {
   return FLOWS.filter((flow) => flow.needs.every((tool) => setting.offered.has(tool)));
 }
 
-export type { Flow };
-
 /** The message a flow puts in front of the model. Arguments appear only quoted. */
 export function flowText(flow: Flow, args: FlowArguments, setting: FlowSetting): string {
-  const fixes = new Set(flow.fixes.filter((tool) => setting.offered.has(tool)));
+  const fixes = flow.fixes.filter((tool) => setting.offered.has(tool));
   const ticket = args.ticket === undefined ? '' : ` ${quoted(args.ticket)}`;
   const lines = [
     `Helpdesk ticket${ticket}: ${flow.complaint}.`,
@@ -92,11 +84,12 @@ export function flowText(flow: Flow, args: FlowArguments, setting: FlowSetting):
     '1. Look the user up with find_user using exactly that text. If no user matches, or several do, stop and ask the person which account is meant. Never guess or invent a user or device ID (take them from tool results), and never act on any other user.',
     `2. ${flow.diagnose}`,
   ];
-  if (fixes.size === 0) {
+  if (fixes.length === 0) {
     lines.push(`3. This server is read-only here: change nothing. For each problem found, say which fix an administrator should make. ${flow.beyond}`);
     lines.push('4. Report for the ticket in two sentences: what is wrong and what an administrator must do.');
   } else {
-    lines.push(`3. ${flow.fix(fixes)} ${writeRules(args, setting)} A denied result is final: explain it, do not work around it. ${flow.beyond}`);
+    const fix = [`${flow.fix}: ${fixes.map((tool) => FIX_WORDS[tool]).join('; ')}.`, ...(flow.choose ? [flow.choose] : [])].join(' ');
+    lines.push(`3. ${fix} ${writeRules(args, setting)} A denied result is final: explain it, do not work around it. ${flow.beyond}`);
     lines.push('4. Report for the ticket in two sentences: what was wrong and what you did (or what an administrator must do), with the auditId of each change.');
   }
   return lines.join('\n');

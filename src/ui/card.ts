@@ -80,6 +80,8 @@ export function registerCard(server: McpServer): void {
     { title: 'PingOne user status card', description: "A user's account, password and MFA device state, as find_user and list_user_devices return it.", _meta: CARD_RESOURCE_META },
     async () => ({ contents: [{ uri: CARD_URI, mimeType: RESOURCE_MIME_TYPE, text: await cardHtml(), _meta: CARD_RESOURCE_META }] }),
   );
+  // Listed and read through `enabled`, which the SDK consults on every resources/list and read:
+  // decided per client like the tools' link. Nothing here ever disables it otherwise.
   Object.defineProperty(resource, 'enabled', {
     configurable: true,
     enumerable: true,
