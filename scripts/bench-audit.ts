@@ -1,9 +1,12 @@
 // Measures what the audit trail costs a tool call: every append is written and
-// fdatasync'd before it returns. Prints figures only.
+// fdatasync'd before it resolves. Also appends with many calls in flight, where
+// group commit writes and syncs the records that arrived together in one go:
+// prints records per fdatasync and the event loop's delay meanwhile. Figures only.
 //   npx tsx scripts/bench-audit.ts [N]     (default N = 2000)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AuditEntry } from '../src/audit/record.js';
 import { openAuditTrail } from '../src/audit/trail.js';
 
@@ -77,31 +80,58 @@ try {
   process.stdout.write(`audit append bench: node ${process.version}, ${count} records, ${dir} (${fileSystemName(dir)})\n`);
 
   // Single appends.
-  const singles = openAuditTrail(path.join(dir, 'single.jsonl'));
+  const singles = await openAuditTrail(path.join(dir, 'single.jsonl'));
   const singleNs: bigint[] = [];
   const singleStart = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     const entry = entries(i)[i % 2];
     if (entry === undefined) throw new Error('unreachable');
     const t0 = process.hrtime.bigint();
-    singles.append(entry);
+    await singles.append(entry);
     singleNs.push(process.hrtime.bigint() - t0);
   }
   report('append', 'records', singleNs, process.hrtime.bigint() - singleStart);
 
   // Intent + outcome: what one write tool call adds.
-  const pairs = openAuditTrail(path.join(dir, 'pairs.jsonl'));
+  const pairs = await openAuditTrail(path.join(dir, 'pairs.jsonl'));
   const pairNs: bigint[] = [];
   const pairCount = Math.max(1, Math.floor(count / 2));
   const pairStart = process.hrtime.bigint();
   for (let i = 0; i < pairCount; i++) {
     const [intent, outcome] = entries(i);
     const t0 = process.hrtime.bigint();
-    pairs.append(intent);
-    pairs.append(outcome);
+    await pairs.append(intent);
+    await pairs.append(outcome);
     pairNs.push(process.hrtime.bigint() - t0);
   }
   report('intent + outcome', 'pairs', pairNs, process.hrtime.bigint() - pairStart);
+
+  // Many calls in flight: each waits for its own record, as a tool call does.
+  for (const inFlight of [10, 100]) {
+    const trail = await openAuditTrail(path.join(dir, `concurrent-${inFlight}.jsonl`));
+    const latencyNs: bigint[] = [];
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const start = process.hrtime.bigint();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const entry = entries(next)[next % 2];
+        next += 1;
+        if (entry === undefined) throw new Error('unreachable');
+        const t0 = process.hrtime.bigint();
+        await trail.append(entry);
+        latencyNs.push(process.hrtime.bigint() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    loop.disable();
+    report(`${inFlight} in flight`, 'records', latencyNs, process.hrtime.bigint() - start);
+    const { records, syncs } = trail.syncStats();
+    process.stdout.write(
+      `${''.padEnd(20)} ${(records / syncs).toFixed(1)} records per fdatasync (${syncs} syncs); event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms\n`,
+    );
+  }
 
   const size = fs.statSync(path.join(dir, 'single.jsonl')).size;
   process.stdout.write(`record size: ${(size / count).toFixed(0)} bytes on average\n`);

@@ -20,8 +20,10 @@ import type { AuditRecord } from '../src/audit/record.js';
 import { verifyAuditFile } from '../src/audit/verify.js';
 import type { Device, User } from '../src/pingone/model.js';
 import { environmentFor } from '../src/sandbox/connect.js';
-import { startEmulator, type Emulator } from '../src/sandbox/emulator.js';
+import type { Emulator } from '../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../src/sandbox/seed.js';
+// Latency and the rate limit are test machinery: they plug into the emulator through its intercept seam.
+import { startTestEmulator } from '../test/support/emulator.js';
 
 const BIN = resolve(import.meta.dirname, '../dist/index.js');
 
@@ -40,6 +42,12 @@ const EXPECTED: Record<Kind, string> = { unlock: 'unlocked', unblock: 'unblocked
 
 export interface LoadReport {
   calls: number;
+  /** How many calls of each kind were sent (the mix is the script's; tests check the trail against it). */
+  sent: Record<Kind, number>;
+  /** Writes PingOne (the emulator) answered with a 2xx: one per unlock or unblock call. */
+  pingoneWrites: number;
+  /** The audit file the server wrote, for checks independent of this script's reading of it. */
+  auditPath: string;
   wrong: Array<{ call: number; kind: Kind; got: string }>;
   elapsedMs: number;
   callsPerSecond: number;
@@ -105,7 +113,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const onRejection = () => void unhandledRejections++;
   process.on('unhandledRejection', onRejection);
 
-  const emulator = await startEmulator({
+  const emulator = await startTestEmulator({
     latencyMs: options.latencyMs,
     rateLimitPerSecond: options.rateLimitPerSecond,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
@@ -150,6 +158,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const sampler = setInterval(sample, 100);
 
   const free = [...users];
+  const sent: Record<Kind, number> = { unlock: 0, unblock: 0, read: 0 };
   const latencies: number[] = [];
   const wrong: LoadReport['wrong'] = [];
   const auditIds: string[] = [];
@@ -159,6 +168,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const one = async (index: number, user: LoadUser): Promise<void> => {
     const kind: Kind = index % 10 < 4 ? 'unlock' : index % 10 < 7 ? 'unblock' : 'read';
+    sent[kind] += 1;
     const stored = emulator.getUser(user.id) as User;
     if (kind === 'unblock') {
       const device = emulator.getDevice(user.id, user.deviceId) as Device;
@@ -245,6 +255,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   const report: LoadReport = {
     calls: options.calls,
+    sent,
+    pingoneWrites: requests.filter((r) => (r.route === 'user.action' || r.route === 'device.action') && r.status !== undefined && r.status >= 200 && r.status < 300).length,
+    auditPath,
     wrong,
     elapsedMs,
     callsPerSecond: options.calls / (elapsedMs / 1000),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultAuditLogPath } from './audit/location.js';
+import { AuditLocationError, auditPathProblem, defaultAuditLogPath } from './audit/location.js';
 import { parseUuid, type Uuid } from './ids.js';
 import type { TokenAuthMethod } from './pingone/token.js';
 import { TOOL_NAMES, type ToolName } from './toolNames.js';
@@ -52,6 +52,8 @@ export interface Config {
   guards: Guards;
   /** How long a shutdown lets calls in flight finish before it cancels them. */
   shutdownGraceMs: number;
+  /** The OAuth resource server over HTTP (see OAuthConfig). */
+  oauth: OAuthConfig;
 }
 
 export type ConfirmMode = 'auto' | 'always' | 'never';
@@ -80,12 +82,23 @@ export interface Flags {
   confirm?: string;
 }
 
+function auditDefault(env: NodeJS.ProcessEnv, sandbox: boolean): string {
+  try {
+    return defaultAuditLogPath({ env, sandbox });
+  } catch (error) {
+    if (error instanceof AuditLocationError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 const SANDBOX_HINT = 'or run with --sandbox to try the server without a tenant';
 
 export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   const sandbox = flags.sandbox === true;
-  const logLevel = oneOf('PINGONE_MCP_LOG_LEVEL', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
-  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? defaultAuditLogPath({ env, sandbox });
+  const logLevel = oneOf(flags.logLevel === undefined ? 'PINGONE_MCP_LOG_LEVEL' : '--log-level', flags.logLevel ?? nonEmpty(env.PINGONE_MCP_LOG_LEVEL) ?? 'info', LOG_LEVELS);
+  const auditLogPath = flags.auditLog ?? nonEmpty(env.PINGONE_MCP_AUDIT_LOG) ?? auditDefault(env, sandbox);
+  const auditProblem = auditPathProblem(auditLogPath);
+  if (auditProblem !== undefined) throw new ConfigError(auditProblem);
   const operator = nonEmpty(env.PINGONE_MCP_OPERATOR);
   if (operator !== undefined && (operator.length > 200 || /[\u0000-\u001f\u007f]/.test(operator))) {
     throw new ConfigError('PINGONE_MCP_OPERATOR must be a name or email of at most 200 characters without control characters.');
@@ -97,8 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
   const common = { auditLogPath, logLevel, auditToStderr, guards, shutdownGraceMs: Number(grace), ...(operator === undefined ? {} : { operator }) };
-  if (sandbox) return { target: { kind: 'sandbox' }, ...common };
-  return { target: { kind: 'tenant', pingone: loadPingOneSettings(env) }, ...common };
+  if (sandbox) return { target: { kind: 'sandbox' }, ...common, oauth: loadOAuthConfig(env, { kind: 'sandbox' }) };
+  const target: Target = { kind: 'tenant', pingone: loadPingOneSettings(env) };
+  return { target, ...common, oauth: loadOAuthConfig(env, target) };
 }
 
 function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
@@ -136,12 +150,14 @@ function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
 
 function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
   const readOnly = flags.readOnly === true || bool(env, 'PINGONE_MCP_READ_ONLY', false);
+  // Errors name what the person typed: the flag when it was given, else the variable.
+  const toolsSource = flags.tools === undefined ? 'PINGONE_MCP_TOOLS' : '--tools';
   const toolList = list(flags.tools ?? env.PINGONE_MCP_TOOLS);
   const unknown = toolList?.filter((name) => !(TOOL_NAMES as readonly string[]).includes(name));
   if (unknown && unknown.length > 0) {
-    throw new ConfigError(`PINGONE_MCP_TOOLS names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
+    throw new ConfigError(`${toolsSource} names unknown tools (${unknown.join(', ').slice(0, 120)}): use names from ${TOOL_NAMES.join(', ')}.`);
   }
-  if (toolList && toolList.length === 0) throw new ConfigError(`PINGONE_MCP_TOOLS is empty: list tools from ${TOOL_NAMES.join(', ')}, or unset it to offer all.`);
+  if (toolList && toolList.length === 0) throw new ConfigError(`${toolsSource} is empty: list tools from ${TOOL_NAMES.join(', ')}, or unset it to offer all.`);
   const populations = list(env.PINGONE_MCP_ALLOWED_POPULATIONS);
   const badPopulation = populations?.find((id) => parseUuid(id) === undefined);
   if (badPopulation !== undefined) {
@@ -160,7 +176,7 @@ function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {
     allowedPopulations: populations === undefined ? undefined : new Set(populations.map((id) => id.toLowerCase())),
     protectedUsers: new Set((list(env.PINGONE_MCP_PROTECTED_USERS) ?? []).map((name) => name.toLowerCase())),
     maxWritesPerMinute: Number(maxWrites),
-    confirm: oneOf('PINGONE_MCP_CONFIRM', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
+    confirm: oneOf(flags.confirm === undefined ? 'PINGONE_MCP_CONFIRM' : '--confirm', (flags.confirm ?? nonEmpty(env.PINGONE_MCP_CONFIRM) ?? 'auto').toLowerCase(), ['auto', 'always', 'never'] as const),
     requireReason: bool(env, 'PINGONE_MCP_REQUIRE_REASON', false),
   };
 }
@@ -220,4 +236,117 @@ function baseUrl(name: string, value: string): string {
     throw new ConfigError(`${name} must be a plain base URL without credentials, query or fragment.`);
   }
   return url.href.replace(/\/+$/, '');
+}
+
+// ---------------------------------------------------------------------------
+// OAuth resource server (HTTP mode). One block, so that it merges cleanly.
+// ---------------------------------------------------------------------------
+
+/** The scope names a token must carry for each kind of tool. */
+export interface ScopeNames {
+  readonly read: string;
+  readonly write: string;
+}
+
+/** How verified tokens become operators, whoever the issuer is. */
+export interface OAuthPolicy {
+  readonly scopes: ScopeNames;
+  /** Claims tried in order for the operator's display name; `sub` always ends the list. */
+  readonly displayNameClaims: readonly string[];
+  /** Longest accepted token lifetime (`exp - iat`), so that removing a scope takes effect soon. */
+  readonly maxTokenLifetimeSeconds: number;
+}
+
+/**
+ * - `off`: PINGONE_MCP_RESOURCE is unset: no tokens are checked, so HTTP may listen on loopback only.
+ * - `issuer`: tokens from `issuer` for `resource` (the public URL of the MCP endpoint, RFC 8707).
+ * - `sandbox`: the embedded authorization server issues the tokens; its issuer is known once it
+ *   listens, and the resource is PINGONE_MCP_RESOURCE or, when unset, the listener's own URL.
+ */
+export type OAuthConfig =
+  | { readonly kind: 'off'; readonly policy: OAuthPolicy }
+  | { readonly kind: 'issuer'; readonly issuer: string; readonly resource: string; readonly policy: OAuthPolicy }
+  | { readonly kind: 'sandbox'; readonly resource?: string; readonly policy: OAuthPolicy; readonly sandboxOperator?: string };
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+
+function loadOAuthConfig(env: NodeJS.ProcessEnv, target: Target): OAuthConfig {
+  const read = scopeName(env, 'PINGONE_MCP_READ_SCOPE', 'helpdesk:read');
+  const write = scopeName(env, 'PINGONE_MCP_WRITE_SCOPE', 'helpdesk:write');
+  if (read === write) {
+    throw new ConfigError(`PINGONE_MCP_READ_SCOPE and PINGONE_MCP_WRITE_SCOPE are both "${read}": give the write scope its own name, or read-only operators could write.`);
+  }
+  const claims = list(env.PINGONE_MCP_OPERATOR_NAME_CLAIM) ?? ['preferred_username', 'email'];
+  const badClaim = claims.find((claim) => !CLAIM_NAME.test(claim));
+  if (badClaim !== undefined) {
+    throw new ConfigError(`PINGONE_MCP_OPERATOR_NAME_CLAIM must be claim names separated by commas (such as preferred_username,email); "${badClaim.slice(0, 40)}" is not one.`);
+  }
+  const lifetime = nonEmpty(env.PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS) ?? '3600';
+  if (!/^\d{1,6}$/.test(lifetime) || Number(lifetime) < 60 || Number(lifetime) > 86_400) {
+    throw new ConfigError(`PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS must be whole seconds from 60 to 86400; got "${lifetime.slice(0, 20)}".`);
+  }
+  const policy: OAuthPolicy = {
+    scopes: { read, write },
+    displayNameClaims: [...new Set([...claims.filter((claim) => claim !== 'sub'), 'sub'])],
+    maxTokenLifetimeSeconds: Number(lifetime),
+  };
+  const resourceText = nonEmpty(env.PINGONE_MCP_RESOURCE);
+  const resource = resourceText === undefined ? undefined : resourceUrl(resourceText);
+  const issuerText = nonEmpty(env.PINGONE_MCP_OAUTH_ISSUER);
+  if (target.kind === 'sandbox') {
+    const sandboxOperator = nonEmpty(env.PINGONE_MCP_SANDBOX_OPERATOR);
+    if (sandboxOperator !== undefined && !/^[a-z0-9._-]{1,40}$/.test(sandboxOperator)) {
+      throw new ConfigError('PINGONE_MCP_SANDBOX_OPERATOR must be the username of a sandbox operator, such as bsmith or ops1.');
+    }
+    return { kind: 'sandbox', policy, ...(resource === undefined ? {} : { resource }), ...(sandboxOperator === undefined ? {} : { sandboxOperator }) };
+  }
+  if (resource === undefined) {
+    if (issuerText !== undefined) {
+      throw new ConfigError('PINGONE_MCP_OAUTH_ISSUER is set but PINGONE_MCP_RESOURCE is not: set PINGONE_MCP_RESOURCE to the public URL of the MCP endpoint, such as https://helpdesk-mcp.example.com/mcp.');
+    }
+    return { kind: 'off', policy };
+  }
+  const { authUrl, authEnvironmentId } = target.pingone;
+  const issuer = issuerText === undefined ? `${authUrl}/${authEnvironmentId}/as` : issuerUrl(issuerText);
+  return { kind: 'issuer', issuer, resource, policy };
+}
+
+function scopeName(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = nonEmpty(env[name]) ?? fallback;
+  if (!SCOPE_TOKEN.test(value)) {
+    throw new ConfigError(`${name} must be one OAuth scope name without spaces or quotes (such as ${fallback}); got "${value.slice(0, 40)}".`);
+  }
+  return value;
+}
+
+/** The public URL of the MCP endpoint: https (http only on loopback), no credentials, query or fragment. */
+function resourceUrl(value: string): string {
+  const url = httpUrl('PINGONE_MCP_RESOURCE', value, 'https://helpdesk-mcp.example.com/mcp');
+  if (url.pathname === '/') {
+    throw new ConfigError('PINGONE_MCP_RESOURCE needs the path of the MCP endpoint, such as https://helpdesk-mcp.example.com/mcp.');
+  }
+  return url.href;
+}
+
+/** An issuer is compared with `iss` exactly, so it is kept exactly as written. */
+function issuerUrl(value: string): string {
+  httpUrl('PINGONE_MCP_OAUTH_ISSUER', value, 'https://auth.pingone.com/<environment-id>/as');
+  return value;
+}
+
+function httpUrl(name: string, value: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: set it to an https:// URL such as ${example}.`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname))) {
+    throw new ConfigError(`${name} must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).`);
+  }
+  if (url.username || url.password || url.search || url.hash || /[?#]/.test(value)) {
+    throw new ConfigError(`${name} must be a plain URL without credentials, query or fragment, such as ${example}.`);
+  }
+  return url;
 }

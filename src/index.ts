@@ -16,10 +16,13 @@ const USAGE = `Usage:
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
         logging:  PINGONE_MCP_LOG_LEVEL
-  ${SERVER_NAME} audit verify [FILE]
+  ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
-  ${SERVER_NAME} audit show [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
+  ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
       Print the audit trail as a table (or JSON Lines).
+  ${SERVER_NAME} audit rotate [--sandbox] [FILE]
+      Verify the trail, keep it under a timestamped name, start a new file
+      that continues its chain.
 
 Options:
   --sandbox          run against an embedded PingOne emulator with demo users (no tenant needed)
@@ -36,11 +39,17 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
-    const defaultPath = process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath();
+    // A reader that stops early (`audit show --json | head -1`) is not an error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+      process.exit(2);
+    });
     return runAuditCommand(argv.slice(1), {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
-      defaultPath,
+      // The same file the server would write, with or without --sandbox.
+      defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
     });
   }
   let flags;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEntry, AuditRecord } from './record.js';
+import { AUDIT_FORMAT_VERSION, type AuditContinuation, type AuditEntry, type AuditRecord } from './record.js';
 
 /**
  * How one record becomes one line, and how a line is checked on its own.
@@ -17,7 +17,7 @@ import type { AuditEntry, AuditRecord } from './record.js';
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 /** Fields the trail adds; an entry cannot set them. */
-const TRAIL_FIELDS = new Set(['time', 'seq', 'prevHash', 'hash']);
+const TRAIL_FIELDS = new Set(['v', 'time', 'seq', 'prevHash', 'hash']);
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -70,6 +70,7 @@ export function buildRecord(fields: Readonly<Record<string, unknown>>, previous:
   // Readable order: when/which/what first, the chain last. Spread keeps the
   // position of keys already listed and appends any field added to AuditEntry later.
   const unsigned: Record<string, unknown> = {
+    v: AUDIT_FORMAT_VERSION,
     time,
     seq: previous.seq + 1,
     auditId: undefined,
@@ -88,6 +89,28 @@ export function buildRecord(fields: Readonly<Record<string, unknown>>, previous:
   for (const key of Object.keys(unsigned)) if (unsigned[key] === undefined) delete unsigned[key];
   const record = { ...unsigned, hash: computeRecordHash(unsigned) };
   return record as unknown as AuditRecord;
+}
+
+/** The first record of a rotated file: it continues the chain of `previousFile`, whose last record is `previous`. */
+export function buildContinuation(
+  previousFile: string,
+  previous: ChainPosition,
+  actor: AuditContinuation['actor'],
+  time: string,
+): AuditContinuation {
+  const fields = { phase: 'continued', continues: { file: previousFile, seq: previous.seq, hash: previous.hash }, actor };
+  return buildRecord(fields, previous, time) as unknown as AuditContinuation;
+}
+
+/** The record as a continuation whose link fields agree with its chain fields, or undefined. */
+export function asContinuation(record: Readonly<Record<string, unknown>>): AuditContinuation | undefined {
+  if (record.phase !== 'continued') return undefined;
+  const continues = record.continues;
+  if (typeof continues !== 'object' || continues === null) return undefined;
+  const { file, seq, hash } = continues as Record<string, unknown>;
+  if (typeof file !== 'string' || file === '' || typeof seq !== 'number' || typeof hash !== 'string') return undefined;
+  if (record.seq !== seq + 1 || record.prevHash !== hash || !HASH_PATTERN.test(hash)) return undefined;
+  return record as unknown as AuditContinuation;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -161,6 +184,10 @@ export function checkRecordLine(text: string): LineCheck {
   }
   if (typeof time !== 'string') {
     return { ok: false, problem: 'malformed', message: 'the record has no "time"' };
+  }
+  // Absent: written by release 0.1.0. A later version still verifies: the hash covers what was written.
+  if (fields.v !== undefined && (typeof fields.v !== 'number' || !Number.isSafeInteger(fields.v) || fields.v < 1)) {
+    return { ok: false, problem: 'malformed', message: 'the record has an invalid format version "v" (a positive integer)' };
   }
   let recomputed: string;
   try {

@@ -59,3 +59,15 @@ export function describeOsError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** What an operator does about a trail that cannot be continued, as a command line to paste. */
+export function verifyAdvice(path: string): string {
+  return `run \`pingone-helpdesk-mcp audit verify ${shellQuote(path)}\`, then move the file aside to start a new trail.`;
+}
+
+/** The path as one shell word, for a command line the operator can paste. */
+export function shellQuote(path: string): string {
+  if (!/[\s"'$`!&|;<>()*?#~]/.test(path)) return path;
+  if (process.platform === 'win32') return `"${path}"`;
+  return `'${path.replace(/'/g, `'\\''`)}'`;
+}

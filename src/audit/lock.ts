@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
  * who took it. Two servers (say Claude Desktop and Claude Code) may share one
  * audit file; the lock makes "read the last record, append the next" atomic
- * between them, so seq stays gap-free and the chain stays linear.
+ * between them, so seq stays gap-free and the chain stays linear. Callers key
+ * it on the file's real path, so two names for one file share one lock.
  *
- * Everything is synchronous because `append` is: the lock is held for one
- * write + fsync, a few milliseconds. Waiting sleeps with `Atomics.wait`.
+ * Everything is asynchronous: a server waiting for another's lock keeps
+ * answering other requests (ping, reads of other calls). Waiting ends at a
+ * deadline with a `timeout` failure.
  *
  * A lock is stale when its holder is a dead process on this host, or when it is
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a
@@ -22,14 +25,8 @@ import * as os from 'node:os';
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
-/** Tokens of the locks this process holds right now (the trail is used from one thread). */
+/** Tokens of the locks this process holds right now. */
 const heldTokens = new Set<string>();
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-function sleepSync(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -66,9 +63,9 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-function readIfExists(path: string): string | undefined {
+async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    return fs.readFileSync(path, 'utf8');
+    return await fs.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -76,10 +73,10 @@ function readIfExists(path: string): string | undefined {
 }
 
 /** Whether the lock at `path` (whose text is `text`) may be removed. */
-function isStale(path: string, text: string, host: string): boolean {
+async function isStale(path: string, text: string, host: string): Promise<boolean> {
   let ageMs: number;
   try {
-    ageMs = Date.now() - fs.statSync(path).mtimeMs;
+    ageMs = Date.now() - (await fs.stat(path)).mtimeMs;
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
@@ -94,41 +91,38 @@ function isStale(path: string, text: string, host: string): boolean {
   return !isProcessAlive(holder.pid);
 }
 
-/** Runs `fn` while holding `<file>.lock`. Throws LockError when it cannot be taken. */
-export function withFileLock<T>(file: string, fn: () => T): T {
-  const lockPath = `${file}.lock`;
-  const host = os.hostname().replace(/\s+/g, '_') || 'unknown-host';
-  const token = `${process.pid} ${host} ${randomBytes(8).toString('hex')}`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
+/** Takes `<file>.lock`, waiting at most `waitMs`. Throws LockError when it cannot. */
+async function acquire(lockPath: string, token: string, host: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    let fd: number | undefined;
+    let handle: fs.FileHandle | undefined;
     try {
-      fd = fs.openSync(lockPath, 'wx', 0o600);
+      handle = await fs.open(lockPath, 'wx', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError({ kind: 'io', error: err });
     }
-    if (fd !== undefined) {
+    if (handle !== undefined) {
       try {
-        fs.writeSync(fd, token);
+        await handle.writeFile(token);
       } catch (err) {
-        safely(() => fs.closeSync(fd));
-        safely(() => fs.unlinkSync(lockPath));
+        await handle.close().catch(() => {});
+        await fs.unlink(lockPath).catch(() => {});
         throw new LockError({ kind: 'io', error: err });
       }
-      safely(() => fs.closeSync(fd));
+      await handle.close().catch(() => {});
       heldTokens.add(token);
-      break;
+      return;
     }
     let text: string | undefined;
     try {
-      text = readIfExists(lockPath);
+      text = await readIfExists(lockPath);
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
     if (text === undefined) continue; // released between our open and read
-    if (isStale(lockPath, text, host) && readIfExists(lockPath) === text) {
-      safely(() => fs.unlinkSync(lockPath));
+    if ((await isStale(lockPath, text, host)) && (await readIfExists(lockPath).catch(() => undefined)) === text) {
+      await fs.unlink(lockPath).catch(() => {});
       continue;
     }
     if (Date.now() >= deadline) {
@@ -138,24 +132,26 @@ export function withFileLock<T>(file: string, fn: () => T): T {
         holder: holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host}`,
       });
     }
-    sleepSync(delay + Math.random() * delay);
+    await sleep(delay + Math.random() * delay);
     delay = Math.min(delay * 2, 20);
-  }
-  try {
-    return fn();
-  } finally {
-    heldTokens.delete(token);
-    // Only our own lock: if it was judged stale and taken over, it is no longer ours.
-    safely(() => {
-      if (readIfExists(lockPath) === token) fs.unlinkSync(lockPath);
-    });
   }
 }
 
-function safely(action: () => void): void {
+/** Runs `fn` while holding `<file>.lock`. Throws LockError when the lock cannot be taken within `waitMs`. */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
+  const lockPath = `${file}.lock`;
+  const host = os.hostname().replace(/\s+/g, '_') || 'unknown-host';
+  const token = `${process.pid} ${host} ${randomBytes(8).toString('hex')}`;
+  await acquire(lockPath, token, host, waitMs);
   try {
-    action();
-  } catch {
-    // best effort: the caller's outcome is already decided
+    return await fn();
+  } finally {
+    heldTokens.delete(token);
+    // Only our own lock: if it was judged stale and taken over, it is no longer ours.
+    try {
+      if ((await readIfExists(lockPath)) === token) await fs.unlink(lockPath);
+    } catch {
+      // best effort: the caller's outcome is already decided
+    }
   }
 }

@@ -4,9 +4,18 @@
  * a call that ends without a write produces one `outcome` record.
  *
  * `hash` is SHA-256 (hex) of the RFC 8785 canonical JSON of the record without
- * `hash`; `prevHash` is the previous record's `hash` ("" for the first record of
- * a file). Personal data (emails, phone numbers) and secrets never enter a record.
+ * `hash`, exactly as written: a field added in a later format is covered by the
+ * hash of the record that carries it, and an older record without it still
+ * verifies. `prevHash` is the previous record's `hash` ("" for the first record
+ * of a trail). Personal data (emails, phone numbers) and secrets never enter a record.
  */
+
+/**
+ * The record format this release writes, as `v`. Records from release 0.1.0
+ * carry no `v` (format 0); their fields are a subset of today's.
+ * 1: adds `v`, and the `continued` record that starts a rotated file.
+ */
+export const AUDIT_FORMAT_VERSION = 1;
 export type AuditPhase = 'intent' | 'outcome';
 
 export type AuditOutcome =
@@ -67,8 +76,28 @@ export interface AuditEntry {
 }
 
 export interface AuditRecord extends AuditEntry {
+  /** Format version; absent in records written by release 0.1.0. */
+  v?: number;
   time: string;
   seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * The first record of a file started by `audit rotate`: it names the file the
+ * trail continues from and that file's last record, and links to it (its
+ * `prevHash` is that record's `hash`, its `seq` the next one), so a chain of
+ * files verifies end to end.
+ */
+export interface AuditContinuation {
+  v: number;
+  time: string;
+  seq: number;
+  phase: 'continued';
+  /** The previous file (its name, in the same directory) and its last record. */
+  continues: { file: string; seq: number; hash: string };
+  actor: Pick<AuditActor, 'osUser' | 'host'>;
   prevHash: string;
   hash: string;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { asContinuation } from './chain.js';
 import type { AuditRecord } from './record.js';
 
 /**
@@ -36,9 +37,25 @@ const DisplayableRecord = z.looseObject({
   sandbox: z.boolean().optional(),
 });
 
-/** The value as a record the table can show, or undefined when it lacks what the table reads. */
+/**
+ * The value as a record the table can show, or undefined when it lacks what the
+ * table reads. The `continued` record that starts a rotated file shows as a row
+ * naming the file it continues.
+ */
 export function asDisplayableRecord(value: unknown): AuditRecord | undefined {
-  return DisplayableRecord.safeParse(value).success ? (value as AuditRecord) : undefined;
+  if (DisplayableRecord.safeParse(value).success) return value as AuditRecord;
+  const continuation = typeof value === 'object' && value !== null ? asContinuation(value as Record<string, unknown>) : undefined;
+  if (continuation === undefined || typeof continuation.time !== 'string') return undefined;
+  // Display only: the table reads a phase as text, so "continued" shows in the OUTCOME column.
+  const row = {
+    time: continuation.time,
+    seq: continuation.seq,
+    phase: 'continued',
+    tool: '(audit rotate)',
+    target: { environmentId: '', lookup: `continues ${continuation.continues.file}` },
+    actor: { osUser: String(continuation.actor?.osUser ?? '?'), host: String(continuation.actor?.host ?? '?') },
+  };
+  return row as unknown as AuditRecord;
 }
 
 export interface AuditFilter {

@@ -1,6 +1,6 @@
-import { checkRecordLine, type ChainPosition } from './chain.js';
+import { asContinuation, checkRecordLine, type ChainPosition } from './chain.js';
 import { readFileLines, splitContent, type Line } from './lines.js';
-import type { AuditRecord } from './record.js';
+import type { AuditContinuation, AuditRecord } from './record.js';
 
 /**
  * Verifies a whole audit file: every line is a record whose hash recomputes,
@@ -11,12 +11,26 @@ import type { AuditRecord } from './record.js';
  * file (what is left is still a valid chain), or a tail rewritten by someone
  * who recomputed every hash after their edit. Both need an anchor kept outside
  * the file (e.g. the last hash copied elsewhere from time to time).
+ *
+ * A file started by `audit rotate` opens with a `continued` record that links
+ * to the last record of the previous file; it is accepted as the start of the
+ * chain, and `continues` in the result says which file and record to check it
+ * against (`verifyAuditFiles` does).
  */
 
 export type VerifyProblem = 'truncated' | 'malformed' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'broken-link';
 
 export type VerifyResult =
-  | { ok: true; records: number; firstTime?: string; lastTime?: string }
+  | {
+      ok: true;
+      records: number;
+      firstTime?: string;
+      lastTime?: string;
+      /** The chain position after the last record (seq 0, hash "" for an empty file). */
+      last: ChainPosition;
+      /** Set when the file starts with a `continued` record. */
+      continues?: AuditContinuation['continues'];
+    }
   | { ok: false; line: number; problem: VerifyProblem; message: string };
 
 /**
@@ -97,6 +111,7 @@ function* checkChain(): Generator<void, VerifyResult, Line | undefined> {
   let records = 0;
   let firstTime: string | undefined;
   let lastTime: string | undefined;
+  let continues: AuditContinuation['continues'] | undefined;
 
   for (;;) {
     const line = lookahead.shift() ?? (yield);
@@ -106,11 +121,21 @@ function* checkChain(): Generator<void, VerifyResult, Line | undefined> {
         records,
         ...(firstTime === undefined ? {} : { firstTime }),
         ...(lastTime === undefined ? {} : { lastTime }),
+        last: { seq: previous.seq, hash: previous.hash },
+        ...(continues === undefined ? {} : { continues }),
       };
     }
     const parsed = parseLine(line);
     if (!parsed.ok) return parsed;
     const current = parsed.record;
+    if (previous.line === 0) {
+      // A rotated file starts where its predecessor ended.
+      const continuation = asContinuation(current as unknown as Record<string, unknown>);
+      if (continuation !== undefined) {
+        continues = continuation.continues;
+        previous = { seq: continuation.continues.seq, hash: continuation.continues.hash, prevHash: '', line: 0 };
+      }
+    }
     const expected = previous.seq + 1;
 
     if (current.seq !== expected || current.prevHash !== previous.hash) {
@@ -128,6 +153,21 @@ function* checkChain(): Generator<void, VerifyResult, Line | undefined> {
     lastTime = current.time;
     previous = { seq: current.seq, hash: current.hash, prevHash: current.prevHash, line: line.number };
   }
+}
+
+/**
+ * Checks that a verified file continues the one before it (`before`, its path
+ * and last chain position, from its own verification): the result, or the failure.
+ */
+export function checkContinuation(before: { path: string; last: ChainPosition }, result: Extract<VerifyResult, { ok: true }>): VerifyResult {
+  const link = result.continues;
+  if (link === undefined) {
+    return fail(1, 'broken-link', `this file does not start with a "continued" record, so it does not continue ${before.path}`);
+  }
+  if (link.seq !== before.last.seq || link.hash !== before.last.hash) {
+    return fail(1, 'broken-link', `the first record continues seq ${link.seq} of ${link.file}, but the last record of ${before.path} is seq ${before.last.seq} with another hash: records are missing between the files, or a file was replaced`);
+  }
+  return result;
 }
 
 function verifiedRecord(line: Line): Placed | undefined {
@@ -164,6 +204,10 @@ function* diagnose(
       return fail(at, 'inserted', `lines ${previous.line} and ${at} both claim seq ${seq} after the same record: one of them was inserted`);
     }
     return fail(at, 'reordered', `seq ${seq} follows seq ${previous.seq} (line ${previous.line}): records were moved or duplicated`);
+  }
+
+  if (previous.line === 0 && (current.record as unknown as Record<string, unknown>).phase === 'continued') {
+    return fail(at, 'broken-link', 'the first record says it continues a previous file, but the record it names is not the one it links to: it was edited');
   }
 
   if (seq > expected) {

@@ -3,14 +3,15 @@ import { parseArgs } from 'node:util';
 import { describeOsError, osErrorCode } from '../audit/errors.js';
 import { readFileLines } from '../audit/lines.js';
 import type { AuditRecord } from '../audit/record.js';
+import { rotateAuditFile } from '../audit/rotate.js';
 import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, type AuditFilter } from '../audit/show.js';
-import { verifyAuditFile } from '../audit/verify.js';
+import { checkContinuation, verifyAuditFile, type VerifyResult } from '../audit/verify.js';
 
 export interface AuditCommandIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** The trail used when no FILE is given. */
-  defaultPath: string;
+  /** The trail used when no FILE is given: the sandbox's with --sandbox, else the tenant's. Throws when it cannot be worked out. */
+  defaultPath: (sandbox: boolean) => string;
   /** Clock for `--since 24h` and the table's summary (tests). */
   now?: () => Date;
 }
@@ -18,16 +19,22 @@ export interface AuditCommandIo {
 const COMMAND = 'pingone-helpdesk-mcp audit';
 
 export const AUDIT_USAGE = `Usage:
-  ${COMMAND} verify [FILE]
+  ${COMMAND} verify [--sandbox] [FILE…]
       Check every record's hash and the chain linking them. Exit 0 when the
       trail is intact, 1 when it is not (the first problem is named), 2 when
-      the file cannot be read.
-  ${COMMAND} show [FILE] [--since 24h|7d|30m|ISO-TIME] [--user ID|USERNAME] [--json]
+      the file cannot be read. Given several files, oldest first (a rotated
+      file, then the file that replaced it), also checks that each continues
+      the one before.
+  ${COMMAND} show [--sandbox] [FILE] [--since 24h|7d|30m|ISO-TIME] [--user ID|USERNAME] [--json]
       Print the records as a table, or with --json as JSON Lines exactly as
       stored. Does not verify: run verify for that.
+  ${COMMAND} rotate [--sandbox] [FILE]
+      Verify the trail, keep it as FILE's name with a timestamp, and start a
+      new file whose first record continues its chain. Safe while servers
+      write to it. Exit 1 when the trail does not verify (nothing is moved).
 
 FILE defaults to the trail this server writes (PINGONE_MCP_AUDIT_LOG or the
-platform default).
+platform default); with --sandbox, to the trail \`--sandbox\` writes.
 `;
 
 /** Most unreadable-line warnings printed by `show` before summarising the rest. */
@@ -42,6 +49,8 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
         return await verifyCommand(rest, io);
       case 'show':
         return await showCommand(rest, io);
+      case 'rotate':
+        return await rotateCommand(rest, io);
       case 'help':
       case '--help':
       case '-h':
@@ -62,7 +71,7 @@ export async function runAuditCommand(args: string[], io: AuditCommandIo): Promi
 }
 
 type Parsed =
-  | { ok: true; values: Readonly<Record<string, string | boolean | undefined>>; file: string }
+  | { ok: true; values: Readonly<Record<string, string | boolean | undefined>>; files: string[] }
   | { ok: false; code: number };
 
 function parseCommand(
@@ -70,12 +79,13 @@ function parseCommand(
   args: string[],
   options: Record<string, { type: 'string' | 'boolean' }>,
   io: AuditCommandIo,
+  maxFiles = 1,
 ): Parsed {
   let parsed;
   try {
     parsed = parseArgs({
       args,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      options: { ...options, sandbox: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
@@ -88,12 +98,12 @@ function parseCommand(
     io.stdout(AUDIT_USAGE);
     return { ok: false, code: 0 };
   }
-  if (parsed.positionals.length > 1) {
+  if (parsed.positionals.length > maxFiles) {
     io.stderr(`${COMMAND} ${name}: expected at most one FILE, got ${parsed.positionals.length} arguments.\n\n${AUDIT_USAGE}`);
     return { ok: false, code: 2 };
   }
-  const file = nodePath.resolve(parsed.positionals[0] ?? io.defaultPath);
-  return { ok: true, values, file };
+  const given = parsed.positionals.length > 0 ? parsed.positionals : [io.defaultPath(values.sandbox === true)];
+  return { ok: true, values, files: given.map((file) => nodePath.resolve(file)) };
 }
 
 /** The line for a trail that cannot be read at all. */
@@ -105,24 +115,53 @@ function unreadable(file: string, err: unknown): string {
 }
 
 async function verifyCommand(args: string[], io: AuditCommandIo): Promise<number> {
-  const parsed = parseCommand('verify', args, {}, io);
+  const parsed = parseCommand('verify', args, {}, io, Number.POSITIVE_INFINITY);
   if (!parsed.ok) return parsed.code;
-  const { file } = parsed;
+  let before: { path: string; last: Extract<VerifyResult, { ok: true }>['last'] } | undefined;
+  for (const file of parsed.files) {
+    let result: VerifyResult;
+    try {
+      result = await verifyAuditFile(file);
+    } catch (err) {
+      io.stderr(unreadable(file, err));
+      return 2;
+    }
+    if (result.ok && before !== undefined) result = checkContinuation(before, result);
+    if (!result.ok) {
+      io.stdout(`audit trail ${file}: line ${result.line} ${result.problem}: ${result.message}\n`);
+      return 1;
+    }
+    const count = `${result.records} record${result.records === 1 ? '' : 's'}`;
+    const span = result.firstTime === undefined ? '' : `, ${result.firstTime} … ${result.lastTime ?? result.firstTime}`;
+    const link = result.continues === undefined ? '' : `, continues ${result.continues.file} at seq ${result.continues.seq}`;
+    io.stdout(`ok: ${count}${span}${link} (${file})\n`);
+    before = { path: file, last: result.last };
+  }
+  return 0;
+}
+
+async function rotateCommand(args: string[], io: AuditCommandIo): Promise<number> {
+  const parsed = parseCommand('rotate', args, {}, io);
+  if (!parsed.ok) return parsed.code;
+  const file = parsed.files[0] ?? '';
   let result;
   try {
-    result = await verifyAuditFile(file);
+    result = await rotateAuditFile(file, io.now?.() ?? new Date());
   } catch (err) {
-    io.stderr(unreadable(file, err));
+    io.stderr(`audit trail ${file}: cannot rotate it: ${describeOsError(err)}\n`);
     return 2;
   }
-  if (!result.ok) {
-    io.stdout(`audit trail ${file}: line ${result.line} ${result.problem}: ${result.message}\n`);
-    return 1;
+  switch (result.kind) {
+    case 'empty':
+      io.stdout(`audit trail ${file}: empty, nothing to rotate\n`);
+      return 0;
+    case 'does-not-verify':
+      io.stdout(`audit trail ${file}: not rotated, line ${result.result.line} ${result.result.problem}: ${result.result.message}\n`);
+      return 1;
+    case 'rotated':
+      io.stdout(`rotated: ${result.records} record${result.records === 1 ? '' : 's'} kept in ${result.kept}; ${file} now continues its chain\n`);
+      return 0;
   }
-  const count = `${result.records} record${result.records === 1 ? '' : 's'}`;
-  const span = result.firstTime === undefined ? '' : `, ${result.firstTime} … ${result.lastTime ?? result.firstTime}`;
-  io.stdout(`ok: ${count}${span} (${file})\n`);
-  return 0;
 }
 
 async function showCommand(args: string[], io: AuditCommandIo): Promise<number> {
@@ -133,7 +172,8 @@ async function showCommand(args: string[], io: AuditCommandIo): Promise<number> 
     io,
   );
   if (!parsed.ok) return parsed.code;
-  const { file, values } = parsed;
+  const { values } = parsed;
+  const file = parsed.files[0] ?? '';
   const now = io.now?.() ?? new Date();
   const json = values.json === true;
   const sinceText = typeof values.since === 'string' ? values.since : undefined;

@@ -1,7 +1,7 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../app.js';
 import { mirrorToLog } from '../audit/mirror.js';
-import { asAuditSink, openAuditTrail } from '../audit/trail.js';
+import { openAuditTrail } from '../audit/trail.js';
 import type { Config, PingOneSettings } from '../config.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -23,11 +23,12 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   exitOnCrash(logger);
-  const audit = openAuditTrail(config.auditLogPath);
+  const audit = await openAuditTrail(config.auditLogPath);
   const auditStatus = audit.status();
   if (auditStatus.state === 'broken') {
     logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);
   }
+  for (const warning of audit.warnings) logger.warn({ auditLog: audit.path }, warning);
 
   const sandbox = config.target.kind === 'sandbox';
   let closeEmulator = async (): Promise<void> => {};
@@ -42,7 +43,7 @@ export async function serve(config: Config): Promise<void> {
     pingone = settingsFor(emulator);
   }
 
-  const sink = config.auditToStderr ? mirrorToLog(asAuditSink(audit), logger) : asAuditSink(audit);
+  const sink = config.auditToStderr ? mirrorToLog(audit, logger) : audit;
   const parts = assemble({ config, pingone, audit: sink, logger, sandbox });
   const connection = new StdioConnection({
     input: process.stdin,

@@ -1,15 +1,17 @@
 import type { z } from 'zod';
 import type { Uuid } from '../ids.js';
-import { PingOneApiError, PingOneResponseError } from './errors.js';
+import { PingOneApiError, PingOneResponseError, isPingOneFailure, type PingOneFailure } from './errors.js';
 import type { CallScope, HttpAnswer, HttpExchange } from './http.js';
 import {
   ActionContentType,
   DevicePageSchema,
   DeviceSchema,
   P1ErrorSchema,
+  PasswordStateSchema,
   UserPageSchema,
   UserSchema,
   type Device,
+  type PasswordState,
   type User,
 } from './model.js';
 import type { TokenSource } from './token.js';
@@ -32,6 +34,12 @@ export interface PingOneApi {
   unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<User>>;
   unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
   unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>>;
+  /** The user's password state; what PingOne cannot tell (refused, unreadable, unavailable) is a value, not an error. Throws only when the call is cancelled. */
+  getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead>;
+  /** Password Unlock: `write({ kind: 'unlockPassword', userId })`. */
+  unlockPassword(userId: Uuid, scope: CallScope): Promise<WriteAnswer<PasswordState>>;
+  /** One write. Any 2xx is success whatever its body; the answer says whether the body was the resource. */
+  write<K extends WriteKind>(action: WriteAction<K>, scope: CallScope): Promise<WriteAnswer<WrittenResource<K>>>;
 }
 
 export interface PingOneClientOptions {
@@ -81,6 +89,35 @@ export class PingOneClient implements PingOneApi {
   unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<Device>> {
     const path = this.path('users', userId, 'devices', deviceId);
     return this.call('POST', path, ActionContentType.unlockDevice, DeviceSchema, scope);
+  }
+
+  async getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead> {
+    try {
+      const reply = await this.call('GET', `${this.path('users', userId)}/password`, undefined, PasswordStateSchema, scope);
+      return { known: true, state: reply.data, status: reply.status, correlationId: reply.correlationId };
+    } catch (error) {
+      if (!isPingOneFailure(error)) throw error;
+      const why = whyPasswordUnknown(error);
+      if (why === undefined) throw error;
+      return { known: false, why, failure: error };
+    }
+  }
+
+  unlockPassword(userId: Uuid, scope: CallScope): Promise<WriteAnswer<PasswordState>> {
+    return this.write({ kind: 'unlockPassword', userId }, scope);
+  }
+
+  async write<K extends WriteKind>(action: WriteAction<K>, scope: CallScope): Promise<WriteAnswer<WrittenResource<K>>> {
+    const spec: WriteSpec = WRITES[action.kind];
+    const url = 'deviceId' in action ? this.path('users', action.userId, 'devices', action.deviceId) : `${this.path('users', action.userId)}${spec.suffix}`;
+    const answer = await this.authorized('POST', url, spec.contentType, scope);
+    if (answer.status < 200 || answer.status > 299) throw apiError(answer);
+    const base = { status: answer.status, correlationId: answer.correlationId };
+    if (answer.json === undefined && answer.problem === undefined) return { ...base, body: 'none' };
+    const parsed = spec.schema.safeParse(answer.json);
+    // The schema is the one WRITES names for this kind, so the parsed value is that kind's resource.
+    if (parsed.success) return { ...base, body: 'resource', data: parsed.data as WrittenResource<K> };
+    return { ...base, body: 'unexpected', problem: answer.problem ?? 'the body does not have the expected shape' };
   }
 
   /** Builds a path under this environment; segments are literals or checked UUIDs. */
@@ -139,4 +176,68 @@ function apiError(answer: HttpAnswer): PingOneApiError {
     },
     { attempts: answer.attempts, correlationId: answer.correlationId },
   );
+}
+
+/**
+ * The writes, by kind: content type, the resource a 2xx body may carry, and the
+ * URL suffix after the user (device writes go to the device URL instead).
+ */
+const WRITES = {
+  unlockUser: { contentType: ActionContentType.unlockUser, schema: UserSchema, suffix: '' },
+  unlockPassword: { contentType: ActionContentType.unlockPassword, schema: PasswordStateSchema, suffix: '/password' },
+  unblockDevice: { contentType: ActionContentType.unblockDevice, schema: DeviceSchema, suffix: '' },
+  unlockDevice: { contentType: ActionContentType.unlockDevice, schema: DeviceSchema, suffix: '' },
+} as const;
+type WriteSpec = (typeof WRITES)[WriteKind];
+
+export type WriteKind = keyof typeof WRITES;
+/** What a successful write of this kind may answer with. */
+export type WrittenResource<K extends WriteKind> = z.infer<(typeof WRITES)[K]['schema']>;
+
+type WriteTargets = {
+  unlockUser: { userId: Uuid };
+  unlockPassword: { userId: Uuid };
+  unblockDevice: { userId: Uuid; deviceId: Uuid };
+  unlockDevice: { userId: Uuid; deviceId: Uuid };
+};
+/** One write to send: its kind and what it names. */
+export type WriteAction<K extends WriteKind = WriteKind> = { [P in K]: { kind: P } & WriteTargets[P] }[K];
+
+/**
+ * A 2xx answer to a write. PingOne's definitions type none of these answers, so
+ * the body is reported, never trusted: `resource` when it is the object,
+ * `none` when it is empty (e.g. 204), `unexpected` otherwise. For the last two
+ * the caller reads the state back.
+ */
+export type WriteAnswer<T> = { status: number; correlationId: string | undefined } & (
+  | { body: 'resource'; data: T }
+  | { body: 'none' }
+  | { body: 'unexpected'; problem: string }
+);
+
+/**
+ * A password-state read. `known: false` says why the state is unknown:
+ * `refused` (PingOne said no: 403, 404, the credentials), `unreadable` (a 2xx
+ * whose body is not a documented state), `unavailable` (a timeout, the network,
+ * 429 or 5xx after the retries). `failure` carries status and correlation id for
+ * the audit.
+ */
+export type PasswordStateRead =
+  | { known: true; state: PasswordState; status: number; correlationId: string | undefined }
+  | { known: false; why: 'refused' | 'unreadable' | 'unavailable'; failure: PingOneFailure };
+
+function whyPasswordUnknown(failure: PingOneFailure): 'refused' | 'unreadable' | 'unavailable' | undefined {
+  switch (failure.kind) {
+    case 'cancelled':
+      return undefined;
+    case 'response':
+      return 'unreadable';
+    case 'auth':
+      return 'refused';
+    case 'timeout':
+    case 'unreachable':
+      return 'unavailable';
+    case 'api':
+      return failure.status === 429 || failure.status >= 500 ? 'unavailable' : 'refused';
+  }
 }

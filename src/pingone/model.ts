@@ -68,5 +68,23 @@ export const ActionContentType = {
   unblockDevice: 'application/vnd.pingidentity.device.unblock+json',
   blockDevice: 'application/vnd.pingidentity.device.block+json',
   unlockDevice: 'application/vnd.pingidentity.device.unlock+json',
+  unlockPassword: 'application/vnd.pingidentity.password.unlock+json',
 } as const;
 export type ActionContentType = (typeof ActionContentType)[keyof typeof ActionContentType];
+
+/** The states PingOne documents for `GET /users/{id}/password`. */
+export const PASSWORD_STATUSES = ['OK', 'NO_PASSWORD', 'PASSWORD_EXPIRED', 'PASSWORD_LOCKED_OUT', 'MUST_CHANGE_PASSWORD', 'EXTERNAL'] as const;
+export type PasswordStatus = (typeof PASSWORD_STATUSES)[number];
+
+/**
+ * A user's password state. `status` is checked against the documented states so
+ * that a value PingOne adds later reads as "unknown", never as a wrong diagnosis.
+ */
+export const PasswordStateSchema = z.looseObject({
+  status: z.enum(PASSWORD_STATUSES),
+  /** Absent when only an administrator can lift the lockout. */
+  secondsUntilUnlock: z.number().optional(),
+  lastChangedAt: z.string().optional(),
+  passwordPolicy: z.looseObject({ id: z.string().optional() }).optional(),
+});
+export type PasswordState = z.infer<typeof PasswordStateSchema>;

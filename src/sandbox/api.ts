@@ -1,10 +1,13 @@
 import type { Device, User } from '../pingone/model.js';
 import type { TokenService } from './auth.js';
-import { FilterError, compareText, evaluateFilter, parseFilter, userMatches, type FilterDialect, type FilterExpr } from './filter.js';
+import { ActionContentType } from '../pingone/model.js';
+import { FilterError, parseFilter, userMatches, type FilterDialect, type FilterExpr } from './filter.js';
+import { passwordView } from './password.js';
 import { p1Error } from './p1error.js';
 import { errorReply, halReply, p1Reply, type Reply } from './reply.js';
 import type { RouteMatch } from './routes.js';
-import { deviceActionFor, userActionFor, type ExternalCorrelation, type SandboxActivity, type SandboxStore } from './store.js';
+import { DEMO_PASSWORD_POLICY_ID, type SandboxPassword } from './seed.js';
+import { deviceActionFor, userActionFor, type ExternalCorrelation, type SandboxStore } from './store.js';
 
 /**
  * The Management API endpoints, as pure "call in, Reply out" functions over
@@ -42,25 +45,42 @@ const unsupportedMediaType = (contentType: string | undefined): Reply =>
     { code: 'INVALID_VALUE', target: 'Content-Type', message: `Unsupported Content-Type: ${contentType ?? '(none)'}` },
   ]);
 
-const invalidValue = (target: string, message: string): Reply =>
+const invalidData = (code: string, target: string, message: string): Reply =>
   p1Reply(400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', [
-    { code: 'INVALID_VALUE', target, message },
+    { code, target, message },
   ]);
+
+const invalidValue = (target: string, message: string): Reply => invalidData('INVALID_VALUE', target, message);
 
 function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** PingOne's limit on the external correlation headers; anything else is not copied into the audit record. */
-const EXTERNAL_ID = /^[A-Za-z0-9._/@=#+-]{1,100}$/;
+/** As PingOne's spec describes the external correlation headers: other characters become `_`, 100 characters at most. */
+export function externalId(value: string): string | undefined {
+  const cleaned = value.replace(/[^A-Za-z0-9._/@=#+-]/g, '_').slice(0, 100);
+  return cleaned === '' ? undefined : cleaned;
+}
 
 function externalCorrelation(headers: Record<string, string>): ExternalCorrelation {
   const result: ExternalCorrelation = {};
-  const transactionId = headers['x-ping-external-transaction-id'];
-  const sessionId = headers['x-ping-external-session-id'];
-  if (transactionId !== undefined && EXTERNAL_ID.test(transactionId)) result.transactionId = transactionId;
-  if (sessionId !== undefined && EXTERNAL_ID.test(sessionId)) result.sessionId = sessionId;
+  const transactionId = externalId(headers['x-ping-external-transaction-id'] ?? '');
+  const sessionId = externalId(headers['x-ping-external-session-id'] ?? '');
+  if (transactionId !== undefined) result.transactionId = transactionId;
+  if (sessionId !== undefined) result.sessionId = sessionId;
   return result;
+}
+
+/** The `filter` query parameter parsed in `dialect`, or the 400 PingOne answers for a bad one. */
+export function filterFromQuery(query: Record<string, string>, dialect?: FilterDialect): { filter: FilterExpr | undefined } | Reply {
+  const text = query['filter'];
+  if (text === undefined) return { filter: undefined };
+  try {
+    return { filter: parseFilter(text, dialect) };
+  } catch (error) {
+    if (!(error instanceof FilterError)) throw error;
+    return invalidData('INVALID_FILTER', 'filter', error.message);
+  }
 }
 
 function positiveInteger(text: string): number | undefined {
@@ -82,13 +102,20 @@ function decodeCursor(cursor: string): number | undefined {
 export class ManagementApi {
   constructor(private readonly ctx: ApiContext) {}
 
-  handle(call: ApiCall): Reply {
+  /** The answer PingOne gives before looking at the route (token, environment); undefined when the call may proceed. */
+  refusal(call: Pick<ApiCall, 'headers' | 'match' | 'now'>): Reply | undefined {
     const denied = this.ctx.tokens.checkBearer(call.headers['authorization'], call.now);
     if (denied !== undefined) return denied;
     // PingOne answers 403, not 404, for an environment that does not exist.
     if (call.match.managementEnvId !== this.ctx.environmentId) {
       return errorReply(403, p1Error('ACCESS_FAILED', 'The request could not be completed. You do not have access to this resource.'));
     }
+    return undefined;
+  }
+
+  handle(call: ApiCall): Reply {
+    const refused = this.refusal(call);
+    if (refused !== undefined) return refused;
     const { userId = '', deviceId = '' } = call.match;
     switch (call.match.route) {
       case 'users.search':
@@ -107,8 +134,12 @@ export class ManagementApi {
       }
       case 'device.action':
         return this.deviceAction(call, userId, deviceId);
-      case 'activities':
-        return this.activities(call);
+      case 'password.get': {
+        const password = this.ctx.store.getPassword(userId, call.now);
+        return password === undefined ? notFound() : halReply(this.passwordView(userId, password, call.now));
+      }
+      case 'password.action':
+        return this.passwordAction(call, userId);
       case 'token':
       case 'unknown':
         return notFound();
@@ -127,19 +158,15 @@ export class ManagementApi {
     return { ...device, _links: { self: { href: `${this.envUrl()}/users/${userId}/devices/${device.id}` } } };
   }
 
+  private passwordView(userId: string, password: SandboxPassword, now: Date): object {
+    return { ...passwordView(password, DEMO_PASSWORD_POLICY_ID, now), _links: { self: { href: `${this.envUrl()}/users/${userId}/password` } } };
+  }
+
   private searchUsers(call: ApiCall): Reply {
-    let filter: FilterExpr | undefined;
+    const parsed = filterFromQuery(call.query);
+    if ('status' in parsed) return parsed;
+    const { filter } = parsed;
     const filterText = call.query['filter'];
-    if (filterText !== undefined) {
-      try {
-        filter = parseFilter(filterText);
-      } catch (error) {
-        if (!(error instanceof FilterError)) throw error;
-        return p1Reply(400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', [
-          { code: 'INVALID_FILTER', target: 'filter', message: error.message },
-        ]);
-      }
-    }
     const limitText = call.query['limit'];
     const asked = limitText === undefined ? DEFAULT_LIMIT : positiveInteger(limitText);
     if (asked === undefined) return invalidValue('limit', 'limit must be a positive integer.');
@@ -195,71 +222,18 @@ export class ManagementApi {
     return device === undefined ? notFound() : halReply(this.deviceView(userId, device));
   }
 
+  private passwordAction(call: ApiCall, userId: string): Reply {
+    if (this.ctx.store.getUser(userId, call.now) === undefined) return notFound();
+    if (mediaTypeOf(call.contentType) !== ActionContentType.unlockPassword) return unsupportedMediaType(call.contentType);
+    const password = this.ctx.store.unlockPassword(userId, this.writeContext(call));
+    if (password === undefined) return notFound();
+    if (password === 'external') {
+      return invalidValue('password', 'The user authenticates with an external identity provider and has no password here.');
+    }
+    return halReply(this.passwordView(userId, password, call.now));
+  }
+
   private writeContext(call: ApiCall): { now: Date; correlationId: string; externalCorrelation: ExternalCorrelation } {
     return { now: call.now, correlationId: call.correlationId, externalCorrelation: externalCorrelation(call.headers) };
   }
-
-  private activities(call: ApiCall): Reply {
-    let filter: FilterExpr | undefined;
-    const filterText = call.query['filter'];
-    if (filterText !== undefined) {
-      try {
-        filter = parseFilter(filterText, ACTIVITY_FILTER_DIALECT);
-      } catch (error) {
-        if (!(error instanceof FilterError)) throw error;
-        return p1Reply(400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', [
-          { code: 'INVALID_FILTER', target: 'filter', message: error.message },
-        ]);
-      }
-    }
-    const selected = this.ctx.store.activities.filter((a) => filter === undefined || activityMatches(filter, a));
-    return halReply({
-      _links: { self: { href: `${this.envUrl()}/activities` } },
-      _embedded: { activities: selected.map(activityView) },
-      count: selected.length,
-      size: selected.length,
-    });
-  }
-}
-
-const ACTIVITY_FILTER_DIALECT: FilterDialect = {
-  attributes: ['correlationid', 'recordedat', 'action.type', 'resources.id'],
-  operators: ['eq', 'sw', 'gt', 'ge', 'lt', 'le'],
-};
-
-function activityMatches(expr: FilterExpr, activity: SandboxActivity): boolean {
-  return evaluateFilter(expr, (c) => {
-    switch (c.attribute) {
-      case 'recordedat': {
-        // Compared as instants: "…00Z" and "…00.000Z" are the same time.
-        const actual = Date.parse(activity.recordedAt);
-        const expected = Date.parse(c.value);
-        if (Number.isNaN(expected)) return false;
-        return compareText(String(actual).padStart(16, '0'), c.operator, String(expected).padStart(16, '0'), false);
-      }
-      case 'correlationid':
-        return compareText(activity.correlationId, c.operator, c.value, true);
-      case 'action.type':
-        return compareText(activity.action, c.operator, c.value, true);
-      case 'resources.id':
-        return [activity.userId, activity.resourceId].some((id) => compareText(id, c.operator, c.value, true));
-      default:
-        return false;
-    }
-  });
-}
-
-/** The audit record in the shape PingOne's activities API uses (simplified). */
-function activityView(activity: SandboxActivity): Record<string, unknown> {
-  const resources: Array<{ type: string; id: string }> = [{ type: 'USER', id: activity.userId }];
-  if (activity.resourceId !== activity.userId) resources.push({ type: 'DEVICE', id: activity.resourceId });
-  return {
-    id: activity.id,
-    recordedAt: activity.recordedAt,
-    correlationId: activity.correlationId,
-    action: { type: activity.action },
-    resources,
-    result: { status: 'SUCCESS' },
-    externalCorrelation: activity.externalCorrelation,
-  };
 }

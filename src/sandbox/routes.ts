@@ -13,7 +13,8 @@ export type RouteName =
   | 'devices.list'
   | 'device.get'
   | 'device.action'
-  | 'activities'
+  | 'password.get'
+  | 'password.action'
   | 'unknown';
 
 export type RouteMatch = {
@@ -49,14 +50,16 @@ export function classifyRoute(method: string, path: string): RouteMatch {
   const base = { managementEnvId: envId };
   if (rest.length > 0) return { ...base, route: 'unknown' };
 
-  if (collection === 'activities' && userId === undefined) {
-    return { ...base, route: method === 'GET' ? 'activities' : 'unknown' };
-  }
   if (collection !== 'users') return { ...base, route: 'unknown' };
   if (userId === undefined) return { ...base, route: method === 'GET' ? 'users.search' : 'unknown' };
   if (sub === undefined) {
     if (method === 'GET') return { ...base, route: 'user.get', userId };
     if (method === 'POST') return { ...base, route: 'user.action', userId };
+    return { ...base, route: 'unknown' };
+  }
+  if (sub === 'password' && deviceId === undefined) {
+    if (method === 'GET') return { ...base, route: 'password.get', userId };
+    if (method === 'POST') return { ...base, route: 'password.action', userId };
     return { ...base, route: 'unknown' };
   }
   if (sub !== 'devices') return { ...base, route: 'unknown' };

@@ -1,4 +1,5 @@
 import { parseUuid, type Uuid } from '../ids.js';
+import type { PasswordStatus } from '../pingone/model.js';
 
 /**
  * The fictional demo directory the sandbox serves. Everything here is invented:
@@ -30,16 +31,19 @@ export type SandboxUser = {
   updatedAt: string;
 };
 
+/** The device types PingOne documents; the emulator refuses to store any other. */
+export const DEVICE_TYPES = ['SMS', 'VOICE', 'EMAIL', 'TOTP', 'MOBILE', 'FIDO2', 'OATH_TOKEN', 'WHATSAPP'] as const;
+
 export type SandboxDevice = {
   id: Uuid;
   environment: { id: Uuid };
   user: { id: Uuid };
-  type: 'SMS' | 'VOICE' | 'EMAIL' | 'TOTP' | 'MOBILE' | 'FIDO2' | 'OATH_TOKEN' | 'WHATSAPP';
+  type: (typeof DEVICE_TYPES)[number];
   status: 'ACTIVE' | 'ACTIVATION_REQUIRED';
   nickname?: string;
   phone?: string;
   email?: string;
-  block: { status: 'BLOCKED' | 'UNBLOCKED' };
+  block: { status: 'BLOCKED'; blockedAt: string } | { status: 'UNBLOCKED' };
   lock: { status: 'LOCKED' | 'UNLOCKED'; expiresAt?: string };
   createdAt: string;
   updatedAt: string;
@@ -47,12 +51,24 @@ export type SandboxDevice = {
 
 export type SandboxPopulation = { id: Uuid; name: string };
 
+/** A user's password state as the emulator keeps it; `GET …/password` serves it (see password.ts). */
+export type SandboxPassword = {
+  status: PasswordStatus;
+  lastChangedAt?: string;
+  /** When a lockout lifts by itself; absent: an administrator must act. */
+  unlockAt?: string;
+  /** True when this lockout is the account lock's only reason, so lifting it unlocks the account too. */
+  locksAccount?: boolean;
+};
+
 export type SandboxSeed = {
   environmentId: Uuid;
   populations: SandboxPopulation[];
   users: SandboxUser[];
   /** Devices keyed by the owning user's id. */
   devices: Record<string, SandboxDevice[]>;
+  /** Password states keyed by user id; a user not listed has an `OK` password. */
+  passwords: Record<string, SandboxPassword>;
 };
 
 /** Fails at import time on a mistyped constant rather than deep inside a test. */
@@ -95,7 +111,10 @@ export const DEMO_USERS = {
   ops1: { id: uuid('a9123f4e-6516-4aea-99d3-ed418a544f2d'), username: 'ops1', email: SHARED_MAILBOX_EMAIL },
   ops2: { id: uuid('70834e30-1fc2-4ebc-b2d8-90566bb4f7a1'), username: 'ops2', email: SHARED_MAILBOX_EMAIL },
   ceo: { id: uuid('91b45cf2-7606-4dbb-8285-cc7ee77ffaec'), username: 'ceo', email: 'ada.chief@example.com' },
+  kwong: { id: uuid('c0b0a7e5-5b7e-4f43-9d0e-6f2f3a9b8e21'), username: 'kwong', email: 'kim.wong@example.com' },
 } as const;
+
+export const DEMO_PASSWORD_POLICY_ID = uuid('4b1f0c6e-8a7d-4d52-b3e9-2c6a0f9d1e57');
 
 const CREATED = '2024-03-04T09:15:27.412Z';
 const UPDATED = '2025-01-20T16:02:45.118Z';
@@ -133,7 +152,7 @@ function device(userId: Uuid, parts: DeviceParts): SandboxDevice {
  */
 export function demoSeed(now: Date = new Date()): SandboxSeed {
   const at = (minutes: number): string => new Date(now.getTime() + minutes * 60_000).toISOString();
-  const { jdoe, bsmith, mlopez, oldContractor, ops1, ops2, ceo } = DEMO_USERS;
+  const { jdoe, bsmith, mlopez, oldContractor, ops1, ops2, ceo, kwong } = DEMO_USERS;
   // Factories, not shared objects: no two users may alias a nested object.
   const staff = () => ({ id: DEMO_POPULATIONS.staff });
   const contractors = () => ({ id: DEMO_POPULATIONS.contractors });
@@ -153,7 +172,7 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
         name: { given: 'Jane', family: 'Doe' },
         enabled: true,
         population: staff(),
-        // A password lockout in progress: no automatic unlock scheduled.
+        // Locked by an administrator: no automatic unlock, the password itself is fine.
         account: { status: 'LOCKED', canAuthenticate: false, lockedAt: at(-12) },
         mfaEnabled: true,
       }),
@@ -219,6 +238,17 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
         account: { status: 'LOCKED', canAuthenticate: false, lockedAt: at(-5), unlockAt: at(25), secondsUntilUnlock: 25 * 60 },
         mfaEnabled: true,
       }),
+      user({
+        id: kwong.id,
+        username: kwong.username,
+        email: kwong.email,
+        name: { given: 'Kim', family: 'Wong' },
+        enabled: true,
+        population: staff(),
+        // Too many failed sign-ins: a password lockout, and as PingOne's docs allow, no lockedAt.
+        account: { status: 'LOCKED', canAuthenticate: false },
+        mfaEnabled: true,
+      }),
     ],
     devices: {
       [jdoe.id]: [
@@ -227,7 +257,7 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
           type: 'SMS',
           nickname: 'Work phone',
           phone: '+15555550150',
-          block: { status: 'BLOCKED' },
+          block: { status: 'BLOCKED', blockedAt: at(-30) },
           lock: { status: 'UNLOCKED' },
         }),
         device(jdoe.id, {
@@ -254,6 +284,10 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
           lock: { status: 'UNLOCKED' },
         }),
       ],
+    },
+    passwords: {
+      [kwong.id]: { status: 'PASSWORD_LOCKED_OUT', lastChangedAt: at(-60 * 24 * 30), locksAccount: true },
+      [ceo.id]: { status: 'PASSWORD_LOCKED_OUT', lastChangedAt: at(-60 * 24 * 9), unlockAt: at(25), locksAccount: true },
     },
   };
 }

@@ -5,29 +5,29 @@ import { runAuditCommand } from '../../src/cli/audit.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { readLines, sampleEntry, steppingClock, tempDir, writeLines } from './helpers.js';
 
-async function run(args: string[], defaultPath: string, now = new Date('2026-11-02T10:00:00.000Z')) {
+async function run(args: string[], defaultPath: string | ((sandbox: boolean) => string), now = new Date('2026-11-02T10:00:00.000Z')) {
   let stdout = '';
   let stderr = '';
   const code = await runAuditCommand(args, {
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
-    defaultPath,
+    defaultPath: typeof defaultPath === 'string' ? () => defaultPath : defaultPath,
     now: () => now,
   });
   return { code, stdout, stderr };
 }
 
 /** 6 records from 2026-11-01T10:00Z, one per hour; users user0…user5. */
-function trailFile(): string {
+async function trailFile(): Promise<string> {
   const file = path.join(tempDir(), 'audit.jsonl');
-  const trail = openAuditTrail(file, { now: steppingClock('2026-11-01T10:00:00.000Z', 3_600_000) });
-  for (let i = 0; i < 6; i++) trail.append(sampleEntry(i));
+  const trail = await openAuditTrail(file, { now: steppingClock('2026-11-01T10:00:00.000Z', 3_600_000) });
+  for (let i = 0; i < 6; i++) await trail.append(sampleEntry(i));
   return file;
 }
 
 describe('audit verify', () => {
   it('exit 0 and one line for an intact trail (default path)', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     const result = await run(['verify'], file);
     expect(result).toEqual({
       code: 0,
@@ -37,7 +37,7 @@ describe('audit verify', () => {
   });
 
   it('exit 1 naming the line and the problem', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     const lines = readLines(file);
     lines[3] = (lines[3] ?? '').replace('INC-1003', 'INC-0000');
     writeLines(file, lines);
@@ -64,7 +64,7 @@ describe('audit verify', () => {
 
 describe('audit show', () => {
   it('prints a table with users, tools and outcomes', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     const { code, stdout, stderr } = await run(['show', file], '/x');
     expect(code).toBe(0);
     expect(stderr).toBe('');
@@ -80,7 +80,7 @@ describe('audit show', () => {
   });
 
   it('--user matches the username or the userId, ignoring case', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     const byName = await run(['show', file, '--user', 'USER2@EXAMPLE.TEST'], '/x');
     expect(byName.stdout).toContain('user2@example.test');
     expect(byName.stdout).not.toContain('user1@example.test');
@@ -91,7 +91,7 @@ describe('audit show', () => {
   });
 
   it('--since takes a duration or an ISO time', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     // now is 2026-11-02T10:00Z; records at 10:00…15:00 on 2026-11-01.
     const recent = await run(['show', file, '--since', '20h', '--json'], '/x');
     expect(recent.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([5, 6]);
@@ -103,13 +103,13 @@ describe('audit show', () => {
   });
 
   it('--json prints the stored lines unchanged', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     const { stdout } = await run(['show', file, '--json'], '/x');
     expect(stdout).toBe(fs.readFileSync(file, 'utf8'));
   });
 
   it('warns on stderr about unparsable lines and shows the rest', async () => {
-    const file = trailFile();
+    const file = await trailFile();
     fs.appendFileSync(file, 'not json\n{"seq":1}\n{"half');
     const { code, stdout, stderr } = await run(['show', file], '/x');
     expect(code).toBe(0);
@@ -121,7 +121,7 @@ describe('audit show', () => {
 
   it('shows control characters in a reason as visible symbols', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    openAuditTrail(file).append(sampleEntry(0, { reason: 'line1\nline2\u001b[2J' }));
+    await (await openAuditTrail(file)).append(sampleEntry(0, { reason: 'line1\nline2\u001b[2J' }));
     const { stdout } = await run(['show', file], '/x');
     expect(stdout).toContain('line1␊line2␛[2J');
     expect(stdout).not.toContain('\u001b');
@@ -132,7 +132,7 @@ describe('usage', () => {
   it('help prints usage, exit 0', async () => {
     const result = await run(['help'], '/x');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('audit verify [FILE]');
+    expect(result.stdout).toContain('audit verify [--sandbox] [FILE…]');
   });
 
   it('an unknown subcommand or option prints usage, exit 2', async () => {

@@ -16,7 +16,7 @@ function sleep(ms: number): Promise<void> {
 describe('two processes sharing one audit file', () => {
   it('interleave 50 + 50 appends into one gap-free, verifying chain', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    const trail = openAuditTrail(file);
+    const trail = await openAuditTrail(file);
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -26,7 +26,7 @@ describe('two processes sharing one audit file', () => {
     const deadline = Date.now() + 15_000;
     while (readLines(file).filter((line) => line !== '').length === 0 && Date.now() < deadline) await sleep(10);
     for (let i = 0; i < 50; i++) {
-      trail.append(sampleEntry(i, { actor: { osUser: 'parent', host: 'desk-01' } }));
+      await trail.append(sampleEntry(i, { actor: { osUser: 'parent', host: 'desk-01' } }));
       await sleep(Math.random() * 3);
     }
     expect(await exited, stderr).toBe(0);

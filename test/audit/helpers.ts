@@ -23,9 +23,9 @@ afterEach(() => {
 });
 
 /** A trail file with `count` records, written through the real trail. */
-export function writeTrail(file: string, count: number, now?: () => Date): void {
-  const trail = openAuditTrail(file, now === undefined ? {} : { now });
-  for (let i = 0; i < count; i++) trail.append(sampleEntry(i));
+export async function writeTrail(file: string, count: number, now?: () => Date): Promise<void> {
+  const trail = await openAuditTrail(file, now === undefined ? {} : { now });
+  for (let i = 0; i < count; i++) await trail.append(sampleEntry(i));
 }
 
 /** The file's lines without the final newline. */

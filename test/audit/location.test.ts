@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { localActor } from '../../src/audit/actor.js';
-import { defaultAuditLogPath } from '../../src/audit/location.js';
+import * as path from 'node:path';
+import { auditPathProblem, defaultAuditLogPath } from '../../src/audit/location.js';
 
 describe('defaultAuditLogPath', () => {
   it('Linux: $XDG_STATE_HOME when set and absolute', () => {
@@ -60,5 +61,22 @@ describe('localActor', () => {
 
   it('omits operator and client when not given', () => {
     expect(Object.keys(localActor({})).sort()).toEqual(['host', 'osUser']);
+  });
+});
+
+describe('auditPathProblem (start-up check)', () => {
+  it.skipIf(process.platform !== 'linux')('refuses /proc and /sys, naming the fix', () => {
+    for (const file of ['/proc/self/audit.jsonl', '/proc/nonexistent/dir/audit.jsonl', '/sys/kernel/audit.jsonl']) {
+      const problem = auditPathProblem(file);
+      expect(problem).toMatch(/virtual file system, which cannot hold files: set PINGONE_MCP_AUDIT_LOG \(or --audit-log\)/);
+    }
+  });
+
+  it('accepts an ordinary path, existing or not', () => {
+    expect(auditPathProblem(path.join(os.tmpdir(), 'no', 'such', 'dir', 'audit.jsonl'))).toBeUndefined();
+  });
+
+  it('Linux without a usable home but with an absolute XDG_STATE_HOME needs no home', () => {
+    expect(defaultAuditLogPath({ platform: 'linux', env: { XDG_STATE_HOME: '/state' } })).toBe('/state/pingone-helpdesk-mcp/audit.jsonl');
   });
 });

@@ -42,8 +42,8 @@ describe('properties', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(entryArbitrary, { minLength: 1, maxLength: 6 }), async (entries) => {
         const file = path.join(tempDir(), 'audit.jsonl');
-        const trail = openAuditTrail(file);
-        for (const entry of entries) trail.append(entry);
+        const trail = await openAuditTrail(file);
+        for (const entry of entries) await trail.append(entry);
         const text = fs.readFileSync(file, 'utf8');
         const lines = text.slice(0, -1).split('\n');
         expect(lines).toHaveLength(entries.length);
@@ -60,13 +60,13 @@ describe('properties', () => {
   describe('a changed byte anywhere is detected', () => {
     let original: Buffer;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       const file = path.join(tempDir(), 'audit.jsonl');
-      const trail = openAuditTrail(file);
+      const trail = await openAuditTrail(file);
       // Content with escapes that have hex letters (\u001b, \u000b), quotes, backslashes and multi-byte text.
-      trail.append(sampleEntry(0, { reason: 'ESC\u001b[31m VT\u000b "quoted" back\\slash' }));
-      trail.append(sampleEntry(1, { reason: 'ünïcödé 😀 \u2028 line sep' }));
-      trail.append(sampleEntry(2));
+      await trail.append(sampleEntry(0, { reason: 'ESC\u001b[31m VT\u000b "quoted" back\\slash' }));
+      await trail.append(sampleEntry(1, { reason: 'ünïcödé 😀 \u2028 line sep' }));
+      await trail.append(sampleEntry(2));
       original = fs.readFileSync(file);
       expect(verifyAuditContent(original)).toMatchObject({ ok: true, records: 3 });
     });
@@ -110,10 +110,10 @@ describe('properties', () => {
     });
   });
 
-  it('removing any line but the last, or swapping any two lines, is detected', () => {
+  it('removing any line but the last, or swapping any two lines, is detected', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    const trail = openAuditTrail(file);
-    for (let i = 0; i < 8; i++) trail.append(sampleEntry(i));
+    const trail = await openAuditTrail(file);
+    for (let i = 0; i < 8; i++) await trail.append(sampleEntry(i));
     const lines = fs.readFileSync(file, 'utf8').slice(0, -1).split('\n');
     const join = (parts: string[]): string => `${parts.join('\n')}\n`;
     fc.assert(

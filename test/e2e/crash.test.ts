@@ -7,12 +7,13 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, expect, it } from 'vitest';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { environmentFor } from '../../src/sandbox/connect.js';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import type { Emulator } from '../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { readAudit } from '../support/harness.js';
 
 const BIN = resolve(import.meta.dirname, '../../dist/index.js');
 
-let emulator: Emulator | undefined;
+let emulator: TestEmulator | undefined;
 afterEach(async () => {
   await emulator?.close();
   emulator = undefined;
@@ -37,7 +38,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
 }
 
 it('a SIGKILL between intent and outcome leaves a valid chain ending in the intent, and a restart continues it', async () => {
-  emulator = await startEmulator();
+  emulator = await startTestEmulator();
   const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-crash-')), 'audit.jsonl');
   emulator.faults.add({ match: { route: 'user.action' }, action: { kind: 'hang' } });
 

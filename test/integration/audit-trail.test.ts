@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asAuditSink, openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
+import { nodeAuditFileSystem, openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { harnessPerTest, pingOneWrites, type Harness } from '../support/harness.js';
@@ -32,8 +33,10 @@ describe('the audit trail behind real tool calls', () => {
     expect(await verifyAuditFile(harness.auditPath)).toMatchObject({ ok: true, records: 5 });
   });
 
-  it('gives concurrent calls a gap-free seq and an intact chain', async () => {
-    const harness = await start();
+  it('gives concurrent calls a gap-free seq and an intact chain, their appends really overlapping', async () => {
+    const auditPath = join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(auditPath);
+    const harness = await start({ auditPath, audit: trail });
     const calls = Array.from({ length: 30 }, (_, i) =>
       harness.call('unlock_user', { user: i % 2 === 0 ? 'bsmith' : 'mlopez', reason: `INC-${i}` }),
     );
@@ -41,7 +44,53 @@ describe('the audit trail behind real tool calls', () => {
     expect(results.every((r) => r.structured.outcome === 'not_locked')).toBe(true);
     const records = harness.audit();
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Set(records.map((r) => r.auditId)).size).toBe(30);
+    // Records from different calls were in flight together: some fdatasync made more than one durable.
+    const stats = trail.syncStats();
+    expect(stats.records).toBe(30);
+    expect(stats.syncs).toBeLessThan(30);
     expect(await verifyAuditFile(harness.auditPath)).toMatchObject({ ok: true, records: 30 });
+  });
+
+  it('a foreign lock on the trail stalls neither ping nor the event loop', async () => {
+    const harness = await start();
+    // Held by a live process on this host (the test runner's parent), so never judged stale.
+    writeFileSync(`${harness.auditPath}.lock`, `${process.ppid} ${hostname().replace(/\s+/g, '_')} feedface`);
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let readsSettled = 0;
+    const reads = Array.from({ length: 5 }, () => harness.call('find_user', { query: 'jdoe' }).finally(() => (readsSettled += 1)));
+    await harness.client.ping();
+    const settledWhenPingAnswered = readsSettled;
+    await Promise.allSettled(reads);
+    delay.disable();
+    // Each read's record waits up to 2 s for the lock; ping is answered meanwhile.
+    expect(settledWhenPingAnswered).toBe(0);
+    expect(delay.max / 1e6).toBeLessThan(1_000);
+    expect(pingOneWrites(harness)).toHaveLength(0);
+  }, 30_000);
+
+  // Runs as root too (CI does): root ignores file modes, but not a file where a directory must be.
+  it('fails closed when the operating system refuses the file under a running server (ENOTDIR): nothing reaches PingOne, the reason is one sentence', async () => {
+    const dir = join(tempDir(), 'trail');
+    mkdirSync(dir);
+    const auditPath = join(dir, 'audit.jsonl');
+    const harness = await start({ auditPath });
+    await harness.call('unlock_user', { user: 'bsmith' });
+    fs.renameSync(dir, `${dir}.moved`);
+    writeFileSync(dir, 'not a directory');
+    const result = await harness.call('unlock_user', { user: 'jdoe' });
+    expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
+    const reason = `Cannot write the audit file ${auditPath}: a parent of the path is not a directory (ENOTDIR).`;
+    expect(result.text).toContain(reason);
+    // One sentence of ours; how often the tool's text repeats it is the tool layer's business.
+    expect(result.text).not.toMatch(/PingOne\. [a-z]/);
+    fs.unlinkSync(dir);
+    fs.renameSync(`${dir}.moved`, dir);
+    const again = await harness.call('unlock_user', { user: 'jdoe' });
+    expect(again.structured.error.code).toBe('AUDIT_UNAVAILABLE');
+    expect(pingOneWrites(harness)).toHaveLength(0);
+    expect(harness.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('LOCKED');
   });
 
   it('fails closed when the audit directory cannot be created: no write reaches PingOne', async () => {
@@ -51,6 +100,8 @@ describe('the audit trail behind real tool calls', () => {
     const result = await harness.call('unlock_user', { user: 'jdoe' });
     expect(result.isError).toBe(true);
     expect(result.structured.error.code).toBe('AUDIT_UNAVAILABLE');
+    expect(result.text).toContain(`${join(dir, 'not-a-directory')} is a file, not a directory`);
+    expect(result.text).not.toContain('EEXIST');
     expect(pingOneWrites(harness)).toHaveLength(0);
     expect(harness.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('LOCKED');
   });
@@ -59,12 +110,12 @@ describe('the audit trail behind real tool calls', () => {
     const auditPath = join(tempDir(), 'audit.jsonl');
     // The operating system's answer to a full disk, injected at the one seam the trail has for it.
     const fullDisk: AuditFileSystem = {
-      ...fs,
-      writeSync: () => {
+      ...nodeAuditFileSystem,
+      write: async () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
     };
-    const harness = await start({ auditPath, audit: asAuditSink(openAuditTrail(auditPath, { fileSystem: fullDisk })) });
+    const harness = await start({ auditPath, audit: await openAuditTrail(auditPath, { fileSystem: fullDisk }) });
     const result = await harness.call('unblock_device', { user: 'jdoe', deviceId: DEMO_USERS.jdoe.blockedSmsDeviceId });
     expect(result.isError).toBe(true);
     expect(result.text).toMatch(/no space left on device/);

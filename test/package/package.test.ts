@@ -58,10 +58,12 @@ afterAll(() => {
 
 describe('the packed tarball', () => {
   it('holds only what runs: the bundle, its maps and licences, the docs and the client manifests', () => {
-    const allowed = /^(dist\/.+\.(js|js\.map)|dist\/THIRD-PARTY-LICENSES\.txt|README\.md|LICENSE|package\.json|mcp\.json\.example|server\.json|manifest\.json)$/;
+    const allowed = /^(dist\/.+\.(js|js\.map)|dist\/THIRD-PARTY-LICENSES\.txt|README\.md|LICENSE|package\.json|mcp\.json\.example|\.vscode\/mcp\.json\.example|server\.json|manifest\.json)$/;
     expect(tarballFiles.filter((file) => !allowed.test(file))).toEqual([]);
     expect(tarballFiles).toContain('dist/index.js');
     expect(tarballFiles).toContain('dist/THIRD-PARTY-LICENSES.txt');
+    // The README points VS Code users at it: it must be in the package they install.
+    expect(tarballFiles).toContain('.vscode/mcp.json.example');
     expect(tarballFiles.some((file) => file.endsWith('.ts'))).toBe(false);
   });
 
@@ -254,7 +256,7 @@ describe('every client configuration starts the installed package', () => {
     for (const required of ['PINGONE_ENVIRONMENT_ID', 'PINGONE_CLIENT_ID']) expect(variables.get(required)).toMatchObject({ isRequired: true });
     // Every variable it names is one the server reads (the README's configuration table lists them).
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const name of variables.keys()) expect(readme).toContain(`\`${name}\``);
+    for (const name of variables.keys()) expect(readme).toMatch(new RegExp(`\`${name}[\`=]`));
     // A registry client runs `npx -y <identifier>@<version>` with the required variables and the defaults.
     const env: Record<string, string> = {};
     for (const v of variables.values()) if (v.default !== undefined) env[v.name] = v.default;
@@ -269,7 +271,7 @@ describe('every client configuration starts the installed package', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'manifest.json'), 'utf8')) as {
       version: string;
       server: { type: string; entry_point: string; mcp_config: Launch };
-      user_config: Record<string, { required?: boolean; sensitive?: boolean; default?: string }>;
+      user_config: Record<string, { required?: boolean; sensitive?: boolean; default?: string | number | boolean }>;
     };
     expect(manifest.version).toBe(PKG.version);
     expect(manifest.server.type).toBe('node');
@@ -290,7 +292,7 @@ describe('every client configuration starts the installed package', () => {
       text.replaceAll('${__dirname}', unpacked).replace(/\$\{user_config\.([a-z_]+)\}/g, (_, key: string) => {
         const entry = manifest.user_config[key];
         expect(entry, `user_config.${key} is declared`).toBeDefined();
-        return answers[key] ?? entry!.default ?? '';
+        return String(answers[key] ?? entry!.default ?? '');
       });
     const { command, args, env } = manifest.server.mcp_config;
     expect(command).toBe('node');

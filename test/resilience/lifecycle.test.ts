@@ -54,7 +54,7 @@ describe('past the grace period', () => {
     expect(answer.result?.isError).toBe(true);
     expect(answer.result?.structuredContent).toMatchObject({ outcome: 'interrupted' });
     expect((await s.exited).code).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(3_000);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
     expect(readAudit(auditPath).map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'interrupted']);
     expect(e.requests.find((r) => r.route === 'user.action')?.unanswered).toBe(true);
     expect(s.stderr()).toMatch(/recorded as interrupted/);
@@ -70,7 +70,8 @@ describe('past the grace period', () => {
     const second = Date.now();
     s.kill('SIGINT');
     expect((await s.exited).code).toBe(0);
-    expect(Date.now() - second).toBeLessThan(3_000);
+    // Far below the 60 s grace period it cuts short.
+    expect(Date.now() - second).toBeLessThan(10_000);
     expect(readAudit(auditPath).map((r) => r.outcome ?? r.phase)).toEqual(['intent', 'interrupted']);
   });
 

@@ -104,7 +104,7 @@ describe('stdin closing with requests in flight', () => {
     const started = Date.now();
     s.endInput();
     expect((await s.exited).code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
 
@@ -11,7 +11,7 @@ import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned
  * trace with the audit trail mirrored there, or the audit trail itself.
  */
 
-let emulator: Emulator | undefined;
+let emulator: TestEmulator | undefined;
 const servers: Spawned[] = [];
 
 afterEach(async () => {
@@ -46,7 +46,7 @@ async function run(server: Spawned, calls: Array<{ before?: () => void; tool: st
 }
 
 it('no secret or token in stdout, stderr (trace), results or the audit trail', async () => {
-  const e = (emulator = await startEmulator());
+  const e = (emulator = await startTestEmulator());
   const auditPath = tempAuditPath('p1mcp-secrets-');
   const server = spawnServer({ env: tenantEnv(e, auditPath, loud) });
   servers.push(server);

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActionContentType } from '../../src/pingone/model.js';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { DEMO_USERS, SHARED_MAILBOX_EMAIL } from '../../src/sandbox/seed.js';
 import { UUID_RE, envUrl, field, getToken, rawRequest, send, type Received, type SendOptions } from './helpers.js';
 
-let emu: Emulator;
+let emu: TestEmulator;
 let token: string;
 
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startTestEmulator();
 });
 afterAll(async () => {
   await emu.close();

@@ -6,11 +6,11 @@ import { Client, InMemoryTransport, type ElicitRequest, type ElicitResult } from
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../../src/app.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator, type TestEmulatorOptions } from './emulator.js';
 import { createServer } from '../../src/server.js';
 import type { AuditSink } from '../../src/audit/record.js';
 
@@ -19,7 +19,7 @@ export const ERAS: readonly Era[] = ['legacy', 'modern'];
 
 export interface Harness {
   client: Client;
-  emulator: Emulator;
+  emulator: TestEmulator;
   auditPath: string;
   /** Parsed audit records, in file order. */
   audit(): AuditRecord[];
@@ -44,7 +44,7 @@ export async function startHarness(
   options: {
     era?: Era;
     sandbox?: boolean;
-    emulator?: EmulatorOptions;
+    emulator?: TestEmulatorOptions;
     callTimeoutMs?: number;
     auditPath?: string;
     audit?: AuditSink;
@@ -56,9 +56,9 @@ export async function startHarness(
     answer?: (request: ElicitRequest['params']) => ElicitResult | Promise<ElicitResult>;
   } = {},
 ): Promise<Harness> {
-  const emulator = await startEmulator(options.emulator);
+  const emulator = await startTestEmulator(options.emulator);
   const auditPath = options.auditPath ?? join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
-  const audit = options.audit ?? asAuditSink(openAuditTrail(auditPath));
+  const audit = options.audit ?? (await openAuditTrail(auditPath));
   const config = loadConfig(options.env ?? {}, { sandbox: true, auditLog: auditPath, logLevel: 'silent' });
   const parts = assemble({
     config,

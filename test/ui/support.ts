@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Client, InMemoryTransport, type ClientCapabilities } from '@modelcontextprotocol/client';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { assemble } from '../../src/app.js';
-import { asAuditSink, openAuditTrail } from '../../src/audit/trail.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
-import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
 import { createServer } from '../../src/server.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import type { Era } from '../support/harness.js';
 
 /** What a host that renders MCP Apps announces (the `io.modelcontextprotocol/ui` extension). */
@@ -17,7 +17,7 @@ export const UI_CAPABILITIES = { extensions: { 'io.modelcontextprotocol/ui': { m
 
 export interface Host {
   client: Client;
-  emulator: Emulator;
+  emulator: TestEmulator;
   close(): Promise<void>;
 }
 
@@ -27,13 +27,13 @@ export interface Host {
  * no way to set the client's capabilities).
  */
 export async function startHost(options: { era?: Era; capabilities?: ClientCapabilities; env?: Record<string, string> } = {}): Promise<Host> {
-  const emulator = await startEmulator();
+  const emulator = await startTestEmulator();
   const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-ui-')), 'audit.jsonl');
   const config = loadConfig(options.env ?? {}, { sandbox: true, auditLog: auditPath, logLevel: 'silent' });
   const parts = assemble({
     config,
     pingone: settingsFor(emulator),
-    audit: asAuditSink(openAuditTrail(auditPath)),
+    audit: await openAuditTrail(auditPath),
     logger: createLogger('silent'),
     sandbox: true,
   });

@@ -231,13 +231,14 @@ describe('PingOneClient: errors', () => {
   });
 
   it('a 429 whose Retry-After outlives the deadline fails at once with the wait in the error', async () => {
-    api((_req, res) => sendJson(res, 429, p1Error('REQUEST_LIMITED', 'rl-1', 'LIMIT_EXCEEDED'), { 'retry-after': '10' }));
-    const { error, elapsedMs } = await failure(() => client.getUser(USER_ID, makeScope({ timeoutMs: 3_000 })));
-    expect(elapsedMs).toBeLessThan(1_500);
+    api((_req, res) => sendJson(res, 429, p1Error('REQUEST_LIMITED', 'rl-1', 'LIMIT_EXCEEDED'), { 'retry-after': '20' }));
+    const { error, elapsedMs } = await failure(() => client.getUser(USER_ID, makeScope({ timeoutMs: 10_000 })));
+    // "At once": far below the 10 s deadline a wait would run into.
+    expect(elapsedMs).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(429);
-    expect(apiError.retryAfterMs).toBe(10_000);
+    expect(apiError.retryAfterMs).toBe(20_000);
     expect(apiError.detailCode).toBe('LIMIT_EXCEEDED');
     expect(apiError.attempts).toBe(1);
     expect(apiRequests()).toHaveLength(1);

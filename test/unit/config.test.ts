@@ -232,13 +232,18 @@ describe('sandbox and flags', () => {
     expect(flagged.logLevel).toBe('warn');
   });
 
-  it('rejects an invalid log level from the environment or a flag, naming PINGONE_MCP_LOG_LEVEL', () => {
-    for (const config of [() => loadConfig(baseEnv({ PINGONE_MCP_LOG_LEVEL: 'loud' })), () => loadConfig(baseEnv(), { logLevel: 'loud' })]) {
-      const error = configError(config);
-      expect(error.message).toContain('PINGONE_MCP_LOG_LEVEL');
-      expect(error.message).toContain('"loud"');
-      expect(error.message).toContain('fatal, error, warn, info, debug, trace, silent');
-    }
+  it('rejects an invalid log level, naming what the person typed: the variable or the flag', () => {
+    const fromEnv = configError(() => loadConfig(baseEnv({ PINGONE_MCP_LOG_LEVEL: 'loud' })));
+    expect(fromEnv.message).toMatch(/^PINGONE_MCP_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/);
+    const fromFlag = configError(() => loadConfig(baseEnv({ PINGONE_MCP_LOG_LEVEL: 'debug' }), { logLevel: 'loud' }));
+    expect(fromFlag.message).toMatch(/^--log-level must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/);
+  });
+
+  it('names --confirm and --tools when the bad value came from the flag', () => {
+    expect(configError(() => loadConfig(baseEnv(), { confirm: 'maybe' })).message).toMatch(/^--confirm must be one of auto, always, never; got "maybe"/);
+    expect(configError(() => loadConfig(baseEnv({ PINGONE_MCP_CONFIRM: 'maybe' }))).message).toMatch(/^PINGONE_MCP_CONFIRM must be one of/);
+    expect(configError(() => loadConfig(baseEnv(), { tools: 'unlock_everyone' })).message).toMatch(/^--tools names unknown tools \(unlock_everyone\)/);
+    expect(configError(() => loadConfig(baseEnv({ PINGONE_MCP_TOOLS: 'unlock_everyone' }))).message).toMatch(/^PINGONE_MCP_TOOLS names unknown tools/);
   });
 });
 

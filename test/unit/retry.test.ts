@@ -101,9 +101,29 @@ describe('nextDelay', () => {
     expect(nextDelay(3, undefined, POLICY, () => 0.5)).toBe(500);
   });
 
-  it('the default policy caps a single wait at 30 s like Ping’s SDK', () => {
-    expect(DEFAULT_RETRY_POLICY.maxRetryAfterMs).toBe(30_000);
-    expect(DEFAULT_RETRY_POLICY.maxAttempts).toBeGreaterThan(1);
+  it('under the default policy no single wait exceeds 30 s, like Ping’s SDK, whatever PingOne asks', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.option(fc.integer({ min: 0, max: 1_000_000_000 }), { nil: undefined }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (retry, retryAfterMs, draw) => {
+          const delay = nextDelay(retry, retryAfterMs, DEFAULT_RETRY_POLICY, () => draw);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThanOrEqual(30_000);
+          // A reasonable Retry-After is honoured exactly.
+          if (retryAfterMs !== undefined && retryAfterMs <= 30_000) expect(delay).toBe(retryAfterMs);
+        },
+      ),
+    );
+  });
+
+  it('under the default policy the backoff grows with each retry, then levels off', () => {
+    const delays = Array.from({ length: 12 }, (_, i) => nextDelay(i + 1, undefined, DEFAULT_RETRY_POLICY, () => 0.999_999));
+    expect(delays[1]).toBeGreaterThan(delays[0] ?? Infinity);
+    expect(delays[2]).toBeGreaterThan(delays[1] ?? Infinity);
+    for (let i = 1; i < delays.length; i++) expect(delays[i]).toBeGreaterThanOrEqual(delays[i - 1] ?? Infinity);
+    expect(delays.at(-1)).toBe(delays.at(-2));
   });
 });
 

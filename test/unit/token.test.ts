@@ -105,7 +105,8 @@ describe('ClientCredentialsTokenSource: caching', () => {
 
   it('a cancelled caller stops waiting without cancelling the request others share', async () => {
     const answer = server.handle;
-    server.handle = (req, res, raw) => setTimeout(() => answer(req, res, raw), 150);
+    // The shared answer comes late enough that "stopped waiting" and "waited for it" cannot be confused on a busy machine.
+    server.handle = (req, res, raw) => setTimeout(() => answer(req, res, raw), 2_000);
     const tokens = makeTokens(server, makeExchange(agent));
     const controller = new AbortController();
     const cancelled = failure(() => tokens.get(makeScope({ signal: controller.signal })));
@@ -113,7 +114,7 @@ describe('ClientCredentialsTokenSource: caching', () => {
     setTimeout(() => controller.abort(), 20);
     const { error, elapsedMs } = await cancelled;
     expect(error).toBeInstanceOf(PingOneCancelledError);
-    expect(elapsedMs).toBeLessThan(140);
+    expect(elapsedMs).toBeLessThan(1_500);
     expect(await patient).toBe('token-1');
     expect(server.received).toHaveLength(1);
   });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { environmentFor } from '../../../src/sandbox/connect.js';
 import { afterEach, expect } from 'vitest';
-import { startEmulator, type Emulator } from '../../../src/sandbox/emulator.js';
+import type { Emulator } from '../../../src/sandbox/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 
 /** The built binary, as an MCP client launches it (`npm test` builds first). */
 export const BIN = resolve(import.meta.dirname, '../../../dist/index.js');
@@ -176,8 +177,8 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, wh
  * pointed at it, initialized. After each test the binary's stdout must have
  * carried nothing but JSON-RPC; then both are stopped.
  */
-export function spawnedPerTest(): (extraEnv?: Record<string, string>, nodeOptions?: string[]) => Promise<{ server: Spawned; emulator: Emulator; auditPath: string }> {
-  let emulator: Emulator | undefined;
+export function spawnedPerTest(): (extraEnv?: Record<string, string>, nodeOptions?: string[]) => Promise<{ server: Spawned; emulator: TestEmulator; auditPath: string }> {
+  let emulator: TestEmulator | undefined;
   let server: Spawned | undefined;
   afterEach(async () => {
     if (server) {
@@ -190,7 +191,7 @@ export function spawnedPerTest(): (extraEnv?: Record<string, string>, nodeOption
     emulator = undefined;
   });
   return async (extraEnv = {}, nodeOptions = []) => {
-    emulator = await startEmulator();
+    emulator = await startTestEmulator();
     const auditPath = tempAuditPath();
     server = spawnServer({ env: tenantEnv(emulator, auditPath, extraEnv), nodeOptions });
     await server.initialize();

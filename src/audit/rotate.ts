@@ -1,0 +1,65 @@
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { localActor } from './actor.js';
+import { buildContinuation, serializeRecord } from './chain.js';
+import { withFileLock } from './lock.js';
+import { verifyAuditFile, type VerifyResult } from './verify.js';
+
+/**
+ * `audit rotate`: under the trail's lock, verifies the file, keeps it under a
+ * timestamped name beside it, and puts in its place a new file whose first
+ * record continues the old file's chain. A running server notices the new
+ * file on its next append and carries on from that record.
+ */
+
+export type RotateResult =
+  | { kind: 'rotated'; kept: string; records: number }
+  | { kind: 'empty' }
+  | { kind: 'does-not-verify'; result: Extract<VerifyResult, { ok: false }> };
+
+/** How long rotate waits for a server's lock: longer than an append needs, short enough for a person. */
+const ROTATE_LOCK_WAIT_MS = 10_000;
+
+/** Rotates the audit file at `path`. Rejects with the file-system or lock error when it cannot. */
+export async function rotateAuditFile(path: string, now: Date = new Date()): Promise<RotateResult> {
+  const real = await fs.realpath(path);
+  return withFileLock(real, async () => {
+    const result = await verifyAuditFile(real);
+    if (!result.ok) return { kind: 'does-not-verify', result };
+    if (result.records === 0 && result.continues === undefined) return { kind: 'empty' };
+    const kept = keptName(real, now);
+    // link, not rename: it refuses to overwrite, and the trail's path never goes missing.
+    await fs.link(real, kept).catch((err: unknown) => {
+      throw exists(err) ? new Error(`${kept} already exists (a rotation in the same second); run it again`) : err;
+    });
+    const { osUser, host } = localActor();
+    const first = buildContinuation(nodePath.basename(kept), result.last, { osUser, host }, now.toISOString());
+    const fresh = `${real}.rotating`;
+    const handle = await fs.open(fresh, 'wx', 0o600).catch(async (err: unknown) => {
+      await fs.unlink(kept).catch(() => {});
+      throw exists(err) ? new Error(`${fresh} exists: an earlier rotation was interrupted; check and remove it, then run again`) : err;
+    });
+    try {
+      await handle.writeFile(`${serializeRecord(first)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(fresh, real);
+    const dir = await fs.open(nodePath.dirname(real), 'r').catch(() => undefined);
+    await dir?.sync().catch(() => {});
+    await dir?.close();
+    return { kind: 'rotated', kept, records: result.records };
+  }, ROTATE_LOCK_WAIT_MS);
+}
+
+/** `audit.jsonl` → `audit.2026-11-29T03-41-07Z.jsonl` (no colons: valid on every platform). */
+function keptName(path: string, now: Date): string {
+  const ext = nodePath.extname(path);
+  const stem = path.slice(0, path.length - ext.length);
+  return `${stem}.${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}${ext}`;
+}
+
+function exists(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST';
+}

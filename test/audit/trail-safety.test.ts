@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { AuditUnavailableError } from '../../src/audit/errors.js';
+import { nodeAuditFileSystem, openAuditTrail } from '../../src/audit/trail.js';
+import { verifyAuditFile } from '../../src/audit/verify.js';
+import { readLines, sampleEntry, tempDir } from './helpers.js';
+
+const posix = process.platform !== 'win32';
+const isRoot = process.getuid?.() === 0;
+
+function osHost(): string {
+  return os.hostname().replace(/\s+/g, '_');
+}
+
+describe('the lock never freezes the event loop', () => {
+  it('waiting for a foreign lock keeps timers running, and fails that append only', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    // A live process on this host holds the lock (this test's parent), so it is not stale.
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} ${osHost()} feedface`);
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 50);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => trail.append(sampleEntry(i))));
+    clearInterval(ticker);
+    delay.disable();
+    expect(results.every((result) => result.status === 'rejected' && result.reason instanceof AuditUnavailableError)).toBe(true);
+    // The lock waits 2 s: a blocking wait would stall the loop for all of it. Generous bounds.
+    expect(delay.max / 1e6).toBeLessThan(1_000);
+    expect(ticks).toBeGreaterThan(5);
+    expect(trail.status().state).toBe('ready');
+  }, 30_000);
+});
+
+describe('one chain per file', () => {
+  it.skipIf(!posix)('the lock is keyed on the real path: a lock on the file stops appends made through a symlink to it', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'audit.jsonl');
+    const link = path.join(dir, 'link.jsonl');
+    fs.writeFileSync(real, '', { mode: 0o600 });
+    fs.symlinkSync(real, link);
+    const viaLink = await openAuditTrail(link);
+    fs.writeFileSync(`${real}.lock`, `${process.ppid} ${osHost()} feedface`);
+    await expect(viaLink.append(sampleEntry(0))).rejects.toThrow(/locked by process/);
+    expect(fs.existsSync(`${link}.lock`)).toBe(false);
+    fs.unlinkSync(`${real}.lock`);
+    expect((await viaLink.append(sampleEntry(0))).seq).toBe(1);
+    expect(readLines(real)).toHaveLength(1);
+  }, 30_000);
+
+  it.skipIf(!posix)('two trails reaching one file through a symlink share its lock: one chain', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'audit.jsonl');
+    const link = path.join(dir, 'link.jsonl');
+    const viaReal = await openAuditTrail(real);
+    fs.symlinkSync(real, link);
+    const viaLink = await openAuditTrail(link);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? viaReal : viaLink).append(sampleEntry(i))));
+    expect(readLines(real).map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(await verifyAuditFile(real)).toMatchObject({ ok: true, records: 40 });
+  });
+
+  it('concurrent appends in one process are group-committed: fewer fdatasyncs than records, each in its place', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    const records = await Promise.all(Array.from({ length: 50 }, (_, i) => trail.append(sampleEntry(i, { auditId: `call-${i}` }))));
+    // Each caller got its own record, and the file holds them in the order the appends were made.
+    expect(records.map((record) => record.auditId)).toEqual(Array.from({ length: 50 }, (_, i) => `call-${i}`));
+    expect(readLines(file).map((line) => (JSON.parse(line) as { auditId: string }).auditId)).toEqual(records.map((r) => r.auditId));
+    const stats = trail.syncStats();
+    expect(stats.records).toBe(50);
+    expect(stats.syncs).toBeLessThan(50);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 50 });
+  });
+
+  it('a caller is answered only once its record is durable', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const synced: number[] = [];
+    const trail = await openAuditTrail(file, {
+      fileSystem: {
+        ...nodeAuditFileSystem,
+        fdatasync: async (fd) => {
+          await nodeAuditFileSystem.fdatasync(fd);
+          synced.push(fs.statSync(file).size);
+        },
+      },
+    });
+    const appends = Array.from({ length: 10 }, (_, i) =>
+      trail.append(sampleEntry(i)).then((record) => {
+        // The file was synced at a size that already held this record.
+        const end = readLines(file).slice(0, record.seq).join('\n').length + 1;
+        expect(synced.some((size) => size >= end)).toBe(true);
+      }),
+    );
+    await Promise.all(appends);
+  });
+});
+
+describe.skipIf(!posix)('who may change the file', () => {
+  it('an existing file others can write is refused', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(file, '');
+    fs.chmodSync(file, 0o666);
+    const trail = await openAuditTrail(file);
+    const status = trail.status();
+    expect(status).toMatchObject({ state: 'broken' });
+    expect(status.state === 'broken' ? status.reason : '').toBe(`The audit file ${file} can be changed by other users (mode 0666); run chmod 600 on it.`);
+    await expect(trail.append(sampleEntry(0))).rejects.toBeInstanceOf(AuditUnavailableError);
+    expect(fs.statSync(file).size).toBe(0);
+  });
+
+  it('an existing file others can read is used, with a warning', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(file, '');
+    fs.chmodSync(file, 0o640);
+    const trail = await openAuditTrail(file);
+    expect(trail.status().state).toBe('ready');
+    expect(trail.warnings).toEqual([`The audit file ${file} can be read by other users (mode 0640); run chmod 600 on it unless a log shipper needs to read it.`]);
+    expect((await trail.append(sampleEntry(0))).seq).toBe(1);
+  });
+
+  it('a file the server creates is private: no warning', async () => {
+    const trail = await openAuditTrail(path.join(tempDir(), 'audit.jsonl'));
+    expect(trail.warnings).toEqual([]);
+  });
+
+  it.skipIf(!isRoot)('an existing file owned by another user is refused', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(file, '', { mode: 0o600 });
+    fs.chownSync(file, 4242, 4242);
+    const status = (await openAuditTrail(file)).status();
+    expect(status.state === 'broken' ? status.reason : '').toBe(
+      `The audit file ${file} belongs to user 4242, not to this server's user 0; give it to this user (chown) or choose another file.`,
+    );
+  });
+});
+
+describe('a file changed under a running trail', () => {
+  it('a file replaced by another trail (not a rotation) is refused until an operator acts', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    const other = path.join(dir, 'other.jsonl');
+    const otherTrail = await openAuditTrail(other);
+    for (let i = 0; i < 3; i++) await otherTrail.append(sampleEntry(i));
+    fs.renameSync(other, file);
+    await expect(trail.append(sampleEntry(1))).rejects.toThrow(/was replaced while this server was running/);
+    expect(readLines(file)).toHaveLength(3);
+  });
+});
+
+describe('two processes, one killed mid-load', () => {
+  it.skipIf(!posix)('kill -9 under load leaves a chain that verifies, holding every record a caller was told is durable', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const script = `
+      const { openAuditTrail } = await import(${JSON.stringify(new URL('../../src/audit/trail.ts', import.meta.url).href)});
+      const trail = await openAuditTrail(process.argv[1]);
+      let i = 0;
+      const entry = (n) => ({ auditId: 'c' + n, phase: 'outcome', tool: 'find_user', target: { environmentId: 'e' }, actor: { osUser: 'u', host: 'h' }, outcome: 'found' });
+      for (;;) {
+        await Promise.all(Array.from({ length: 20 }, () => { const n = i++; return trail.append(entry(n)).then(() => process.stdout.write(n + '\\n')); }));
+      }`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let acknowledged = '';
+    child.stdout.on('data', (chunk: Buffer) => (acknowledged += chunk.toString()));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (acknowledged.split('\n').length < 200 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    const told = acknowledged.split('\n').filter((line) => line !== '').map(Number);
+    expect(told.length, stderr).toBeGreaterThan(100);
+    // A line cut by the kill may end the file; everything before it is one chain.
+    const text = fs.readFileSync(file, 'utf8');
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    fs.writeFileSync(file, complete);
+    const result = await verifyAuditFile(file);
+    expect(result).toMatchObject({ ok: true });
+    const written = new Set(readLines(file).map((line) => (JSON.parse(line) as { auditId: string }).auditId));
+    expect(told.filter((n) => !written.has(`c${n}`))).toEqual([]);
+  }, 40_000);
+});
