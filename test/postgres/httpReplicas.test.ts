@@ -9,9 +9,10 @@ import { environmentFor } from '../../src/sandbox/connect.js';
 import { SANDBOX_ENVIRONMENT_ID } from '../../src/sandbox/seed.js';
 import { connect, type Sql } from '../../src/store/postgres/connect.js';
 import { trailRows, verifyTrail } from '../../src/store/postgres/trails.js';
+import { makeKey, signToken, startTestIssuer, type TestIssuer } from '../auth/testIssuer.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { createTestDatabase, SKIP_HINT, type TestDatabase } from './support/database.js';
-import { connectClient, seedWithLockedUsers, startReplica, unlock, waitForReady, type CallAnswer, type Replica } from './support/replicaServers.js';
+import { connectClient, freePort, seedWithLockedUsers, startReplica, unlock, waitForReady, type CallAnswer, type Replica } from './support/replicaServers.js';
 import { startTestPostgres, type TestPostgres } from './support/server.js';
 
 /**
@@ -36,6 +37,7 @@ const CONFIRM_KEY = randomBytes(32).toString('base64');
 const TRAIL = { environmentId: SANDBOX_ENVIRONMENT_ID.toLowerCase(), scope: 'tenant' as const };
 
 let replicas: Replica[] = [];
+let issuer: TestIssuer | undefined;
 let clients: Client[] = [];
 let emulator: TestEmulator | undefined;
 let db: TestDatabase | undefined;
@@ -50,13 +52,23 @@ afterEach(async () => {
   emulator = undefined;
   await db?.drop();
   db = undefined;
+  await issuer?.close();
+  issuer = undefined;
 });
 afterAll(async () => {
   await pg?.destroy();
 });
 
-/** A fresh database and emulator, and four replicas on them, ready (a worker token fetched). */
-async function startDeployment(users: number, env: (replica: number) => Record<string, string>, emulatorOptions: { latencyMs?: number } = {}): Promise<void> {
+/**
+ * A fresh database and emulator, and four replicas on them, ready (a worker token fetched).
+ * Without tokens the clients connect unauthenticated (loopback, no OAuth).
+ */
+async function startDeployment(
+  users: number,
+  env: (replica: number) => Record<string, string>,
+  emulatorOptions: { latencyMs?: number } = {},
+  connectClients = true,
+): Promise<void> {
   db = await createTestDatabase(pg!.adminUrl);
   sql = connect(db.runtimeUrl, { max: 2 });
   emulator = await startTestEmulator({ seed: seedWithLockedUsers(users), ...emulatorOptions });
@@ -74,7 +86,7 @@ async function startDeployment(users: number, env: (replica: number) => Record<s
   );
   const urls = await Promise.all(replicas.map((replica) => replica.url));
   for (const url of urls) expect(await waitForReady(url, 200)).toBe(true);
-  clients = await Promise.all(urls.map((url) => connectClient(url)));
+  if (connectClients) clients = await Promise.all(urls.map((url) => connectClient(url)));
 }
 
 async function chain(): Promise<AuditRecord[]> {
@@ -214,5 +226,55 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
       `outage test: refused while down (${((restartedAt - stoppedAt) / 1000).toFixed(1)} s), all ${REPLICAS} replicas writing again ` +
         `${((recoveredAt - restartedAt) / 1000).toFixed(1)} s after PostgreSQL restarted, no server restarted`,
     );
+  }, 180_000);
+
+  it('eight operators with verified tokens: the limit of each exact to the call across the replicas', async () => {
+    const CALLS = 400;
+    const OPERATORS = 8;
+    const PER_OPERATOR = 9;
+    issuer = await startTestIssuer();
+    const key = await makeKey('k1');
+    issuer.published = [key];
+    const resources = await Promise.all(Array.from({ length: REPLICAS }, async () => `http://127.0.0.1:${await freePort()}/mcp`));
+    await startDeployment(
+      CALLS,
+      (r) => ({
+        PINGONE_MCP_HTTP_PORT: new URL(resources[r]!).port,
+        PINGONE_MCP_RESOURCE: resources[r]!,
+        PINGONE_MCP_OAUTH_ISSUER: issuer!.issuer,
+        PINGONE_MCP_MAX_WRITES_PER_MINUTE: '1000',
+        PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE: String(PER_OPERATOR),
+      }),
+      {},
+      false,
+    );
+    // One client per operator and replica, each with that operator's token for that replica.
+    const sessions: Client[][] = [];
+    for (let o = 0; o < OPERATORS; o++) {
+      const subject = `00000000-0000-4000-9000-00000000000${o}`;
+      const tokens = await Promise.all(
+        resources.map((resource) =>
+          signToken({ key, issuer: issuer!.issuer, audience: resource, subject, claims: { scope: 'helpdesk:read helpdesk:write', client_id: 'replica-test', preferred_username: `op${o}` } }),
+        ),
+      );
+      sessions.push(await Promise.all(resources.map((resource, r) => connectClient(new URL(resource), tokens[r]))));
+    }
+    clients = sessions.flat();
+
+    const operatorOf = (k: number): number => k % OPERATORS;
+    const answers = await Promise.all(Array.from({ length: CALLS }, (_, k) => unlock(sessions[operatorOf(k)]![Math.floor(k / OPERATORS) % REPLICAS]!, `r${k}`, `OPS-${k}`)));
+
+    for (let o = 0; o < OPERATORS; o++) {
+      const own = answers.filter((_, k) => operatorOf(k) === o);
+      expect(tally(own)).toEqual({ unlocked: PER_OPERATOR, denied: own.length - PER_OPERATOR });
+      for (const answer of own.filter((a) => a.outcome === 'denied')) expect(answer.error).toMatch(/writes per minute per operator \(PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE\)/);
+    }
+    expect(writesSent()).toBe(OPERATORS * PER_OPERATOR);
+    const records = await chain();
+    expect(records.map((record) => record.seq)).toEqual(records.map((_, i) => i + 1));
+    expect(await verifyTrail(sql!, TRAIL)).toMatchObject({ ok: true, records: records.length });
+    expect(records.filter((record) => record.tool === 'unlock_user' && record.phase === 'intent')).toHaveLength(OPERATORS * PER_OPERATOR);
+    expect(new Set(records.filter((record) => record.phase === 'outcome').map((record) => record.auditId)).size).toBe(CALLS);
+    console.log(`operator test: ${CALLS} calls by ${OPERATORS} verified operators through ${REPLICAS} replicas: each operator ${PER_OPERATOR} writes (limit ${PER_OPERATOR}), the rest denied`);
   }, 180_000);
 });

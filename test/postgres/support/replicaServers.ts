@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -55,6 +56,15 @@ export function startReplica(name: string, env: Record<string, string>): Replica
   };
 }
 
+/** A port free on loopback now, for a server whose public URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
+}
+
 /** Polls /readyz until it answers `status` (the first token fetched, or the trail's state changed); false if it never does. */
 export async function waitForReady(url: URL, status: 200 | 503, attempts = 150): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
@@ -70,8 +80,7 @@ export async function waitForReady(url: URL, status: 200 | 503, attempts = 150):
 
 export async function connectClient(url: URL, token?: string): Promise<Client> {
   const client = new Client({ name: 'replica-test', version: '1.0.0' });
-  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+  await client.connect(new StreamableHTTPClientTransport(url, token === undefined ? {} : { authProvider: { token: async () => token } }));
   return client;
 }
 
