@@ -140,14 +140,15 @@ async function openFileTrail(path: string, logger: Logger): Promise<AuditSink> {
  */
 async function openDatabase(config: Config, database: DatabaseSettings, pingone: PingOneSettings, sandbox: boolean, logger: Logger, closeEmulator: () => Promise<void>): Promise<PostgresStores> {
   const { openPostgresStores, trailKey, DatabaseStartError } = await import('../store/postgres/index.js');
+  const trail = trailKey(pingone.environmentId, sandbox);
   try {
     const stores = await openPostgresStores({
       database,
-      trail: trailKey(pingone.environmentId, sandbox),
+      trail,
       limits: { server: config.guards.maxWritesPerMinute, operator: config.guards.maxWritesPerOperatorPerMinute },
       logger,
     });
-    logger.info({ trail: `${pingone.environmentId.toLowerCase()}/${sandbox ? 'sandbox' : 'tenant'}` }, 'audit trail, write limits and confirmations are kept in PostgreSQL');
+    logger.info({ trail: `${trail.environmentId}/${trail.scope}` }, 'audit trail, write limits and confirmations are kept in PostgreSQL');
     return stores;
   } catch (error) {
     if (!(error instanceof DatabaseStartError)) throw error;
