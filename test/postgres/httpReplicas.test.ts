@@ -108,6 +108,20 @@ function tally(answers: readonly CallAnswer[]): Record<string, number> {
   return counts;
 }
 
+/**
+ * The calls that did not write: denied by a limit, or, on a machine too loaded to serve them all
+ * within the 30 s call ceiling, refused as busy (recorded, nothing sent). Nothing else, and none without an outcome.
+ */
+function expectOnlyLimitsOrLoad(answers: readonly CallAnswer[], expected: number): void {
+  const others = answers.filter((answer) => answer.outcome !== 'unlocked');
+  expect(others).toHaveLength(expected);
+  for (const answer of others) {
+    if (answer.outcome === 'denied') continue;
+    expect(answer.outcome, answer.error).toBe('failed');
+    expect(answer.error).toMatch(/Refused: this server is busy/);
+  }
+}
+
 describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', () => {
   beforeAll(() => {
     expect(pg).toBeDefined();
@@ -123,8 +137,9 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
     const seconds = (performance.now() - started) / 1000;
 
     const counts = tally(answers);
-    expect(counts).toEqual({ unlocked: LIMIT, denied: CALLS - LIMIT });
+    expect(counts.unlocked).toBe(LIMIT);
     expect(writesSent()).toBe(LIMIT);
+    expectOnlyLimitsOrLoad(answers, CALLS - LIMIT);
 
     const records = await chain();
     expect(records.map((record) => record.seq)).toEqual(records.map((_, i) => i + 1));
@@ -139,14 +154,14 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
       expect(outcomeOf.get(intent.auditId)).toMatchObject({ outcome: 'unlocked' });
       expect(outcomeOf.get(intent.auditId)!.seq).toBeGreaterThan(intent.seq);
     }
-    expect(outcomes.filter((record) => record.outcome === 'denied')).toHaveLength(CALLS - LIMIT);
-    // Each refused call was told why: the server-wide limit, shared by the replicas.
+    expect(outcomes.filter((record) => record.outcome === 'denied')).toHaveLength(counts.denied ?? 0);
+    // Each denied call was told why: the server-wide limit, shared by the replicas.
     for (const answer of answers.filter((a) => a.outcome === 'denied')) expect(answer.error).toMatch(/at most 150 writes per minute \(PINGONE_MCP_MAX_WRITES_PER_MINUTE\) and that limit is reached/);
     // Every replica served calls, and each one's share of the chain is there.
     for (let r = 0; r < REPLICAS; r++) expect(outcomes.some((record) => record.actor.operator === `replica-${r}`)).toBe(true);
     console.log(
       `replica test: ${CALLS} concurrent calls through ${REPLICAS} replicas in ${seconds.toFixed(1)} s; ` +
-        `${counts.unlocked} unlocked (limit ${LIMIT}), ${counts.denied} denied; ${records.length} records, seq 1…${records.length} dense, chain verifies`,
+        `${counts.unlocked} unlocked (limit ${LIMIT}), ${counts.denied} denied, ${counts.failed ?? 0} refused as busy; ${records.length} records, seq 1…${records.length} dense, chain verifies`,
     );
   }, 180_000);
 
@@ -266,7 +281,8 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
 
     for (let o = 0; o < OPERATORS; o++) {
       const own = answers.filter((_, k) => operatorOf(k) === o);
-      expect(tally(own)).toEqual({ unlocked: PER_OPERATOR, denied: own.length - PER_OPERATOR });
+      expect(tally(own).unlocked).toBe(PER_OPERATOR);
+      expectOnlyLimitsOrLoad(own, own.length - PER_OPERATOR);
       for (const answer of own.filter((a) => a.outcome === 'denied')) expect(answer.error).toMatch(/writes per minute per operator \(PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE\)/);
     }
     expect(writesSent()).toBe(OPERATORS * PER_OPERATOR);
