@@ -39,9 +39,14 @@ const UNKNOWN_BECAUSE: Record<NonNullable<PasswordSummary['unknownBecause']>, st
   unavailable: 'PingOne did not answer in time',
 };
 
-/** "password state unknown (PingOne refused to show it)". */
+/** "password state unknown (PingOne refused to show it)": a phrase for a next step. */
 export function unknownPassword(password: PasswordSummary): string {
   return `password state unknown (${UNKNOWN_BECAUSE[password.unknownBecause ?? 'unreadable']})`;
+}
+
+/** The same as a sentence: "Their password state is unknown (PingOne refused to show it)." */
+export function passwordUnknownSentence(password: PasswordSummary): string {
+  return `Their password state is unknown (${UNKNOWN_BECAUSE[password.unknownBecause ?? 'unreadable']}).`;
 }
 
 /** " (PingOne lifts it by itself in about 25 minutes)" when the lockout lapses by itself. */

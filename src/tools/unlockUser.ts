@@ -5,7 +5,7 @@ import type { Call, Ended, Subject } from './call.js';
 import { defineTool } from './definition.js';
 import { dryRunArgument, reasonArgument, userArgument } from './inputs.js';
 import { capitalize, describeUser, identifyUser, summarizeUser, UnlockUserOutputSchema, type UserSummary } from './output.js';
-import { isLockedOut, MUST_CHANGE_DIAGNOSIS, mustChange, summarizePassword, unknownPassword, type PasswordSummary } from './password.js';
+import { isLockedOut, MUST_CHANGE_DIAGNOSIS, mustChange, passwordUnknownSentence, summarizePassword, type PasswordSummary } from './password.js';
 import { notApplied, observePassword, passwordAfter, userAfter } from './readBack.js';
 import { resolveUser } from './resolveUser.js';
 import { givenReason, guardedWrite, refuseUnwritable, type SendWrite } from './write.js';
@@ -105,7 +105,7 @@ function notLockedSummary(user: UserSummary, password: PasswordSummary): string 
   if (user.account.canAuthenticate === false) {
     return `${who} is not locked (account status ${status}) but PingOne reports they cannot authenticate; check the account's lifecycle status in PingOne. Nothing was changed.`;
   }
-  const unknown = password.status === 'UNKNOWN' ? ` Their ${unknownPassword(password)}.` : '';
+  const unknown = password.status === 'UNKNOWN' ? ` ${passwordUnknownSentence(password)}` : '';
   return `${who} is not locked (account status ${status}, password status ${password.status}) and can sign in; if they still cannot, check their MFA devices (list_user_devices).${unknown} Nothing was changed.`;
 }
 
@@ -113,7 +113,7 @@ function unlockedSummary(user: UserSummary, cleared: 'account' | 'password' | 'b
   const who = describeUser(user);
   const what = { account: 'cleared the account lock', password: 'cleared the password lockout', both: 'cleared the password lockout and the account lock' }[cleared];
   const counter = accountUnlockSent ? ', and their MFA lockout counter was reset' : '';
-  const unknown = password.status === 'UNKNOWN' ? ` Their ${unknownPassword(password)}, so a password lockout may remain: if they still cannot sign in, call find_user for them later or check in PingOne.` : '';
+  const unknown = password.status === 'UNKNOWN' ? ` ${passwordUnknownSentence(password)} A password lockout may remain: if they still cannot sign in, check their password state in PingOne.` : '';
   const change = mustChange(password) ? ` Note: ${MUST_CHANGE_DIAGNOSIS.replace('; unlocking will not help', '')}.` : '';
   if (user.enabled === false) return `Unlocked ${who} (${what}), but the account is disabled, so they still cannot sign in until an administrator enables it.${unknown}`;
   return `Unlocked ${who}: ${what}; they can sign in again${counter}.${unknown}${change}`;

@@ -112,8 +112,9 @@ describe.each(SWITCHES)('unlock_user with accountUnlockClearsPasswordLockout=$ac
     const accepted = await yes.call('unlock_user', { user: 'kwong', reason: 'INC-7' });
     expect(accepted.structured.outcome).toBe('unlocked');
     expect(asked).toHaveLength(1);
-    expect(asked[0]?.message).toMatch(TWO_WRITES);
-    expect(asked[0]?.message).toContain(`user ID ${kwong.id}`);
+    expect(asked[0]?.message).toBe(
+      `Clear the password lockout of "kwong" (name "Kim Wong", user ID ${kwong.id}, population ${DEMO_POPULATIONS.staff}) (Password Unlock), then unlock the account (Account Unlock) if it is still locked? Reason given: "INC-7"`,
+    );
     expect(writeRequests(yes).map((r) => r.route)).toEqual(['password.action', 'user.action']);
 
     const no = await open({ answer: () => ({ action: 'decline' }) });
@@ -203,6 +204,20 @@ describe('unlock_user when the password is the problem but not a lockout', () =>
     expect(result.text).toContain('they must change their password at next sign-in; unlocking will not help');
     expect(writeRequests(h)).toHaveLength(0);
     expect(passwordOf(h, bsmith.id)).toBe(status);
+  });
+});
+
+describe('unlock_user when the password state cannot be read', () => {
+  it('a 403 on the password read: the account is unlocked as before, and the result says the password state is unknown', async () => {
+    const h = await start({ emulator: { accountUnlockClearsPasswordLockout: false } });
+    h.emulator.faults.add({ match: { route: 'password.get' }, action: { kind: 'status', status: 403 } });
+    const result = await h.call('unlock_user', { user: 'kwong' });
+    expect(result.structured).toMatchObject({ outcome: 'unlocked', cleared: 'account', password: { status: 'UNKNOWN', unknownBecause: 'refused' } });
+    expect(result.text).toContain('Their password state is unknown (PingOne refused to show it). A password lockout may remain');
+    expect(writeRequests(h).map((r) => r.route)).toEqual(['user.action']);
+    expect(accountOf(h, kwong.id)).toBe('OK');
+    // What the warning is for: this PingOne does not clear the password lockout with the account.
+    expect(passwordOf(h, kwong.id)).toBe('PASSWORD_LOCKED_OUT');
   });
 });
 
