@@ -1,7 +1,7 @@
 import type { ElicitRequest } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import { DEMO_POPULATIONS, DEMO_USERS } from '../../src/sandbox/seed.js';
-import { harnessPerTest, type Harness, type HarnessOptions } from '../support/harness.js';
+import { ERAS, harnessPerTest, type Harness, type HarnessOptions } from '../support/harness.js';
 
 /**
  * Issue 11's integration matrix: unlock_user clearing password lockouts,
@@ -204,6 +204,24 @@ describe('unlock_user when the password is the problem but not a lockout', () =>
     expect(result.text).toContain('they must change their password at next sign-in; unlocking will not help');
     expect(writeRequests(h)).toHaveLength(0);
     expect(passwordOf(h, bsmith.id)).toBe(status);
+  });
+});
+
+describe.each(ERAS)('unlock_user confirmation over a %s-era connection binds the writes', (era) => {
+  it('a password lockout that appears between the question and the answer is not covered by the approval: nothing is sent', async () => {
+    let h: Harness | undefined;
+    h = await start({
+      era,
+      answer: () => {
+        // The person approved "unlock the account"; by the time the call resumes, the password is locked out too.
+        h!.emulator.putPassword(jdoe.id, { status: 'PASSWORD_LOCKED_OUT' });
+        return { action: 'accept', content: { confirm: true } };
+      },
+    });
+    const result = await h.call('unlock_user', { user: 'jdoe' });
+    expect(result.structured).toMatchObject({ outcome: 'denied', error: { code: 'CONFIRMATION_MISMATCH' } });
+    expect(writeRequests(h)).toHaveLength(0);
+    expect(accountOf(h, jdoe.id)).toBe('LOCKED');
   });
 });
 
