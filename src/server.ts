@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
-import { registerCard } from './ui/card.js';
+import { linkCard, registerCard } from './ui/card.js';
 import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/call.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
@@ -21,7 +21,8 @@ export function createServer(deps: ToolDeps): McpServer {
       requestState: { verify: deps.confirmation.verify },
     },
   );
-  for (const tool of tools) tool.register(server, deps);
+  // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
+  for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
   keepProtoArguments(server);
   registerCard(server);
   registerPrompts(server, { offered: new Set(tools.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });

@@ -24,6 +24,8 @@ export interface ApprovedAction {
   userId: string;
   deviceId?: string;
   reason?: string;
+  /** Every PingOne write the call may send, in order (unlock_user may send two): approved together. */
+  writes?: readonly string[];
 }
 
 interface SealedQuestion {
@@ -123,7 +125,7 @@ function unavailable(): ToolError {
 }
 
 function sameAction(a: ApprovedAction, b: ApprovedAction): boolean {
-  return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason;
+  return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason && String(a.writes) === String(b.writes);
 }
 
 /** Form elicitation, as the client declared it: at `initialize` (2025) or per request (2026-07-28). */

@@ -39,6 +39,14 @@ describe('the card resource on the real server', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('links the two lookups, and only them, for a host that renders MCP Apps', async () => {
+    const { client } = await host({ capabilities: UI_CAPABILITIES });
+    const linked = Object.fromEntries((await client.listTools()).tools.map((tool) => [tool.name, tool._meta]));
+    expect(linked.find_user).toEqual({ ui: { resourceUri: CARD_URI }, 'ui/resourceUri': CARD_URI });
+    expect(linked.list_user_devices).toEqual({ ui: { resourceUri: CARD_URI }, 'ui/resourceUri': CARD_URI });
+    for (const write of ['unlock_user', 'unblock_device', 'unlock_device']) expect(linked[write]).toBeUndefined();
+  });
+
   it.each(['legacy', 'modern'] as const)('is neither listed nor served to a %s-era client without the UI extension', async (era) => {
     const { client } = await host({ era });
     expect((await client.listResources()).resources).toEqual([]);
