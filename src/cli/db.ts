@@ -136,6 +136,14 @@ async function importCommand(args: string[], io: CommandIo): Promise<number> {
   }
   const lines: string[] = [];
   for await (const line of readFileLines(file)) if ('text' in line) lines.push(line.text);
+  const continues = continuedFrom(lines[0]);
+  if (continues !== undefined) {
+    io.stderr(
+      `${COMMAND} import: ${file} continues ${continues} (it was started by \`audit rotate\`), and a database trail holds a chain from its first record; ` +
+        'nothing imported: import the trail\'s first file (before any rotation), or keep the rotated files as they are (`audit verify` checks them) and start the database trail empty\n',
+    );
+    return 1;
+  }
   const key = trailOption(values) ?? trailOfRecords(lines);
   const { connect, describeDatabaseError, describeLocation } = await import('../store/postgres/connect.js');
   const { describeTrail } = await import('../store/postgres/audit.js');
@@ -153,6 +161,14 @@ async function importCommand(args: string[], io: CommandIo): Promise<number> {
   } finally {
     await sql.end({ timeout: 2 }).catch(() => {});
   }
+}
+
+/** The file a rotated trail's first line says it continues, or undefined when the file starts a chain. */
+function continuedFrom(line: string | undefined): string | undefined {
+  if (line === undefined) return undefined;
+  const record = JSON.parse(line) as { phase?: unknown; continues?: { file?: unknown } };
+  if (record.phase !== 'continued') return undefined;
+  return typeof record.continues?.file === 'string' ? JSON.stringify(record.continues.file) : 'an earlier file';
 }
 
 /** The one trail every record names (environment ID and sandbox flag); a ConfigError when they differ. */

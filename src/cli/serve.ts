@@ -4,10 +4,12 @@ import type { AuditSink } from '../audit/record.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { mirrorToLog } from '../audit/mirror.js';
 import { openAuditTrail } from '../audit/trail.js';
-import type { Config, PingOneSettings } from '../config.js';
+import type { Config, DatabaseSettings, PingOneSettings } from '../config.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServer } from '../server.js';
+import type { PostgresStores } from '../store/postgres/index.js';
+import { SERVER_NAME } from '../version.js';
 
 /** No message to this server comes near this; longer lines are dropped, not buffered. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -44,7 +46,7 @@ export async function serve(config: Config): Promise<void> {
   });
   const graceMs = config.shutdownGraceMs;
   logger.info(
-    { environmentId: pingone.environmentId, apiUrl: pingone.apiUrl, auditLog: config.auditLogPath, sandbox },
+    { environmentId: pingone.environmentId, apiUrl: pingone.apiUrl, ...(config.database ? {} : { auditLog: config.auditLogPath }), sandbox },
     sandbox ? 'serving MCP on stdio against the embedded PingOne sandbox' : 'serving MCP on stdio',
   );
 
@@ -86,13 +88,6 @@ export interface Prepared {
 
 /** What both transports serve: the audit trail, PingOne (a tenant or the emulator) and the tools' dependencies. */
 export async function prepare(config: Config, logger: Logger, options: { wrapSink?: (sink: AuditSink) => AuditSink; telemetry?: Telemetry } = {}): Promise<Prepared> {
-  const audit = await openAuditTrail(config.auditLogPath);
-  const auditStatus = audit.status();
-  if (auditStatus.state === 'broken') {
-    logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);
-  }
-  for (const warning of audit.warnings) logger.warn({ auditLog: audit.path }, warning);
-
   const sandbox = config.target.kind === 'sandbox';
   let closeEmulator = async (): Promise<void> => {};
   let pingone: PingOneSettings;
@@ -106,10 +101,61 @@ export async function prepare(config: Config, logger: Logger, options: { wrapSin
     pingone = settingsFor(emulator);
   }
 
-  const fileSink = options.wrapSink ? options.wrapSink(audit) : audit;
-  const sink = config.auditToStderr ? mirrorToLog(fileSink, logger) : fileSink;
-  const parts = assemble({ config, pingone, audit: sink, logger, sandbox, ...(options.telemetry ? { telemetry: options.telemetry } : {}) });
-  return { parts, pingone, sandbox, closeEmulator };
+  const shared = config.database === undefined ? undefined : await openDatabase(config, config.database, pingone, sandbox, logger, closeEmulator);
+  const audit = shared?.audit ?? (await openFileTrail(config.auditLogPath, logger));
+  const wrapped = options.wrapSink ? options.wrapSink(audit) : audit;
+  const sink = config.auditToStderr ? mirrorToLog(wrapped, logger) : wrapped;
+  const parts = assemble({
+    config,
+    pingone,
+    audit: sink,
+    logger,
+    sandbox,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(shared ? { stores: { limiter: shared.limiter, ledger: shared.ledger } } : {}),
+  });
+  if (shared === undefined) return { parts, pingone, sandbox, closeEmulator };
+  // The stores close after the calls in flight are drained, with the rest of the parts.
+  const close = async (): Promise<void> => {
+    await parts.close().catch(() => {});
+    await shared.close();
+  };
+  return { parts: { ...parts, close }, pingone, sandbox, closeEmulator };
+}
+
+async function openFileTrail(path: string, logger: Logger): Promise<AuditSink> {
+  const audit = await openAuditTrail(path);
+  const auditStatus = audit.status();
+  if (auditStatus.state === 'broken') {
+    logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);
+  }
+  for (const warning of audit.warnings) logger.warn({ auditLog: audit.path }, warning);
+  return audit;
+}
+
+/**
+ * The shared stores of a replica deployment. Loaded only when a database is
+ * configured: without one, neither this module nor the driver is read. A
+ * database the server cannot start on ends the process: one line, exit 2.
+ */
+async function openDatabase(config: Config, database: DatabaseSettings, pingone: PingOneSettings, sandbox: boolean, logger: Logger, closeEmulator: () => Promise<void>): Promise<PostgresStores> {
+  const { openPostgresStores, trailKey, DatabaseStartError } = await import('../store/postgres/index.js');
+  const trail = trailKey(pingone.environmentId, sandbox);
+  try {
+    const stores = await openPostgresStores({
+      database,
+      trail,
+      limits: { server: config.guards.maxWritesPerMinute, operator: config.guards.maxWritesPerOperatorPerMinute },
+      logger,
+    });
+    logger.info({ trail: `${trail.environmentId}/${trail.scope}` }, 'audit trail, write limits and confirmations are kept in PostgreSQL');
+    return stores;
+  } catch (error) {
+    if (!(error instanceof DatabaseStartError)) throw error;
+    await closeEmulator().catch(() => {});
+    process.stderr.write(`${SERVER_NAME}: ${error.message}\n`);
+    process.exit(2);
+  }
 }
 
 /**

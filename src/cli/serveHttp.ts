@@ -23,7 +23,7 @@ import { prepare } from './serve.js';
 export async function serveHttp(config: Config, settings: HttpSettings, logger: Logger): Promise<void> {
   const telemetry = createTelemetry();
   const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => meteredAuditSink(sink, telemetry), telemetry });
-  const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
+  const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.database ? undefined : config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   // The tools see the verified caller per request as ctx.http?.authInfo; the factory sees it as ctx.authInfo.
   const factory: McpServerFactory = () => createServer(parts.deps);
   let oauth: HttpOAuth = { resourceServer: undefined, close: async () => {} };

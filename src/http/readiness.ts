@@ -4,8 +4,10 @@ import { dirname } from 'node:path';
 import type { AuditSink } from '../audit/record.js';
 
 export interface ReadinessSources {
+  /** The trail: a file's sink or the database's, whose status says whether the last append (or probe) got through. */
   audit: AuditSink;
-  auditPath: string;
+  /** The trail's file, checked for writability; undefined when the trail is in a database. */
+  auditPath: string | undefined;
   /** A cached worker token, or a successful token request within `withinMs`. */
   hasRecentToken(withinMs: number): boolean;
   /** Asks PingOne for a token; resolves true on success. */
@@ -33,7 +35,7 @@ export function createReadiness(sources: ReadinessSources): { ready: () => Promi
     return warming;
   };
   const ready = async (): Promise<boolean> => {
-    const auditOk = sources.audit.status().state === 'ready' && (await writable(sources.auditPath));
+    const auditOk = sources.audit.status().state === 'ready' && (sources.auditPath === undefined || (await writable(sources.auditPath)));
     const tokenOk = sources.hasRecentToken(RECENT_TOKEN_MS);
     if (!tokenOk && warming === undefined && Date.now() - lastAttempt >= WARM_UP_INTERVAL_MS) void warmUp();
     return auditOk && tokenOk;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rotateAuditFile } from '../../src/audit/rotate.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { PostgresAuditSink } from '../../src/store/postgres/audit.js';
 import { connect, type Sql } from '../../src/store/postgres/connect.js';
@@ -127,6 +128,25 @@ describe.skipIf('unavailable' in server)('the CLI on a database', () => {
     const twice = cli(['db', 'import', file, '--database', url], env);
     expect(twice.stderr).toMatch(/already holds 5 records: import only into an empty trail; nothing imported/);
     expect(twice.code).toBe(1);
+  });
+
+  it('refuses a file started by `audit rotate` with a sentence saying why and what to import instead', async () => {
+    const file = join(dir, 'rotated.jsonl');
+    const trail = await openAuditTrail(file);
+    const other = '22345678-1234-4234-8234-123456789abc';
+    for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i, { target: { environmentId: other } }));
+    const rotated = await rotateAuditFile(file);
+    expect(rotated.kind).toBe('rotated');
+    const continued = await openAuditTrail(file);
+    await continued.append(sampleEntry(3, { target: { environmentId: other } }));
+    expect(readFileSync(file, 'utf8')).toMatch(/^\{[^\n]*"phase":"continued"/);
+    const { url, password } = split(db.runtimeUrl);
+    const result = cli(['db', 'import', file, '--database', url, '--environment', other], { PGPASSWORD: password });
+    expect(result.stderr).toMatch(/^pingone-helpdesk-mcp db import: .*rotated\.jsonl continues "rotated[^"]*" \(it was started by `audit rotate`\).*nothing imported: import the trail's first file/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.code).toBe(1);
+    const exported = cli(['audit', 'export', '--database', url, '--environment', other], { PGPASSWORD: password });
+    expect(exported.stdout).toBe('');
   });
 
   it('export asks which trail when the database holds several', () => {
