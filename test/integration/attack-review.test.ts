@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AuditSink } from '../../src/audit/record.js';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { harnessPerTest, pingOneWrites } from '../support/harness.js';
+
+/** Attacks from the round-2 security review, each reproduced against the sandbox before its fix. */
+const start = harnessPerTest();
+const jdoe = DEMO_USERS.jdoe;
+
+describe('invisible characters that are not format characters', () => {
+  // Hangul fillers and variation selectors render as nothing but are letters/marks, not \p{Cf}.
+  it.each(['\u3164', 'INC-1\u115F', '\uFFA0', 'INC\u034F-1', 'INC-1\u180E'])('refuses a reason holding a default-ignorable character (%j)', async (reason) => {
+    const h = await start({ env: { PINGONE_MCP_REQUIRE_REASON: 'true' } });
+    const result = await h.call('unlock_user', { user: 'jdoe', reason, dryRun: true });
+    expect(result.structured.outcome).toBe('invalid_input');
+    expect(h.emulator.requests).toHaveLength(0);
+  });
+
+  it('refuses lookup text holding a Hangul filler', async () => {
+    const h = await start();
+    const result = await h.call('list_user_devices', { user: 'jdoe\u3164' });
+    expect(result.structured.outcome).toBe('invalid_input');
+    expect(h.emulator.requests).toHaveLength(0);
+  });
+
+  it('removes them from names PingOne returns, in text and structuredContent', async () => {
+    const h = await start();
+    const id = '1a2b3c4d-0000-4000-8000-0000000000aa';
+    h.emulator.putUser({ id, username: 'ceo\u3164', name: { given: 'Ada\u115F\u1160', family: 'Chief\uFFA0' }, enabled: true, account: { status: 'LOCKED', canAuthenticate: false } });
+    const result = await h.call('find_user', { query: id });
+    const everything = JSON.stringify(result.structured) + result.text;
+    expect(everything).toContain('Ada');
+    expect(everything).not.toMatch(/[\u3164\u115F\u1160\uFFA0]/);
+  });
+});
