@@ -146,8 +146,9 @@ function failed(deps: ToolDeps, call: Call, thrown: unknown): Failed {
 }
 
 /**
- * Writes the one outcome record and answers. A read whose record cannot be
- * written is withheld: nobody reads user data without a record.
+ * Writes the one outcome record and answers. A call whose record cannot be
+ * written, and that left no intent record either, is withheld: nobody reads
+ * user data without a record.
  */
 async function finish(deps: ToolDeps, call: Call, ended: (Ended & { kind?: undefined }) | Failed): Promise<CallToolResult> {
   const pingone = ended.kind === 'failed' ? ended.pingone : call.lastPingOneAudit;
@@ -158,9 +159,16 @@ async function finish(deps: ToolDeps, call: Call, ended: (Ended & { kind?: undef
     await deps.audit.append({ ...call.entry('outcome', ended.target), outcome, ...(pingone ? { pingone } : {}) });
   } catch (problem) {
     deps.logger.error({ auditId: call.auditId, tool: call.tool, outcome, problem: problemOf(problem) }, 'audit outcome record not written');
-    if (TOOL_ACCESS[call.tool] === 'read') {
+    // A write tool that wrote nothing (not locked, dry run, denied) has read the user all the same: with no
+    // intent record either, the call would leave no trace, so it is withheld like a lookup.
+    const read = TOOL_ACCESS[call.tool] === 'read';
+    if (read || !call.wroteOrMayHave) {
+      // The trail's own refusal names no user: it stays, as the clearer sentence.
+      if (error?.code !== 'AUDIT_UNAVAILABLE') {
+        const what = read ? 'this lookup' : 'this call, so nothing was sent to PingOne';
+        summary = `The result is withheld: the audit trail cannot record ${what} (${problemOf(problem)}), and nothing is read without a record. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`;
+      }
       outcome = 'failed';
-      summary = `The result is withheld: the audit trail cannot record this lookup (${problemOf(problem)}), and nothing is read without a record. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`;
       error = { code: 'AUDIT_UNAVAILABLE', responsible: 'admin' };
       details = {};
     } else {

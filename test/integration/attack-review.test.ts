@@ -8,6 +8,27 @@ import { harnessPerTest, pingOneWrites } from '../support/harness.js';
 const start = harnessPerTest();
 const jdoe = DEMO_USERS.jdoe;
 
+describe('a write tool is no back door for reading without a record', () => {
+  const refusing: AuditSink = { append: () => Promise.reject(new Error('read-only file system')), status: () => ({ state: 'ready' }) };
+
+  it.each([
+    ['unlock_user', { user: 'bsmith' }],
+    ['unlock_user', { user: 'jdoe', dryRun: true }],
+    ['unblock_device', { user: 'bsmith', deviceId: DEMO_USERS.bsmith.smsDeviceId }],
+    ['unlock_device', { user: 'jdoe', deviceId: jdoe.totpDeviceId }],
+  ] as const)('%s %j withholds the user data it read when no record of the call can be written', async (tool, args) => {
+    const h = await start({ audit: refusing });
+    const result = await h.call(tool, args);
+    expect(result.isError).toBe(true);
+    expect(result.structured).toMatchObject({ outcome: 'failed', error: { code: 'AUDIT_UNAVAILABLE', responsible: 'admin' } });
+    expect(result.structured.user).toBeUndefined();
+    expect(result.structured.device).toBeUndefined();
+    expect(result.text).toMatch(/withheld/);
+    expect(result.text).not.toMatch(/Bob|Jane|Smith|Doe/);
+    expect(pingOneWrites(h)).toHaveLength(0);
+  });
+});
+
 describe('invisible characters that are not format characters', () => {
   // Hangul fillers and variation selectors render as nothing but are letters/marks, not \p{Cf}.
   it.each(['\u3164', 'INC-1\u115F', '\uFFA0', 'INC\u034F-1', 'INC-1\u180E'])('refuses a reason holding a default-ignorable character (%j)', async (reason) => {
