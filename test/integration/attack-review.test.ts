@@ -29,6 +29,19 @@ describe('a write tool is no back door for reading without a record', () => {
   });
 });
 
+describe('a refused reason is not carried raw into the audit trail', () => {
+  it('records a reason refused for a bidi override and a line separator with them spelled out, not raw', async () => {
+    const h = await start();
+    const result = await h.call('unlock_user', { user: 'jdoe', reason: 'INC-1\u202Egnp.exe\u2028second line' });
+    expect(result.structured.outcome).toBe('invalid_input');
+    const file = readFileSync(h.auditPath, 'utf8');
+    expect(file).toContain('INC-1');
+    expect(file).not.toMatch(/[\u202E\u2028]/);
+    expect(h.audit()[0]?.reason).toBe('INC-1\\u{202E}gnp.exe\\u{2028}second line');
+    expect(pingOneWrites(h)).toHaveLength(0);
+  });
+});
+
 describe('invisible characters that are not format characters', () => {
   // Hangul fillers and variation selectors render as nothing but are letters/marks, not \p{Cf}.
   it.each(['\u3164', 'INC-1\u115F', '\uFFA0', 'INC\u034F-1', 'INC-1\u180E'])('refuses a reason holding a default-ignorable character (%j)', async (reason) => {
