@@ -68,3 +68,24 @@ describe('invisible characters that are not format characters', () => {
     expect(everything).not.toMatch(/[\u3164\u115F\u1160\uFFA0]/);
   });
 });
+
+describe('a sealed question lends its audit id only to the call it was asked for', () => {
+  it('a question state sent with another tool does not make that call share the question\'s audit id', async () => {
+    const h = await start({ era: 'modern', answer: () => ({ action: 'accept', content: { confirm: true } }) });
+    // Manual mode, as a client (not the agent) that echoes the state wherever it likes.
+    const raw = (params: Record<string, unknown>) => h.client.request({ method: 'tools/call', params } as never, { allowInputRequired: true } as never) as Promise<Record<string, any>>;
+    const accept = { confirm: { action: 'accept', content: { confirm: true } } };
+    const question = await raw({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-7' } });
+    expect(question.resultType).toBe('input_required');
+    const found = await raw({ name: 'find_user', arguments: { query: 'jdoe' }, requestState: question.requestState, inputResponses: accept });
+    expect(found.structuredContent.outcome).toBe('found');
+    const unlocked = await raw({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-7' }, requestState: question.requestState, inputResponses: accept });
+    expect(unlocked.structuredContent.outcome).toBe('unlocked');
+    expect(found.structuredContent.auditId).not.toBe(unlocked.structuredContent.auditId);
+    const byId = h.audit().filter((r) => r.auditId === unlocked.structuredContent.auditId);
+    expect(byId.map((r) => [r.tool, r.phase])).toEqual([
+      ['unlock_user', 'intent'],
+      ['unlock_user', 'outcome'],
+    ]);
+  });
+});
