@@ -142,8 +142,17 @@ export function summarizeDevice(device: DeviceRecord): DeviceSummary {
  * are safe text (made so where PingOne's answer was parsed); free text is quoted.
  */
 export function describeUser(user: UserSummary): string {
-  const handle = user.username === undefined ? user.id : /\s/.test(user.username) ? quoted(ours(user.username)) : user.username;
+  const handle = userHandle(user);
   return user.name ? `${handle} (${quoted(ours(user.name))})` : handle;
+}
+
+/** A plain handle (`jdoe`, `j.doe@corp.example`) reads as itself; anything else an end user chose is quoted. */
+const PLAIN_HANDLE = /^[\p{L}\p{N}.@+-]{1,64}$/u;
+
+/** How a user is named on their own in a sentence: the username (quoted unless plain), else the ID. */
+export function userHandle(user: Pick<UserSummary, 'id' | 'username'>): string {
+  if (user.username === undefined) return user.id;
+  return PLAIN_HANDLE.test(user.username) ? user.username : quoted(ours(user.username));
 }
 
 /** How a device is named in a sentence: `the SMS device +1******0150`, or `the SMS device “Work phone”`. */
