@@ -167,3 +167,18 @@ describe('a device contact is set by its owner: quoted in sentences unless plain
     }
   });
 });
+
+describe('no question is put to a person for a write the trail cannot record', () => {
+  it.each(['legacy', 'modern'] as const)('%s: with the trail broken, the person is not shown the account and asked to approve a write that would be refused', async (era) => {
+    const broken: AuditSink = {
+      append: () => Promise.reject(new Error('the audit file was replaced while this server was running')),
+      status: () => ({ state: 'broken', path: '/x/audit.jsonl', reason: 'The audit file was replaced while this server was running.' }),
+    };
+    const asked: string[] = [];
+    const h = await start({ era, audit: broken, answer: (request) => (asked.push(String(request.message)), { action: 'accept', content: { confirm: true } }) });
+    const result = await h.call('unlock_user', { user: 'jdoe', reason: 'INC-9' });
+    expect(asked).toEqual([]);
+    expect(result.structured.error?.code).toBe('AUDIT_UNAVAILABLE');
+    expect(pingOneWrites(h)).toHaveLength(0);
+  });
+});
