@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { localhostAllowedHostnames, validateHostHeader, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
 import type { ResourceServer } from '../auth/resourceServer.js';
+import { safeText } from '../text/untrusted.js';
 import { jsonRpcError } from './sessions.js';
 
 /**
@@ -58,7 +59,9 @@ function hostOf(req: IncomingMessage, trustProxy: boolean): string | undefined {
 /** The address of the caller, for logs: the first X-Forwarded-For hop only when the proxy is trusted. */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
   const forwarded = trustProxy ? single(req.headers['x-forwarded-for'])?.split(',')[0]?.trim() : undefined;
-  return (forwarded || req.socket.remoteAddress)?.slice(0, 64);
+  const address = forwarded || req.socket.remoteAddress;
+  // A forwarded address is the caller's text (node reads header bytes as Latin-1, C1 controls included).
+  return address === undefined ? undefined : safeText(address, 64);
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -6,6 +6,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
+import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 
@@ -65,7 +66,8 @@ export class HttpService implements Idleable {
 
   constructor(private readonly options: HttpServiceOptions) {
     const { settings, factory, logger } = options;
-    const onerror = (error: Error) => logger.warn({ problem: error.message.slice(0, 500) }, 'MCP HTTP transport error');
+    // The SDK's message may quote the request (a JSON snippet, an unknown message whole): the client's text, made safe.
+    const onerror = (error: Error) => logger.warn({ problem: safeText(error.message, 300) }, 'MCP HTTP transport error');
     this.modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
     this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
     const route = async (request: Request, extra?: { authInfo?: AuthInfo }): Promise<Response> =>

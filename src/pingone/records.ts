@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseUuid, type Uuid } from '../ids.js';
-import { safeOptional, safeText, type SafeText } from '../text/untrusted.js';
+import { ours, safeOptional, type SafeText } from '../text/untrusted.js';
 import type { UserIdentity } from './identity.js';
 import { DeviceSchema, UserSchema, type Device, type User } from './model.js';
 
@@ -40,8 +40,21 @@ export interface DeviceRecord {
   readonly lockExpiresAt: SafeText | undefined;
 }
 
-/** Short fields PingOne fills with enum values or timestamps: a longer value is not one. */
-const SHORT = 64;
+/**
+ * Fields PingOne fills with enum values (LOCKED, OATH_TOKEN) or timestamps.
+ * They stand unquoted in our sentences, so a value of another shape (a
+ * gateway's words) is dropped, never shown.
+ */
+const ENUM_VALUE = /^[A-Z][A-Z0-9_]{0,31}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function enumValue(raw: string | undefined): SafeText | undefined {
+  return raw !== undefined && ENUM_VALUE.test(raw) ? ours(raw) : undefined;
+}
+
+function timestamp(raw: string | undefined): SafeText | undefined {
+  return raw !== undefined && TIMESTAMP.test(raw) ? ours(raw) : undefined;
+}
 
 export function toUserRecord(user: User, id: Uuid): UserRecord {
   const account = user.account ?? {};
@@ -53,10 +66,10 @@ export function toUserRecord(user: User, id: Uuid): UserRecord {
     name: safeOptional(formatted),
     enabled: user.enabled,
     account: {
-      ...defined('status', safeOptional(account.status, SHORT)),
+      ...defined('status', enumValue(account.status)),
       ...defined('canAuthenticate', account.canAuthenticate),
-      ...defined('lockedAt', safeOptional(account.lockedAt, SHORT)),
-      ...defined('unlockAt', safeOptional(account.unlockAt, SHORT)),
+      ...defined('lockedAt', timestamp(account.lockedAt)),
+      ...defined('unlockAt', timestamp(account.unlockAt)),
       ...defined('secondsUntilUnlock', account.secondsUntilUnlock),
     },
   };
@@ -65,14 +78,14 @@ export function toUserRecord(user: User, id: Uuid): UserRecord {
 export function toDeviceRecord(device: Device, id: Uuid): DeviceRecord {
   return {
     id,
-    type: safeText(device.type, SHORT),
-    status: safeOptional(device.status, SHORT),
+    type: enumValue(device.type) ?? ours('UNKNOWN'),
+    status: enumValue(device.status),
     nickname: safeOptional(device.nickname, 100),
-    phone: safeOptional(device.phone, SHORT),
+    phone: safeOptional(device.phone, 64),
     email: safeOptional(device.email),
-    blockStatus: safeOptional(device.block?.status, SHORT),
-    lockStatus: safeOptional(device.lock?.status, SHORT),
-    lockExpiresAt: safeOptional(device.lock?.expiresAt, SHORT),
+    blockStatus: enumValue(device.block?.status),
+    lockStatus: enumValue(device.lock?.status),
+    lockExpiresAt: timestamp(device.lock?.expiresAt),
   };
 }
 

@@ -15,8 +15,12 @@ export type SafeText = string & { readonly __brand: 'SafeText' };
  * Controls (C0, DEL, C1), format characters (zero-width, U+FEFF, soft hyphen,
  * bidi embeddings, overrides and isolates, the tag block), lone surrogates,
  * and line/paragraph separators. U+E0000 is unassigned but sits in the tag block.
+ * Default-ignorable code points too: Hangul fillers (U+3164, U+115F, U+FFA0),
+ * the combining grapheme joiner and variation selectors are letters or marks,
+ * not format characters, yet render as nothing (a "blank" reason, a look-alike
+ * username).
  */
-const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]/u;
+const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u{E0000}-\u{E007F}]/u;
 const UNSAFE_GLOBAL = new RegExp(UNSAFE_CHARACTERS.source, 'gu');
 /** Breaks that separate words: they become a space rather than vanish. */
 const BREAKS = /[\r\n\t\v\f\u0085\u2028\u2029]+/g;
@@ -41,6 +45,17 @@ export function safeOptional(raw: string | undefined, maxLength?: number): SafeT
 /** Whether text carries a character `safeText` would remove: agent text with one is refused, not cleaned. */
 export function hasUnsafeCharacters(text: string): boolean {
   return UNSAFE_CHARACTERS.test(text);
+}
+
+/**
+ * Agent text kept as evidence of what was sent (a refused `reason` in the
+ * audit trail): every unsafe character spelled out as `\u{202E}`, so the record
+ * shows the attempt without carrying it.
+ */
+export function escapedText(raw: string, maxLength = MAX_DISPLAY_LENGTH): SafeText {
+  const spelled = raw.replace(UNSAFE_GLOBAL, (char) => `\\u{${char.codePointAt(0)!.toString(16).toUpperCase()}}`);
+  const chars = Array.from(spelled);
+  return (chars.length > maxLength ? `${chars.slice(0, maxLength - 1).join('')}…` : spelled) as SafeText;
 }
 
 /** Safe text inside a sentence, quoted so it reads as what someone else wrote. */

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { ConfirmMode } from '../config.js';
 import type { ConfirmationLedger } from '../store.js';
 import { MemoryConfirmationLedger } from '../store/memory.js';
-import type { WriteToolName } from '../toolNames.js';
+import type { ToolName, WriteToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';
 
 /** Exactly what the person approves. A sealed copy travels with the question and must match on the retry. */
@@ -64,9 +64,14 @@ export class ConfirmationGate {
   /** For `ServerOptions.requestState.verify`: rejects state we did not seal, or that expired. */
   verify = (state: string, ctx: ServerContext): Promise<SealedQuestion> => this.codec.verify(state, ctx);
 
-  /** The audit id a question was asked under, when this request is the client's answer to it. */
-  resumedAuditId(ctx: ServerContext): string | undefined {
-    return ctx.mcpReq.requestState<SealedQuestion>()?.auditId;
+  /**
+   * The audit id a question was asked under, when this request is the client's
+   * answer to it. Only for the tool it was asked for: a state echoed with
+   * another tool's call must not file that call under the question's id.
+   */
+  resumedAuditId(ctx: ServerContext, tool: ToolName): string | undefined {
+    const sealed = ctx.mcpReq.requestState<SealedQuestion>();
+    return sealed?.action.tool === tool ? sealed.auditId : undefined;
   }
 
   /** Throws what `decide` would when a person is required and this client cannot ask one. */

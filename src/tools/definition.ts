@@ -1,6 +1,6 @@
 import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import { hasUnsafeCharacters, safeText } from '../text/untrusted.js';
+import { escapedText, hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';
 import type { BodyResult, Call, ToolDeps } from './call.js';
@@ -62,7 +62,9 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
         (raw, ctx) => {
           const parsed = parseArguments(spec.input, raw);
           const reason = parsed.success ? (parsed.data as { reason?: string }).reason : undefined;
-          return runTool(deps, { tool: spec.name, server, ctx, reason }, async (call) => {
+          // A reason refused below is still recorded with the refusal, as evidence: spelled out, never raw into the trail.
+          const recorded = reason !== undefined && hasUnsafeCharacters(reason) ? escapedText(reason, 1000) : reason;
+          return runTool(deps, { tool: spec.name, server, ctx, reason: recorded }, async (call) => {
             if (!parsed.success) throw new ToolError('INVALID_INPUT', `Invalid arguments: ${parsed.problem}. Nothing was sent to PingOne; call again with the arguments the tool's schema names.`);
             if (access === 'write') checkReason(reason, deps.guards.requireReason);
             return spec.run(parsed.data, call);

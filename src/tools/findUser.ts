@@ -5,7 +5,7 @@ import { userSearchFilter } from '../pingone/filter.js';
 import type { UserRecord } from '../pingone/records.js';
 import { defineTool } from './definition.js';
 import { denialNote, targetDenial } from './guards.js';
-import { FindUserOutputSchema, summarizeUser, type FoundUser } from './output.js';
+import { FindUserOutputSchema, summarizeUser, userHandle, type FoundUser } from './output.js';
 import { isLockedOut, passwordNote, summarizePassword, type PasswordSummary } from './password.js';
 import { observePassword } from './readBack.js';
 import { lookupText, orNotFound, userTarget } from './resolveUser.js';
@@ -85,7 +85,7 @@ function nextStep(account: FoundUser['account'], enabled: boolean | undefined, d
 
 function searchSummary(found: FoundUser[], more: boolean, query: string): string {
   if (found.length === 0) return `No user matches "${query}". Check the spelling with the person, or try their email or user ID.`;
-  if (found.length === 1) return `Found ${found[0]!.username ?? found[0]!.id}: ${found[0]!.nextStep}.`;
-  const names = found.map((u) => u.username ?? u.id).join(', ');
+  if (found.length === 1) return `Found ${userHandle(found[0]!)}: ${found[0]!.nextStep}.`;
+  const names = found.map(userHandle).join(', ');
   return `${more ? `More than ${MAX_MATCHES}` : found.length} users match "${query}": ${names}${more ? ', …' : ''}. Confirm with the person which one is meant${more ? ', or refine the query' : ''}.`;
 }

@@ -151,14 +151,32 @@ export function summarizeDevice(device: DeviceRecord): DeviceSummary {
  * are safe text (made so where PingOne's answer was parsed); free text is quoted.
  */
 export function describeUser(user: UserSummary): string {
-  const handle = user.username === undefined ? user.id : /\s/.test(user.username) ? quoted(ours(user.username)) : user.username;
+  const handle = userHandle(user);
   return user.name ? `${handle} (${quoted(ours(user.name))})` : handle;
+}
+
+/** A plain handle (`jdoe`, `j***@corp.example`, `+1******0150`) reads as itself; anything else an end user chose is quoted. */
+const PLAIN_HANDLE = /^[\p{L}\p{N}.@+*-]{1,64}$/u;
+
+function plainOrQuoted(text: string): string {
+  return PLAIN_HANDLE.test(text) ? text : quoted(ours(text));
+}
+
+/** How a user is named on their own in a sentence: the username (quoted unless plain), else the ID. */
+export function userHandle(user: Pick<UserSummary, 'id' | 'username'>): string {
+  return user.username === undefined ? user.id : plainOrQuoted(user.username);
 }
 
 /** How a device is named in a sentence: `the SMS device +1******0150`, or `the SMS device “Work phone”`. */
 export function describeDevice(device: DeviceSummary): string {
-  const label = device.nickname === undefined ? (device.phone ?? device.email ?? device.id) : quoted(ours(device.nickname));
+  const label = device.nickname === undefined ? (contact(device) ?? device.id) : quoted(ours(device.nickname));
   return `the ${device.type} device ${label}`;
+}
+
+/** The device's masked phone or email as a label: the user typed it, so it is quoted unless plain. */
+function contact(device: DeviceSummary): string | undefined {
+  const text = device.phone ?? device.email;
+  return text === undefined ? undefined : plainOrQuoted(text);
 }
 
 /**
@@ -171,7 +189,7 @@ export function identifyUser(user: UserSummary): string {
 }
 
 export function identifyDevice(device: DeviceSummary): string {
-  const label = device.nickname === undefined ? (device.phone ?? device.email) : quoted(ours(device.nickname));
+  const label = device.nickname === undefined ? contact(device) : quoted(ours(device.nickname));
   return `the ${device.type} device${label === undefined ? '' : ` ${label}`} (device ID ${device.id})`;
 }
 

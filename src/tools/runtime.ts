@@ -51,7 +51,7 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
   }
   try {
     // A call that resumes after the person answered keeps the audit id it was asked under.
-    const auditId = deps.confirmation.resumedAuditId(init.ctx) ?? randomUUID();
+    const auditId = deps.confirmation.resumedAuditId(init.ctx, init.tool) ?? randomUUID();
     // The deadline starts now: waiting for a turn counts toward it.
     const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
     const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
@@ -146,8 +146,9 @@ function failed(deps: ToolDeps, call: Call, thrown: unknown): Failed {
 }
 
 /**
- * Writes the one outcome record and answers. A read whose record cannot be
- * written is withheld: nobody reads user data without a record.
+ * Writes the one outcome record and answers. A call whose record cannot be
+ * written, and that left no intent record either, is withheld: nobody reads
+ * user data without a record.
  */
 async function finish(deps: ToolDeps, call: Call, ended: (Ended & { kind?: undefined }) | Failed): Promise<CallToolResult> {
   const pingone = ended.kind === 'failed' ? ended.pingone : call.lastPingOneAudit;
@@ -158,9 +159,16 @@ async function finish(deps: ToolDeps, call: Call, ended: (Ended & { kind?: undef
     await deps.audit.append({ ...call.entry('outcome', ended.target), outcome, ...(pingone ? { pingone } : {}) });
   } catch (problem) {
     deps.logger.error({ auditId: call.auditId, tool: call.tool, outcome, problem: problemOf(problem) }, 'audit outcome record not written');
-    if (TOOL_ACCESS[call.tool] === 'read') {
+    // A write tool that wrote nothing (not locked, dry run, denied) has read the user all the same: with no
+    // intent record either, the call would leave no trace, so it is withheld like a lookup.
+    const read = TOOL_ACCESS[call.tool] === 'read';
+    if (read || !call.wroteOrMayHave) {
+      // The trail's own refusal names no user: it stays, as the clearer sentence.
+      if (error?.code !== 'AUDIT_UNAVAILABLE') {
+        const what = read ? 'this lookup' : 'this call, so nothing was sent to PingOne';
+        summary = `The result is withheld: the audit trail cannot record ${what} (${problemOf(problem)}), and nothing is read without a record. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`;
+      }
       outcome = 'failed';
-      summary = `The result is withheld: the audit trail cannot record this lookup (${problemOf(problem)}), and nothing is read without a record. An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`;
       error = { code: 'AUDIT_UNAVAILABLE', responsible: 'admin' };
       details = {};
     } else {

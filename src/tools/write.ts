@@ -45,6 +45,8 @@ export async function guardedWrite(call: Call, request: WriteRequest): Promise<B
   let sent = false;
   try {
     if (request.dryRun) return dryRun(call, request);
+    // Known broken: no person is shown the account and asked to approve a write that would be refused.
+    assertRecordable(call, 'Refused: nothing was sent to PingOne, and no one was asked to confirm. The audit trail cannot record the write.');
     const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
     if (decision.kind === 'ask') return decision.result;
     // One slot of the write limit and one question cover every write the call sends.
@@ -65,10 +67,15 @@ export async function guardedWrite(call: Call, request: WriteRequest): Promise<B
 function dryRun(call: Call, request: WriteRequest): Ended {
   const { deps } = call;
   deps.confirmation.assertCanConfirm(call.mcp);
-  const audit = deps.audit.status();
-  if (audit.state === 'broken') throw new ToolError('AUDIT_UNAVAILABLE', `The write would be refused: the audit trail cannot record it. ${audit.reason}`);
+  assertRecordable(call, 'The write would be refused: the audit trail cannot record it.');
   const asks = deps.confirmation.wouldAsk(call.mcp.server, call.mcp.ctx) ? ' A person would be asked to confirm first.' : '';
   return { outcome: 'dry_run', summary: `Dry run: this would ${request.change}; every guard of this server allows it.${asks} Nothing was changed.`, ...request.subject };
+}
+
+/** Throws AUDIT_UNAVAILABLE, with the trail's own reason, when the trail is known to refuse records. */
+function assertRecordable(call: Call, refusal: string): void {
+  const audit = call.deps.audit.status();
+  if (audit.state === 'broken') throw new ToolError('AUDIT_UNAVAILABLE', `${refusal} ${audit.reason}`);
 }
 
 /** The agent's reason as the person sees it in the question: quoted, so it reads as what the agent wrote. */

@@ -169,7 +169,9 @@ describe('unlock_user', () => {
       expect(h.emulator.requests).toHaveLength(0);
       const lines = readFileSync(h.auditPath, 'utf8').split('\n').filter(Boolean);
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!).reason).toBe(reason);
+      // Kept as evidence of what was sent, with every unsafe character spelled out (never raw in the trail).
+      const spelled = reason.replace(/[\u0000-\u001f\u202e\u2028]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`);
+      expect(JSON.parse(lines[0]!).reason).toBe(spelled);
     },
   );
 

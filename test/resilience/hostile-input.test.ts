@@ -107,6 +107,8 @@ function expectAllowed(request: RecordedRequest, args: Record<string, unknown>):
     ['users.search', 'GET', new RegExp(`^${api}/users$`), ['filter', 'limit']],
     ['user.get', 'GET', new RegExp(`^${api}/users/${UUID}$`), []],
     ['user.action', 'POST', new RegExp(`^${api}/users/${UUID}$`), []],
+    ['password.get', 'GET', new RegExp(`^${api}/users/${UUID}/password$`), []],
+    ['password.action', 'POST', new RegExp(`^${api}/users/${UUID}/password$`), []],
     ['devices.list', 'GET', new RegExp(`^${api}/users/${UUID}/devices$`), []],
     ['device.get', 'GET', new RegExp(`^${api}/users/${UUID}/devices/${UUID}$`), []],
     ['device.action', 'POST', new RegExp(`^${api}/users/${UUID}/devices/${UUID}$`), []],

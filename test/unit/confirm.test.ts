@@ -91,7 +91,8 @@ describe('ConfirmationGate', () => {
 
   it('reports the audit id a question was asked under', () => {
     const gate = new ConfirmationGate('auto');
-    expect(gate.resumedAuditId(fakeMcp({ elicitation: true, state: { auditId: 'a-1', action } }).ctx)).toBe('a-1');
-    expect(gate.resumedAuditId(fakeMcp({ elicitation: true }).ctx)).toBeUndefined();
+    expect(gate.resumedAuditId(fakeMcp({ elicitation: true, state: { auditId: 'a-1', action } }).ctx, action.tool)).toBe('a-1');
+    expect(gate.resumedAuditId(fakeMcp({ elicitation: true, state: { auditId: 'a-1', action } }).ctx, 'find_user')).toBeUndefined();
+    expect(gate.resumedAuditId(fakeMcp({ elicitation: true }).ctx, action.tool)).toBeUndefined();
   });
 });
