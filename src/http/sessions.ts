@@ -13,6 +13,15 @@ export interface LegacySessionsOptions {
   onerror?: (error: Error) => void;
 }
 
+/**
+ * Sessions one verified operator (and client) holds at once. Without it, one
+ * token, even read-only, could open every slot of `max` in seconds and keep
+ * every other operator's 2025-era client out until the idle time ran out.
+ * Beyond it, that caller's least recently used session is closed: a client
+ * that re-initializes after a crash loses only its own abandoned sessions.
+ */
+export const MAX_SESSIONS_PER_PRINCIPAL = 16;
+
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   close(): Promise<void>;
@@ -82,6 +91,7 @@ export class LegacySessions {
       onsessioninitialized: (newId) => {
         sessionId = newId;
         this.sessions.set(newId, { transport, principal, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        this.evictBeyondShare(principal);
       },
       onsessionclosed: (closedId) => {
         this.sessions.delete(closedId);
@@ -96,6 +106,16 @@ export class LegacySessions {
     // Not an initialize request: the transport refused it and no session exists to keep.
     if (sessionId === undefined) await server.close().catch(() => {});
     return response;
+  }
+
+  /** Closes the caller's least recently used sessions beyond its share (authenticated callers only: without OAuth every caller is one principal). */
+  private evictBeyondShare(principal: string): void {
+    if (principal === '') return;
+    const own = [...this.sessions].filter(([, session]) => session.principal === principal).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    for (const [id, session] of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_PRINCIPAL))) {
+      this.sessions.delete(id);
+      void session.close();
+    }
   }
 
   private sweep(): void {

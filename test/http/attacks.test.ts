@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_SESSIONS_PER_PRINCIPAL } from '../../src/http/sessions.js';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { httpHarnessPerTest } from './support.js';
+
+/**
+ * Attacks on the HTTP surface by a caller holding a valid token: what one
+ * operator does must not take the service away from the others.
+ */
+const start = httpHarnessPerTest();
+
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+describe('one operator against the others', () => {
+  it('a read-only token opening sessions in a loop cannot fill the session table and lock other operators out', async () => {
+    const max = MAX_SESSIONS_PER_PRINCIPAL * 2;
+    const harness = await start({ oauth: {}, env: { PINGONE_MCP_HTTP_MAX_SESSIONS: String(max) } });
+    const initialize = async (token: string) => {
+      const response = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+      await response.text();
+      return response;
+    };
+    const attacker = await harness.oauth!.token({ subject: DEMO_USERS.ops1.id });
+    const opened: string[] = [];
+    for (let i = 0; i < max + 5; i++) {
+      const response = await initialize(attacker);
+      expect(response.status).toBe(200);
+      opened.push(response.headers.get('mcp-session-id') ?? '');
+    }
+    expect(harness.service.sessionCount).toBe(MAX_SESSIONS_PER_PRINCIPAL);
+    // The attacker's oldest sessions were closed to make room for its newest; its newest still works.
+    const reuse = (id: string) =>
+      fetch(harness.url, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${attacker}`, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      }).then(async (response) => (await response.text(), response.status));
+    expect(await reuse(opened[0]!)).toBe(404);
+    expect(await reuse(opened.at(-1)!)).toBe(200);
+    const victim = await initialize(await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id }));
+    expect(victim.status).toBe(200);
+  });
+});
