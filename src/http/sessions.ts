@@ -14,19 +14,21 @@ export interface LegacySessionsOptions {
 }
 
 /**
- * Sessions one verified operator (and client) holds at once. Without it, one
+ * Sessions one verified operator holds at once, whatever client they use. Without it, one
  * token, even read-only, could open every slot of `max` in seconds and keep
  * every other operator's 2025-era client out until the idle time ran out.
  * Beyond it, that caller's least recently used session is closed: a client
  * that re-initializes after a crash loses only its own abandoned sessions.
  */
-export const MAX_SESSIONS_PER_PRINCIPAL = 16;
+export const MAX_SESSIONS_PER_OPERATOR = 16;
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   close(): Promise<void>;
   /** Whose session it is: another caller presenting its id is told it does not exist. */
   principal: string;
+  /** The verified operator alone (any client): what the per-operator share counts; '' without OAuth. */
+  operator: string;
   lastSeen: number;
 }
 
@@ -90,8 +92,9 @@ export class LegacySessions {
       maxRequestBodySize: this.options.maxBodyBytes,
       onsessioninitialized: (newId) => {
         sessionId = newId;
-        this.sessions.set(newId, { transport, principal, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
-        this.evictBeyondShare(principal);
+        const operator = authInfo === undefined ? '' : operatorKey(operatorFromAuthInfo(authInfo));
+        this.sessions.set(newId, { transport, principal, operator, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        this.evictBeyondShare(operator);
       },
       onsessionclosed: (closedId) => {
         this.sessions.delete(closedId);
@@ -108,11 +111,15 @@ export class LegacySessions {
     return response;
   }
 
-  /** Closes the caller's least recently used sessions beyond its share (authenticated callers only: without OAuth every caller is one principal). */
-  private evictBeyondShare(principal: string): void {
-    if (principal === '') return;
-    const own = [...this.sessions].filter(([, session]) => session.principal === principal).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
-    for (const [id, session] of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_PRINCIPAL))) {
+  /**
+   * Closes the operator's least recently used sessions beyond its share, counted across all
+   * its clients (registering more clients must not buy more sessions). Authenticated callers
+   * only: without OAuth every caller is the same nobody.
+   */
+  private evictBeyondShare(operator: string): void {
+    if (operator === '') return;
+    const own = [...this.sessions].filter(([, session]) => session.operator === operator).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    for (const [id, session] of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_OPERATOR))) {
       this.sessions.delete(id);
       void session.close();
     }

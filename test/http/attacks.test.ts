@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SESSIONS_PER_PRINCIPAL } from '../../src/http/sessions.js';
+import { MAX_SESSIONS_PER_OPERATOR } from '../../src/http/sessions.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { httpHarnessPerTest } from './support.js';
 
@@ -14,21 +14,23 @@ const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/j
 
 describe('one operator against the others', () => {
   it('a read-only token opening sessions in a loop cannot fill the session table and lock other operators out', async () => {
-    const max = MAX_SESSIONS_PER_PRINCIPAL * 2;
+    const max = MAX_SESSIONS_PER_OPERATOR * 2;
     const harness = await start({ oauth: {}, env: { PINGONE_MCP_HTTP_MAX_SESSIONS: String(max) } });
     const initialize = async (token: string) => {
       const response = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
       await response.text();
       return response;
     };
-    const attacker = await harness.oauth!.token({ subject: DEMO_USERS.ops1.id });
+    const attacker = await harness.oauth!.token({ subject: DEMO_USERS.ops1.id, claims: { client_id: 'app-0' } });
     const opened: string[] = [];
+    // Registering more clients (a client_id per token) buys no more sessions.
     for (let i = 0; i < max + 5; i++) {
-      const response = await initialize(attacker);
+      const response = await initialize(i === max + 4 ? attacker : await harness.oauth!.token({ subject: DEMO_USERS.ops1.id, claims: { client_id: `app-${i % 7}` } }));
       expect(response.status).toBe(200);
       opened.push(response.headers.get('mcp-session-id') ?? '');
     }
-    expect(harness.service.sessionCount).toBe(MAX_SESSIONS_PER_PRINCIPAL);
+    expect(harness.service.sessionCount).toBe(MAX_SESSIONS_PER_OPERATOR);
+    expect(opened.at(-1)).not.toBe('');
     // The attacker's oldest sessions were closed to make room for its newest; its newest still works.
     const reuse = (id: string) =>
       fetch(harness.url, {
