@@ -33,7 +33,7 @@ export class KnownTokens implements OAuthTokenVerifier {
 
   add(token: string, info: Partial<AuthInfo> & { sub: string }): void {
     const { sub, ...rest } = info;
-    this.tokens.set(token, { token, clientId: 'test-client', scopes: [READ_SCOPE], expiresAt: Math.floor(Date.now() / 1000) + 600, extra: { iss: 'https://issuer.test', sub }, ...rest });
+    this.tokens.set(token, { token, clientId: 'test-client', scopes: [READ_SCOPE], expiresAt: Math.floor(Date.now() / 1000) + 600, extra: { iss: 'https://issuer.test', sub, issuer: 'https://issuer.test', subject: sub, displayName: sub }, ...rest });
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
@@ -89,7 +89,7 @@ export async function startHttpHarness(
   const service = new HttpService({
     settings,
     factory: (ctx) => {
-      const server = createServer(parts.deps);
+      const server = createServer(parts.httpDeps, ctx.authInfo);
       options.decorate?.(server, ctx);
       return server;
     },
