@@ -87,7 +87,7 @@ export function assemble(options: {
     scopes: options.config.oauth.policy.scopes,
     logger: options.logger,
     inFlight: new InFlightCalls(),
-    gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),
+    gate: new CallGate(options.config.calls),
     guards: options.config.guards,
     // In-process unless the composition chose shared stores (PostgreSQL, for replicas).
     writeLimiter: options.stores?.limiter ?? new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
