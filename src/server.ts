@@ -19,7 +19,8 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
     {
-      capabilities: { tools: {} },
+      // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
+      // registration, after `listOnly` (below) is in place; the capability is declared the same way.
       instructions: instructions(deps, shown),
       // The state of a confirmation question comes back through the client: only what we sealed is accepted.
       requestState: { verify: deps.confirmation.verify },

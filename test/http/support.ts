@@ -54,7 +54,7 @@ export interface HttpHarness {
   metrics(): string;
   audit(): ReturnType<typeof readAudit>;
   /** A connected official client of the given era. */
-  connect(options?: { era?: Era; token?: string; name?: string; answer?: (request: ElicitRequest['params']) => ElicitResult }): Promise<Client>;
+  connect(options?: { era?: Era; token?: string; name?: string; answer?: (request: ElicitRequest['params']) => ElicitResult; fetch?: typeof fetch }): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -62,7 +62,8 @@ export interface HttpHarness {
 export async function startHttpHarness(
   options: {
     env?: Record<string, string>;
-    verifier?: OAuthTokenVerifier;
+    /** A verifier, or one made for the resource URL (a real JWT verifier checks it as the audience). */
+    verifier?: OAuthTokenVerifier | ((resourceUrl: URL) => OAuthTokenVerifier);
     emulator?: EmulatorOptions;
     pingone?: Partial<PingOneSettings>;
     resourceUrl?: (port: number) => string;
@@ -113,7 +114,7 @@ export async function startHttpHarness(
   if (options.verifier) {
     resourceUrl = new URL(options.resourceUrl?.(port) ?? `http://127.0.0.1:${port}/mcp`);
     auth = {
-      verifier: options.verifier,
+      verifier: typeof options.verifier === 'function' ? options.verifier(resourceUrl) : options.verifier,
       requiredScopes: [READ_SCOPE],
       resourceMetadata: buildOAuthProtectedResourceMetadata({
         oauthMetadata: { issuer: 'https://issuer.test', authorization_endpoint: 'https://issuer.test/authorize', token_endpoint: 'https://issuer.test/token', response_types_supported: ['code'] },
@@ -134,7 +135,7 @@ export async function startHttpHarness(
     service,
     metrics: () => telemetry.render(),
     audit: () => readAudit(auditPath),
-    async connect({ era = 'legacy', token, name = 'http-test-client', answer } = {}) {
+    async connect({ era = 'legacy', token, name = 'http-test-client', answer, fetch: fetchFn } = {}) {
       const client = new Client(
         { name, version: '1.0.0' },
         {
@@ -143,7 +144,10 @@ export async function startHttpHarness(
         },
       );
       if (answer) client.setRequestHandler('elicitation/create', (request) => answer(request.params));
-      const transport = new StreamableHTTPClientTransport(new URL(url), token === undefined ? {} : { authProvider: { token: async () => token } });
+      const transport = new StreamableHTTPClientTransport(new URL(url), {
+        ...(token === undefined ? {} : { authProvider: { token: async () => token } }),
+        ...(fetchFn === undefined ? {} : { fetch: fetchFn }),
+      });
       await client.connect(transport);
       clients.push(client);
       return client;
