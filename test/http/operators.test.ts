@@ -152,4 +152,50 @@ describe('per-operator write limit over HTTP', () => {
     );
     for (const mine of outcomes) expect(mine.sort()).toEqual(['denied', 'denied', 'unlocked', 'unlocked']);
   });
+
+});
+
+describe('confirmations over HTTP', () => {
+  it('binds the sealed question to the operator: another operator bringing the answer back is refused, and the question stays the asker\'s', async () => {
+    const h = await harness({ PINGONE_MCP_CONFIRM: 'always' });
+    const tokenA = await tokenFor(h, 'operator-a', [READ, WRITE]);
+    const tokenB = await tokenFor(h, 'operator-b', [READ, WRITE]);
+    const replays: string[] = [];
+    const replayAsB: typeof fetch = async (input, init) => {
+      const body = typeof init?.body === 'string' ? init.body : '';
+      if (body.includes('"requestState"')) {
+        const headers = new Headers(init?.headers);
+        headers.set('authorization', `Bearer ${tokenB}`);
+        replays.push(await (await fetch(input, { ...init, headers })).text());
+      }
+      return fetch(input, init);
+    };
+    const user = lockedUser(h);
+    const client = await h.connect({ era: 'modern', token: tokenA, fetch: replayAsB, answer: () => ({ action: 'accept', content: { confirm: true } }) });
+    const result = structuredOf(await client.callTool({ name: 'unlock_user', arguments: { user: user.id, reason: 'INC-12' } }));
+    expect(replays).toHaveLength(1);
+    expect(replays[0]).toContain('CONFIRMATION_MISMATCH');
+    expect(replays[0]).toContain('another operator');
+    expect(result.outcome).toBe('unlocked');
+    const refused = h.audit().filter((record) => record.outcome === 'denied');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.actor.verified?.subject).toBe('operator-b');
+  });
+
+  it('auto asks a client that can, over HTTP, as the asker', async () => {
+    const h = await harness({ PINGONE_MCP_CONFIRM: 'auto' });
+    const questions: string[] = [];
+    const client = await h.connect({
+      era: 'legacy',
+      token: await tokenFor(h, 'operator-c', [READ, WRITE]),
+      answer: (request) => {
+        questions.push(String(request.message));
+        return { action: 'accept', content: { confirm: true } };
+      },
+    });
+    const user = lockedUser(h);
+    expect(structuredOf(await client.callTool({ name: 'unlock_user', arguments: { user: user.id, reason: 'INC-13' } })).outcome).toBe('unlocked');
+    expect(questions).toHaveLength(1);
+    expect(questions[0]).toContain(user.username);
+  });
 });
