@@ -10,9 +10,10 @@
  *   npm run load:http -- --operators 50 --calls 2000
  *
  * Options: --operators O (50) --calls N (2000) --write-every K (7: one call in
- * K unlocks a locked user, sent first as a burst; the rest look users up)
- * --write-ceiling W (140 writes per minute, PINGONE_MCP_MAX_WRITES_PER_MINUTE)
- * --operator-ceiling P (3, PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE)
+ * K unlocks a locked user, sent first as a burst, half of them by a fifth of
+ * the operators; the rest look users up)
+ * --write-ceiling W (90 writes per minute, PINGONE_MCP_MAX_WRITES_PER_MINUTE)
+ * --operator-ceiling P (2, PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE)
  * --concurrent C (16, PINGONE_MCP_MAX_CONCURRENT_CALLS) --latency MS (20)
  * --rate-limit R (200 PingOne requests per second) --era mixed|modern|legacy.
  *
@@ -52,8 +53,8 @@ const { values } = parseArgs({
     operators: { type: 'string', default: '50' },
     calls: { type: 'string', default: '2000' },
     'write-every': { type: 'string', default: '7' },
-    'write-ceiling': { type: 'string', default: '140' },
-    'operator-ceiling': { type: 'string', default: '3' },
+    'write-ceiling': { type: 'string', default: '90' },
+    'operator-ceiling': { type: 'string', default: '2' },
     concurrent: { type: 'string', default: '16' },
     latency: { type: 'string', default: '20' },
     'rate-limit': { type: 'string', default: '200' },
@@ -167,34 +168,41 @@ async function main(): Promise<number> {
     }),
   );
 
+  // The writes go first, as a burst, so the limits' rolling minute holds all of them. Half of them fall on
+  // a fifth of the operators (busy ones); the other half spread over everyone.
+  const busy = Math.max(1, Math.floor(operators / 5));
+  const writesOf = subjects.map((): number[] => []);
+  for (let k = 0; k < writes; k++) writesOf[k < writes / 2 ? k % busy : k % operators]!.push(k);
   const latencies: number[] = [];
   const results: Outcome[] = [];
-  let next = 0;
+  let nextRead = writes;
   const started = performance.now();
   let lastWriteEnded = started;
+  const send = async (client: Client, operator: number, index: number, write: boolean): Promise<void> => {
+    const request = write
+      ? { name: 'unlock_user', arguments: { user: locked[index]!.username, reason: `LOAD-${index}` } }
+      : { name: 'find_user', arguments: { query: 'bsmith' } };
+    const t0 = performance.now();
+    try {
+      const result = await client.callTool(request, { timeout: 120_000 });
+      const structured = (result.structuredContent ?? {}) as { outcome?: string; summary?: string; auditId?: string; error?: { code?: string } };
+      const code = structured.error?.code;
+      const limit = code === 'WRITE_RATE_LIMITED' ? (structured.summary?.includes('per operator') ? 'operator' : 'server') : undefined;
+      results.push({ index, operator, write, outcome: structured.outcome ?? 'none', ...(code ? { code } : {}), ...(limit ? { limit } : {}), ...(structured.auditId ? { auditId: structured.auditId } : {}) });
+    } catch (error) {
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      results.push({ index, operator, write, outcome: `protocol error: ${(error as Error).message.slice(0, 100)} (${cause?.code ?? cause?.message ?? 'no cause'})` });
+    }
+    latencies.push(performance.now() - t0);
+    if (write) lastWriteEnded = performance.now();
+  };
+  const writeAll = (operator: number) => writesOf[operator]!.reduce((done, index) => done.then(() => send(clients[operator]!, operator, index, true)), Promise.resolve());
+  // The busy operators first (they meet their own limit with the server's far from full), then everyone else's writes (they meet the server's).
+  await Promise.all(clients.map((_, operator) => (operator < busy ? writeAll(operator) : undefined)));
+  await Promise.all(clients.map((_, operator) => (operator >= busy ? writeAll(operator) : undefined)));
   await Promise.all(
     clients.map(async (client, operator) => {
-      while (next < calls) {
-        const index = next++;
-        // The writes go first, as a burst: the limits' rolling minute then holds all of them.
-        const write = index < writes;
-        const request = write
-          ? { name: 'unlock_user', arguments: { user: locked[index]!.username, reason: `LOAD-${index}` } }
-          : { name: 'find_user', arguments: { query: 'bsmith' } };
-        const t0 = performance.now();
-        try {
-          const result = await client.callTool(request, { timeout: 120_000 });
-          const structured = (result.structuredContent ?? {}) as { outcome?: string; summary?: string; auditId?: string; error?: { code?: string } };
-          const code = structured.error?.code;
-          const limit = code === 'WRITE_RATE_LIMITED' ? (structured.summary?.includes('per operator') ? 'operator' : 'server') : undefined;
-          results.push({ index, operator, write, outcome: structured.outcome ?? 'none', ...(code ? { code } : {}), ...(limit ? { limit } : {}), ...(structured.auditId ? { auditId: structured.auditId } : {}) });
-        } catch (error) {
-          const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-          results.push({ index, operator, write, outcome: `protocol error: ${(error as Error).message.slice(0, 100)} (${cause?.code ?? cause?.message ?? 'no cause'})` });
-        }
-        latencies.push(performance.now() - t0);
-        if (write) lastWriteEnded = performance.now();
-      }
+      while (nextRead < calls) await send(client, operator, nextRead++, false);
     }),
   );
   const elapsedMs = performance.now() - started;
@@ -210,8 +218,8 @@ async function main(): Promise<number> {
   if (otherWrites.length > 0) failures.push(`${otherWrites.length} writes ended neither unlocked nor WRITE_RATE_LIMITED (first: ${otherWrites[0]?.outcome} ${otherWrites[0]?.code ?? ''})`);
 
   // The limits, exactly: per operator, and in all.
-  const writesOf = (operator: number) => results.filter((r) => r.write && r.operator === operator);
-  const unlockedBy = subjects.map((_, i) => writesOf(i).filter((r) => r.outcome === 'unlocked').length);
+  const writesBy = (operator: number) => results.filter((r) => r.write && r.operator === operator);
+  const unlockedBy = subjects.map((_, i) => writesBy(i).filter((r) => r.outcome === 'unlocked').length);
   const unlocked = unlockedBy.reduce((sum, n) => sum + n, 0);
   const byOperatorLimit = results.filter((r) => r.limit === 'operator').length;
   const byServerLimit = results.filter((r) => r.limit === 'server').length;
@@ -220,9 +228,9 @@ async function main(): Promise<number> {
   if (writePhaseMs < 60_000) {
     const over = unlockedBy.findIndex((n) => n > operatorCeiling);
     if (over >= 0) failures.push(`operator ${over} made ${unlockedBy[over]} writes, above the per-operator limit ${operatorCeiling}`);
-    const early = subjects.findIndex((_, i) => writesOf(i).some((r) => r.limit === 'operator') && unlockedBy[i] !== operatorCeiling);
+    const early = subjects.findIndex((_, i) => writesBy(i).some((r) => r.limit === 'operator') && unlockedBy[i] !== operatorCeiling);
     if (early >= 0) failures.push(`operator ${early} was refused for the per-operator limit after ${unlockedBy[early]} writes, not ${operatorCeiling}`);
-    const expected = Math.min(ceiling, subjects.reduce((sum, _, i) => sum + Math.min(operatorCeiling, writesOf(i).length), 0));
+    const expected = Math.min(ceiling, subjects.reduce((sum, _, i) => sum + Math.min(operatorCeiling, writesBy(i).length), 0));
     if (unlocked !== expected) failures.push(`write limits not exact: ${unlocked} unlocked, expected ${expected}`);
     if (byServerLimit > 0 && unlocked !== ceiling) failures.push(`${byServerLimit} writes refused for the server-wide limit with only ${unlocked} of ${ceiling} used`);
     if (sentWrites !== unlocked) failures.push(`PingOne accepted ${sentWrites} writes for ${unlocked} unlocked`);
