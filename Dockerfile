@@ -1,10 +1,13 @@
 # pingone-helpdesk-mcp as a service: MCP over Streamable HTTP (see "Team deployment" in the README).
 #
 #   docker build -t pingone-helpdesk-mcp .
-#   docker run ... -p 8080:8080 -v helpdesk-audit:/var/lib/pingone-helpdesk-mcp pingone-helpdesk-mcp
+#   docker run ... -p 8080:8080 -v helpdesk-audit:/var/lib/pingone-helpdesk-mcp \
+#     -e PINGONE_MCP_RESOURCE=https://helpdesk-mcp.example.com/mcp pingone-helpdesk-mcp
 #
-# Listening on 0.0.0.0 needs OAuth: set PINGONE_MCP_RESOURCE to the endpoint's public https:// URL,
-# otherwise the server refuses to start (exit 2).
+# A container listens on every address (0.0.0.0), so the image serves OAuth-verified operators only:
+# PINGONE_MCP_RESOURCE (the endpoint's public https:// URL, the tokens' audience) is required, and
+# tokens come from PINGONE_MCP_OAUTH_ISSUER (default: the worker app's PingOne environment). Without
+# PINGONE_MCP_RESOURCE the server refuses to start (one line naming it, exit 2).
 
 # ---- build: type-check and bundle (dev dependencies stay in this stage) ----
 FROM node:22-bookworm-slim AS build

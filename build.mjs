@@ -9,12 +9,16 @@
 //   dist/chunks/*.js       the CLI and what it loads on demand (serve, sandbox emulator,
 //                          audit CLI), each only when that code path runs
 //   dist/**/*.js.map       source maps, so stack traces name src/*.ts lines
+//
+// The user-status card's view (src/ui/view/) is built first into one HTML string, which
+// the server bundle carries as a constant (src/ui/html.ts) and serves as its ui:// resource.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const root = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +35,8 @@ const ENTRY = `#!/usr/bin/env node
 process.setSourceMapsEnabled(true);
 await import('./src/index.ts');
 `;
+
+const cardHtml = await buildCardHtml();
 
 let result;
 try {
@@ -65,6 +71,7 @@ try {
     define: {
       __PACKAGE_NAME__: JSON.stringify(pkg.name),
       __PACKAGE_VERSION__: JSON.stringify(pkg.version),
+      __UI_CARD_HTML__: JSON.stringify(cardHtml),
     },
   });
 

@@ -23,6 +23,8 @@ const steps: Array<{ say: string; tool: string; args: Record<string, unknown> }>
   { say: 'Her EMAIL device is only locked after failed codes: unblocking would not help, unlocking does', tool: 'unlock_device', args: { user: 'jdoe', deviceId: DEMO_USERS.jdoe.lockedEmailDeviceId, reason: 'INC-1001: email codes' } },
   { say: 'The agent tries again: nothing left to do, nothing is written', tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-1001' } },
   { say: 'Ticket INC-1002: "Maria (mlopez) cannot sign in either"', tool: 'unlock_user', args: { user: 'mlopez', reason: 'INC-1002' } },
+  { say: 'Ticket INC-1004: "Kim Wong typed her password wrong too often." Look her up: the password is locked out', tool: 'find_user', args: { query: 'kwong' } },
+  { say: 'Clear the password lockout (which was the account lock\'s only reason)', tool: 'unlock_user', args: { user: 'kwong', reason: 'INC-1004: password locked out' } },
   { say: 'Ticket INC-1003 names a shared mailbox that matches two users', tool: 'unlock_user', args: { user: 'shared.mailbox@example.com', reason: 'INC-1003' } },
 ];
 

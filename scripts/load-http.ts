@@ -33,9 +33,9 @@ import { assemble } from '../src/app.js';
 import type { AuditRecord } from '../src/audit/record.js';
 import { openAuditTrail } from '../src/audit/trail.js';
 import { verifyAuditFile } from '../src/audit/verify.js';
-import { createTokenVerifier } from '../src/auth/verifier.js';
+import { createResourceServer } from '../src/auth/resourceServer.js';
 import { loadConfig } from '../src/config.js';
-import { createRequestGuard, type RequestGuard } from '../src/http/guard.js';
+import { createRequestGuard } from '../src/http/guard.js';
 import { HttpService } from '../src/http/listener.js';
 import { createLogger } from '../src/logger.js';
 import type { User } from '../src/pingone/model.js';
@@ -103,27 +103,16 @@ async function startServer(emulator: Emulator, issuer: TestIssuer, auditPath: st
   const config = loadConfig(env, { sandbox: true, http: true, auditLog: auditPath, logLevel: 'silent' });
   const logger = createLogger('silent');
   const parts = assemble({ config, pingone: settingsFor(emulator), audit: await openAuditTrail(auditPath), logger, sandbox: false });
-  let guard: RequestGuard = createRequestGuard({ resourceUrl: undefined, auth: undefined, trustProxy: false });
   const service = new HttpService({
     settings: { ...config.http!, port: 0, maxSessions: Math.max(config.http!.maxSessions, operators * 2) },
     factory: (ctx) => createServer(parts.httpDeps, ctx.authInfo),
-    guard: {
-      check: (req) => guard.check(req),
-      get resourceMetadataUrl() {
-        return guard.resourceMetadataUrl;
-      },
-      get resourceMetadata() {
-        return guard.resourceMetadata;
-      },
-    },
+    // The endpoint's URL is the tokens' audience, known once listening.
+    guardFor: (endpoint) => createRequestGuard({ auth: createResourceServer({ issuer: issuer.issuer, resource: endpoint.href, policy: config.oauth.policy }), trustProxy: false }),
     ready: async () => true,
     metrics: () => '',
     logger,
   });
   const url = new URL((await service.listen()).url);
-  const verifier = createTokenVerifier({ issuer: issuer.issuer, resource: url.href, policy: config.oauth.policy });
-  const resourceMetadata = { resource: url.href, authorization_servers: [issuer.issuer], scopes_supported: [READ, WRITE] };
-  guard = createRequestGuard({ resourceUrl: url, auth: { verifier, resourceMetadata, requiredScopes: [READ] }, trustProxy: false });
   return {
     url,
     callCeiling: { total: config.calls.maxConcurrent, perOperator: config.calls.maxConcurrentPerOperator },

@@ -147,9 +147,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
     maxConcurrentPerOperator: Math.min(maxConcurrent, wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS_PER_OPERATOR', Math.ceil(maxConcurrent / 4), 1, 10_000)),
     maxQueued: wholeNumber(env, 'PINGONE_MCP_MAX_QUEUED_CALLS', 256, 0, 100_000),
   };
-  const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env) : undefined;
   const confirmKey = loadConfirmKey(env);
   const database = loadDatabaseSettings(env);
+  const target: Target = sandbox ? { kind: 'sandbox' } : { kind: 'tenant', pingone: loadPingOneSettings(env) };
+  const oauth = loadOAuthConfig(env, target);
+  const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env, oauth) : undefined;
   const common = {
     auditLogPath,
     logLevel,
@@ -162,9 +164,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
     ...(confirmKey === undefined ? {} : { confirmKey }),
     ...(database === undefined ? {} : { database }),
   };
-  if (sandbox) return { target: { kind: 'sandbox' }, ...common, oauth: loadOAuthConfig(env, { kind: 'sandbox' }) };
-  const target: Target = { kind: 'tenant', pingone: loadPingOneSettings(env) };
-  return { target, ...common, oauth: loadOAuthConfig(env, target) };
+  return { target, ...common, oauth };
 }
 
 function loadPingOneSettings(env: NodeJS.ProcessEnv): PingOneSettings {
@@ -410,15 +410,11 @@ export interface HttpSettings {
   /** Address to listen on (PINGONE_MCP_HTTP_HOST). */
   host: string;
   port: number;
-  /** Where MCP is served: the path of PINGONE_MCP_RESOURCE. */
-  path: string;
   /**
-   * The endpoint's public URL when PINGONE_MCP_RESOURCE is one: the audience
-   * access tokens must carry (RFC 8707). Setting it turns OAuth on.
+   * Where MCP is served: the path of PINGONE_MCP_RESOURCE. Whether tokens are
+   * checked, and for which audience, is `Config.oauth`'s to say, not this block's.
    */
-  resourceUrl: URL | undefined;
-  /** Every MCP request needs a verified bearer token. */
-  oauth: boolean;
+  path: string;
   /** Honour X-Forwarded-For/-Proto from a reverse proxy (PINGONE_MCP_TRUST_PROXY). */
   trustProxy: boolean;
   /** Native TLS; otherwise plain HTTP, usually behind a TLS-terminating proxy. */
@@ -439,36 +435,26 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_ADDRESSES.test(host);
 }
 
-function loadHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
+/**
+ * The listener's settings. OAuth is on exactly when `oauth` says so (a tenant
+ * issuer, or the sandbox's own authorization server); PINGONE_MCP_RESOURCE was
+ * read and checked by the OAuth block, and only its path is taken here.
+ */
+function loadHttpSettings(env: NodeJS.ProcessEnv, oauth: OAuthConfig): HttpSettings {
   const host = nonEmpty(env.PINGONE_MCP_HTTP_HOST) ?? '127.0.0.1';
   if (/[\s/]/.test(host) || host.length > 255) throw new ConfigError('PINGONE_MCP_HTTP_HOST must be an address or host name to listen on, such as 127.0.0.1 or 0.0.0.0.');
   const port = wholeNumber(env, 'PINGONE_MCP_HTTP_PORT', 8080, 0, 65_535);
-  const resource = nonEmpty(env.PINGONE_MCP_RESOURCE) ?? '/mcp';
-  let path: string;
-  let resourceUrl: URL | undefined;
-  if (resource.startsWith('/')) {
-    path = resource;
-  } else {
-    try {
-      resourceUrl = new URL(resource);
-    } catch {
-      throw new ConfigError('PINGONE_MCP_RESOURCE must be the endpoint\'s public URL (https://mcp.example.com/mcp) or a path (/mcp).');
-    }
-    if (resourceUrl.protocol !== 'https:' && !(resourceUrl.protocol === 'http:' && isLoopbackHost(resourceUrl.hostname))) {
-      throw new ConfigError('PINGONE_MCP_RESOURCE must use https:// (plain http:// is accepted only for localhost and 127.0.0.1).');
-    }
-    if (resourceUrl.username || resourceUrl.password || resourceUrl.search || resourceUrl.hash || /[?#]/.test(resource)) {
-      throw new ConfigError('PINGONE_MCP_RESOURCE must be a plain URL without credentials, query or fragment.');
-    }
-    path = resourceUrl.pathname;
-  }
+  const resource = oauth.kind === 'off' ? undefined : oauth.resource;
+  const path = resource === undefined ? (nonEmpty(env.PINGONE_MCP_RESOURCE) ?? '/mcp') : new URL(resource).pathname;
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(path) || path.includes('//') || path.startsWith('/.well-known') || ['/healthz', '/readyz', '/metrics'].includes(path)) {
     throw new ConfigError(`PINGONE_MCP_RESOURCE's path must be a plain path such as /mcp, not "${path.slice(0, 40)}".`);
   }
-  const oauth = resourceUrl !== undefined;
-  if (!oauth && !isLoopbackHost(host)) {
+  // No unauthenticated network mode: only a real issuer's tokens authenticate anyone (the sandbox's server signs in whoever asks).
+  if (oauth.kind !== 'issuer' && !isLoopbackHost(host)) {
     throw new ConfigError(
-      `PINGONE_MCP_HTTP_HOST=${host} is reachable from the network, and OAuth is not configured: set PINGONE_MCP_RESOURCE to the endpoint's public https:// URL (every request then needs a token), or listen on 127.0.0.1.`,
+      oauth.kind === 'sandbox'
+        ? `PINGONE_MCP_HTTP_HOST=${host} is reachable from the network, and the sandbox's authorization server signs in anyone who asks: listen on 127.0.0.1, or serve a tenant with PINGONE_MCP_RESOURCE set.`
+        : `PINGONE_MCP_HTTP_HOST=${host} is reachable from the network, and OAuth is not configured: set PINGONE_MCP_RESOURCE to the endpoint's public https:// URL (every request then needs a token), or listen on 127.0.0.1.`,
     );
   }
   const certFile = nonEmpty(env.PINGONE_MCP_TLS_CERT);
@@ -480,8 +466,6 @@ function loadHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
     host,
     port,
     path,
-    resourceUrl,
-    oauth,
     trustProxy: bool(env, 'PINGONE_MCP_TRUST_PROXY', false),
     tls,
     metricsPort: metricsPortText === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_METRICS_PORT', 0, 0, 65_535),

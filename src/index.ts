@@ -25,6 +25,12 @@ const USAGE = `Usage:
                   PINGONE_MCP_TRUST_PROXY, PINGONE_MCP_TLS_CERT, PINGONE_MCP_TLS_KEY,
                   PINGONE_MCP_METRICS_PORT, PINGONE_MCP_METRICS_HOST, PINGONE_MCP_HTTP_MAX_SESSIONS,
                   PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS, PINGONE_MCP_CONFIRM_KEY
+        oauth:    PINGONE_MCP_OAUTH_ISSUER ({PINGONE_AUTH_URL}/{PINGONE_AUTH_ENVIRONMENT_ID}/as),
+                  PINGONE_MCP_READ_SCOPE (helpdesk:read), PINGONE_MCP_WRITE_SCOPE (helpdesk:write),
+                  PINGONE_MCP_OPERATOR_NAME_CLAIM (preferred_username,email),
+                  PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS (3600); with --sandbox --http an
+                  embedded authorization server issues the tokens, signing in
+                  PINGONE_MCP_SANDBOX_OPERATOR (bsmith) unless login_hint names another
         secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE read the value from a file
   ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.

@@ -1,6 +1,8 @@
 import { McpServer, type AuthInfo, type ListToolsResult } from '@modelcontextprotocol/server';
+import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
 import { callerMayWrite } from './tools/scopes.js';
+import { linkCard, registerCard } from './ui/card.js';
 import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/call.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
@@ -27,8 +29,12 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
     },
   );
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
-  for (const tool of tools) tool.register(server, deps);
+  // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
+  for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
   keepProtoArguments(server);
+  registerCard(server);
+  // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
+  registerPrompts(server, { offered: new Set(shown.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
 }
 

@@ -84,6 +84,8 @@ export interface AuditEntry {
   tool: string;
   target: AuditTarget;
   reason?: string;
+  /** On an intent record: the PingOne write it announces (`unlockPassword`, `unlockUser`, …); a call that sends two writes records two intents. */
+  write?: string;
   actor: AuditActor;
   outcome?: AuditOutcome;
   pingone?: AuditPingOne;

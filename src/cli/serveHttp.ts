@@ -1,6 +1,7 @@
 import type { McpServerFactory } from '@modelcontextprotocol/server';
-import { ConfigError, type Config, type HttpSettings } from '../config.js';
-import { createRequestGuard, type HttpAuth } from '../http/guard.js';
+import { createResourceServer, resourceServerSettings, type ResourceServer } from '../auth/resourceServer.js';
+import { ConfigError, type Config, type HttpSettings, type OAuthConfig } from '../config.js';
+import { createRequestGuard } from '../http/guard.js';
 import { HttpService } from '../http/listener.js';
 import { createReadiness } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
@@ -11,30 +12,28 @@ import { SERVER_NAME } from '../version.js';
 import { prepare } from './serve.js';
 
 /**
- * Serves MCP over Streamable HTTP until SIGTERM or SIGINT. Shutting down:
+ * Serves MCP over Streamable HTTP until SIGTERM or SIGINT, checking bearer
+ * tokens whenever `config.oauth` names an issuer (a tenant's, or with
+ * --sandbox the embedded authorization server's). Shutting down:
  * new MCP requests get 503 and /readyz says not ready, calls in flight get
  * the grace period to finish and be answered, calls still running after it
  * are cancelled and recorded as `interrupted`, then sessions and connections
  * close and the process exits 0. A second signal cuts the grace short.
  */
 export async function serveHttp(config: Config, settings: HttpSettings, logger: Logger): Promise<void> {
-  let auth: HttpAuth | undefined;
-  try {
-    auth = await httpAuthFor(settings);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${SERVER_NAME}: ${error.message}\n`);
-    process.exit(2);
-  }
   const telemetry = createTelemetry();
   const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => meteredAuditSink(sink, telemetry), telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   // The tools see the verified caller per request as ctx.http?.authInfo; the factory sees it as ctx.authInfo.
   const factory: McpServerFactory = (ctx) => createServer(parts.httpDeps, ctx.authInfo);
+  let oauth: HttpOAuth = { resourceServer: undefined, close: async () => {} };
   const service = new HttpService({
     settings,
     factory,
-    guard: createRequestGuard({ resourceUrl: settings.resourceUrl, auth, trustProxy: settings.trustProxy }),
+    guardFor: async (endpoint) => {
+      oauth = await httpAuthFor(config.oauth, endpoint, logger);
+      return createRequestGuard({ auth: oauth.resourceServer, trustProxy: settings.trustProxy });
+    },
     ready: readiness.ready,
     metrics: () => telemetry.render(),
     logger,
@@ -45,16 +44,29 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
   try {
     address = await service.listen();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    process.stderr.write(`${SERVER_NAME}: cannot listen on ${settings.host}:${settings.port} (${code}): choose another PINGONE_MCP_HTTP_HOST or PINGONE_MCP_HTTP_PORT.\n`);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${SERVER_NAME}: ${error.message}\n`);
+    } else {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      process.stderr.write(`${SERVER_NAME}: cannot listen on ${settings.host}:${settings.port} (${code}): choose another PINGONE_MCP_HTTP_HOST or PINGONE_MCP_HTTP_PORT.\n`);
+    }
     process.exit(2);
   }
   void readiness.warmUp().then((ok) => {
     if (!ok) logger.warn('PingOne did not issue the worker app a token: /readyz answers not ready until it does (check the PINGONE_* settings)');
   });
+  const serving = sandbox ? 'serving MCP over HTTP against the embedded PingOne sandbox' : 'serving MCP over HTTP';
   logger.info(
-    { url: address.url, metricsUrl: address.metricsUrl, oauth: auth !== undefined, environmentId: pingone.environmentId, auditLog: config.auditLogPath, sandbox },
-    sandbox ? 'serving MCP over HTTP against the embedded PingOne sandbox' : 'serving MCP over HTTP',
+    {
+      url: address.url,
+      metricsUrl: address.metricsUrl,
+      oauth: config.oauth.kind,
+      ...(oauth.resourceServer ? { oauthIssuer: oauth.resourceServer.issuer, resource: oauth.resourceServer.resource.href } : {}),
+      environmentId: pingone.environmentId,
+      auditLog: config.auditLogPath,
+      sandbox,
+    },
+    oauth.startupNote === undefined ? serving : `${serving}; ${oauth.startupNote}`,
   );
 
   const graceMs = config.shutdownGraceMs;
@@ -74,6 +86,7 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
     if (drained.interrupted > 0) logger.warn(drained, 'calls still in flight after the grace period were cancelled and recorded as interrupted');
     else if (drained.finished > 0) logger.info(drained, 'calls in flight finished');
     await service.close().catch(() => {});
+    await oauth.close().catch(() => {});
     await parts.close().catch(() => {});
     await closeEmulator().catch(() => {});
     process.exit(0);
@@ -90,13 +103,49 @@ export function registerServiceGauges(telemetry: Telemetry, parts: Pick<AppParts
   telemetry.counterFrom('pingone_mcp_token_requests_total', 'Worker token requests sent to PingOne (refreshes included).', () => parts.tokenRequests());
 }
 
+/** The OAuth side of the listener: who issues the tokens it accepts, and what to stop on shutdown. */
+interface HttpOAuth {
+  /** Undefined when OAuth is off (loopback only). */
+  resourceServer: ResourceServer | undefined;
+  /** For the start-up line: how to sign in (the sandbox). */
+  startupNote?: string;
+  close(): Promise<void>;
+}
+
 /**
- * The bearer gate for OAuth mode. This is the one line where the JWT
- * verifier of src/auth/ plugs in (it implements the SDK's OAuthTokenVerifier
- * and builds the Protected Resource Metadata); until it is part of the build,
- * OAuth mode refuses to start rather than serve without checking tokens.
+ * The bearer gate for the endpoint at `endpoint`, from `config.oauth` alone:
+ * a tenant's issuer (its keys fetched now; an issuer that does not answer yet
+ * is a warning, tokens are checked when it does), or, with --sandbox, the
+ * embedded authorization server, started for this endpoint and loaded only then.
  */
-async function httpAuthFor(settings: HttpSettings): Promise<HttpAuth | undefined> {
-  if (!settings.oauth) return undefined;
-  throw new ConfigError('PINGONE_MCP_RESOURCE turns OAuth on, but this build has no access-token verifier yet: unset PINGONE_MCP_RESOURCE and listen on 127.0.0.1.');
+async function httpAuthFor(oauth: OAuthConfig, endpoint: URL, logger: Logger): Promise<HttpOAuth> {
+  const warnIfUnreachable = (resourceServer: ResourceServer) =>
+    resourceServer.warmUp().catch((error: unknown) => {
+      logger.warn(
+        { issuer: resourceServer.issuer, problem: error instanceof Error ? error.message : String(error) },
+        "the OAuth issuer's discovery document or keys could not be fetched yet: requests are answered 500 until it answers (check PINGONE_MCP_OAUTH_ISSUER)",
+      );
+    });
+  if (oauth.kind !== 'sandbox') {
+    const settings = resourceServerSettings(oauth);
+    if (settings === undefined) return { resourceServer: undefined, close: async () => {} };
+    const resourceServer = createResourceServer(settings);
+    void warnIfUnreachable(resourceServer);
+    return { resourceServer, close: async () => {} };
+  }
+  const { startSandboxOAuth, SANDBOX_OPERATORS, DEFAULT_SANDBOX_OPERATOR } = await import('../sandbox/oauth/index.js');
+  const signedInByDefault = oauth.sandboxOperator ?? DEFAULT_SANDBOX_OPERATOR;
+  const names = SANDBOX_OPERATORS.map((operator) => operator.username);
+  if (!names.includes(signedInByDefault)) {
+    throw new ConfigError(`PINGONE_MCP_SANDBOX_OPERATOR=${signedInByDefault} names no sandbox operator: use one of ${names.join(', ')}.`);
+  }
+  const { authorizationServer, settings } = await startSandboxOAuth(oauth, endpoint.href);
+  const resourceServer = createResourceServer(settings);
+  await warnIfUnreachable(resourceServer);
+  const operators = SANDBOX_OPERATORS.map((operator) => `${operator.username} (${operator.access === 'write' ? 'read and write' : 'read only'})`).join(' or ');
+  return {
+    resourceServer,
+    startupNote: `tokens come from its authorization server at ${authorizationServer.issuer}: sign in as ${operators} with login_hint, else as ${signedInByDefault} (PINGONE_MCP_SANDBOX_OPERATOR)`,
+    close: () => authorizationServer.close(),
+  };
 }

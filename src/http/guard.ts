@@ -1,74 +1,52 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  bearerAuthChallengeResponse,
-  getOAuthProtectedResourceMetadataUrl,
-  localhostAllowedHostnames,
-  validateHostHeader,
-  validateOriginHeader,
-  verifyBearerToken,
-  type AuthInfo,
-  type OAuthProtectedResourceMetadata,
-  type OAuthTokenVerifier,
-} from '@modelcontextprotocol/server';
+import { localhostAllowedHostnames, validateHostHeader, validateOriginHeader, type AuthInfo } from '@modelcontextprotocol/server';
+import type { ResourceServer } from '../auth/resourceServer.js';
 import { jsonRpcError } from './sessions.js';
 
 /**
- * How the MCP endpoint authenticates callers when OAuth is configured. The
- * verifier is the one seam: anything implementing the SDK's
- * `OAuthTokenVerifier` (src/auth/ provides the JWT one) plugs in here.
+ * What the listener needs of the OAuth resource server (src/auth/): the
+ * endpoint's canonical URL, the bearer check with its 401/403 challenges, and
+ * the Protected Resource Metadata. The challenges are written there only.
  */
-export interface HttpAuth {
-  verifier: OAuthTokenVerifier;
-  /** The Protected Resource Metadata document (RFC 9728) served at the well-known paths. */
-  resourceMetadata: OAuthProtectedResourceMetadata;
-  /** Scopes every MCP request needs (the read scope); named in the 401 challenge. */
-  requiredScopes: string[];
-}
+export type HttpAuth = Pick<ResourceServer, 'resource' | 'authenticate' | 'metadataResponse'>;
 
 /** What is checked on the headers of every MCP request, before its body is read. */
 export interface RequestGuard {
   /** The verified caller (undefined without OAuth), or the refusal to send. */
   check(req: IncomingMessage): Promise<{ ok: true; authInfo: AuthInfo | undefined } | { ok: false; response: Response }>;
-  /** Where the Protected Resource Metadata is served (absolute URL), when OAuth is on. */
-  readonly resourceMetadataUrl: string | undefined;
-  /** The document itself, when OAuth is on. */
-  readonly resourceMetadata: OAuthProtectedResourceMetadata | undefined;
+  /** The Protected Resource Metadata answer when OAuth is on and the request asks for it; undefined otherwise. */
+  metadata(req: IncomingMessage): Response | undefined;
 }
 
-export function createRequestGuard(options: {
-  /** The endpoint's public URL (OAuth audience); its host joins the loopback names as an allowed Host. */
-  resourceUrl: URL | undefined;
-  auth: HttpAuth | undefined;
-  trustProxy: boolean;
-}): RequestGuard {
+export function createRequestGuard(options: { auth: HttpAuth | undefined; trustProxy: boolean }): RequestGuard {
+  const { auth, trustProxy } = options;
   // DNS rebinding: a browser page on another site resolving its own name to us sends its own Host and Origin.
-  const allowed = [...localhostAllowedHostnames(), ...(options.resourceUrl ? [options.resourceUrl.hostname] : [])];
-  const { auth, resourceUrl } = options;
-  const resourceMetadataUrl = resourceUrl && auth ? getOAuthProtectedResourceMetadataUrl(resourceUrl) : undefined;
+  const allowed = [...localhostAllowedHostnames(), ...(auth ? [auth.resource.hostname] : [])];
   return {
-    resourceMetadataUrl,
-    resourceMetadata: auth?.resourceMetadata,
+    // Only the well-known paths can be the metadata; every other request skips building a Request for it.
+    metadata: (req) => (req.url?.startsWith('/.well-known/') ? auth?.metadataResponse(headersOnly(req, auth.resource)) : undefined),
     async check(req) {
-      const host = validateHostHeader(hostOf(req, options.trustProxy), allowed);
+      const host = validateHostHeader(hostOf(req, trustProxy), allowed);
       if (!host.ok) return { ok: false, response: jsonRpcError(403, -32000, 'Forbidden: this Host is not served here.') };
       const origin = validateOriginHeader(single(req.headers.origin), allowed);
       if (!origin.ok) return { ok: false, response: jsonRpcError(403, -32000, 'Forbidden: requests from this Origin are not accepted.') };
       if (auth === undefined) return { ok: true, authInfo: undefined };
-      const bearer = {
-        verifier: auth.verifier,
-        requiredScopes: auth.requiredScopes,
-        ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl }),
-        ...(resourceUrl === undefined ? {} : { expectedResource: resourceUrl }),
-      };
-      try {
-        // One Authorization value only: a second one (folded into a list) is not a token we verify.
-        const [authorization] = (single(req.headers.authorization) ?? '').split(',');
-        return { ok: true, authInfo: await verifyBearerToken(authorization || undefined, bearer) };
-      } catch (error) {
-        return { ok: false, response: bearerAuthChallengeResponse(error, bearer) };
-      }
+      const verified = await auth.authenticate(headersOnly(req, auth.resource));
+      return verified instanceof Response ? { ok: false, response: verified } : { ok: true, authInfo: verified };
     },
   };
+}
+
+/** The request line and headers as a web Request (no body: the guard decides before the body is read). */
+function headersOnly(req: IncomingMessage, resource: URL): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value) && value[0] !== undefined) headers.set(name, value[0]);
+  }
+  const method = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? req.method : 'POST';
+  const target = req.url ?? '/';
+  return new Request(URL.canParse(target, resource.origin) ? new URL(target, resource.origin) : resource, { method, headers });
 }
 
 /** The Host the client asked for: the proxy's X-Forwarded-Host only when the proxy is trusted. */

@@ -30,7 +30,12 @@ export type HttpTimeouts = typeof HTTP_TIMEOUTS;
 export interface HttpServiceOptions {
   settings: HttpSettings;
   factory: McpServerFactory;
-  guard: RequestGuard;
+  /**
+   * The guard for the endpoint once it listens at `endpoint`. It may need the
+   * bound address (the sandbox's tokens name the listener's own URL), so it is
+   * asked for after binding; requests arriving meanwhile wait for it.
+   */
+  guardFor(endpoint: URL): RequestGuard | Promise<RequestGuard>;
   /** Ready to take traffic: answered from local state only, never by calling PingOne. */
   ready: () => Promise<boolean>;
   /** Prometheus text, served at /metrics behind the guard unless it has a port of its own. */
@@ -56,6 +61,7 @@ export class HttpService implements Idleable {
   private readonly postsInProgress = new Set<ServerResponse>();
   private readonly waiters = new Waiters();
   private refusal: string | undefined;
+  private guard: Promise<RequestGuard> | undefined;
 
   constructor(private readonly options: HttpServiceOptions) {
     const { settings, factory, logger } = options;
@@ -110,6 +116,13 @@ export class HttpService implements Idleable {
     const address = await listenOn(this.server, settings.host, settings.port);
     const scheme = settings.tls ? 'https' : 'http';
     const result: { url: string; metricsUrl?: string } = { url: `${scheme}://${hostForUrl(settings.host)}:${address.port}${settings.path}` };
+    this.guard = Promise.resolve(this.options.guardFor(new URL(result.url)));
+    try {
+      await this.guard;
+    } catch (error) {
+      await closeServer(this.server).catch(() => {});
+      throw error;
+    }
     if (settings.metricsPort !== undefined) {
       this.metricsServer = createHttpServer({ headersTimeout: HTTP_TIMEOUTS.headersMs, requestTimeout: HTTP_TIMEOUTS.requestMs }, (req, res) => {
         if (pathOf(req) === '/metrics' && req.method === 'GET') this.sendMetrics(res);
@@ -138,20 +151,18 @@ export class HttpService implements Idleable {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
-    const { settings, guard } = this.options;
+    const { settings } = this.options;
     // The probes answer anyone who can reach the port, whatever Host they used (orchestrators probe the pod address); they reveal nothing.
     if (path === '/healthz') return sendText(res, 200, 'ok\n');
     if (path === '/readyz') {
       const ready = this.refusal === undefined && (await this.options.ready());
       return sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
     }
-    if (guard.resourceMetadata !== undefined && isMetadataPath(path, settings.path)) {
-      // Public metadata: any page may read it (browser-based MCP clients discover the authorization server here).
-      const cors = { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS' };
-      if (req.method === 'OPTIONS') return sendText(res, 204, '', cors);
-      if (req.method !== 'GET') return sendText(res, 405, 'method not allowed\n', { allow: 'GET, OPTIONS' });
-      return sendResponse(res, Response.json(guard.resourceMetadata, { headers: { 'cache-control': 'max-age=3600', ...cors } }));
-    }
+    if (this.guard === undefined) return sendText(res, 503, 'not listening yet\n');
+    const guard = await this.guard;
+    // Public metadata (RFC 9728), readable cross-origin: browser-based MCP clients discover the authorization server here.
+    const metadata = guard.metadata(req);
+    if (metadata !== undefined) return sendResponse(res, metadata);
     const isMcp = path === settings.path;
     const isMetrics = path === '/metrics' && settings.metricsPort === undefined;
     if (!isMcp && !isMetrics) return sendText(res, 404, 'not found\n');
@@ -195,11 +206,6 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
-}
-
-/** RFC 9728: the root document and the path-aware one for the resource's path. */
-function isMetadataPath(path: string, resourcePath: string): boolean {
-  return path === '/.well-known/oauth-protected-resource' || path === `/.well-known/oauth-protected-resource${resourcePath}`;
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { operatorKey } from '../auth/operator.js';
+import { operatorFromAuthInfo } from '../auth/tokenOperator.js';
 
 export interface LegacySessionsOptions {
   factory: McpServerFactory;
@@ -108,14 +110,13 @@ export class LegacySessions {
 }
 
 /**
- * The caller a session belongs to: the token's client, issuer and subject
- * when authenticated (a refreshed token keeps the session), nobody otherwise.
+ * The caller a session belongs to: the verified operator (issuer and subject)
+ * and the client they signed in with, so a refreshed token keeps the session
+ * and nobody else can use it; nobody when OAuth is off.
  */
 export function principalOf(authInfo: AuthInfo | undefined): string {
   if (authInfo === undefined) return '';
-  const extra = authInfo.extra ?? {};
-  const text = (value: unknown) => (typeof value === 'string' ? value : '');
-  return [authInfo.clientId, text(extra.iss ?? extra.issuer), text(extra.sub ?? extra.subject)].join('\u0000');
+  return `${authInfo.clientId}\u0000${operatorKey(operatorFromAuthInfo(authInfo))}`;
 }
 
 export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {

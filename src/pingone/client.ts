@@ -27,13 +27,8 @@ export interface PingOneApi {
   findUsers(filter: string, limit: number, scope: CallScope): Promise<Reply<UserRecord[]>>;
   listDevices(userId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord[]>>;
   getDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
-  unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>>;
-  unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
-  unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
   /** The user's password state; what PingOne cannot tell (refused, unreadable, unavailable) is a value, not an error. Throws only when the call is cancelled. */
   getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead>;
-  /** Password Unlock: `write({ kind: 'unlockPassword', userId })`. */
-  unlockPassword(userId: Uuid, scope: CallScope): Promise<WriteAnswer<PasswordState>>;
   /** One write. Any 2xx is success whatever its body; the answer says whether the body was the resource. */
   write<K extends WriteKind>(action: WriteAction<K>, scope: CallScope): Promise<WriteAnswer<WrittenResource<K>>>;
 }
@@ -73,20 +68,6 @@ export class PingOneClient implements PingOneApi {
     return sameDevice(deviceId, await this.call('GET', this.path('users', userId, 'devices', deviceId), undefined, DeviceRecordSchema, scope));
   }
 
-  async unlockUser(userId: Uuid, scope: CallScope): Promise<Reply<UserRecord>> {
-    return sameUser(userId, await this.call('POST', this.path('users', userId), ActionContentType.unlockUser, UserRecordSchema, scope));
-  }
-
-  async unblockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>> {
-    const path = this.path('users', userId, 'devices', deviceId);
-    return sameDevice(deviceId, await this.call('POST', path, ActionContentType.unblockDevice, DeviceRecordSchema, scope));
-  }
-
-  async unlockDevice(userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>> {
-    const path = this.path('users', userId, 'devices', deviceId);
-    return sameDevice(deviceId, await this.call('POST', path, ActionContentType.unlockDevice, DeviceRecordSchema, scope));
-  }
-
   async getPasswordState(userId: Uuid, scope: CallScope): Promise<PasswordStateRead> {
     try {
       const reply = await this.call('GET', `${this.path('users', userId)}/password`, undefined, PasswordStateSchema, scope);
@@ -97,10 +78,6 @@ export class PingOneClient implements PingOneApi {
       if (why === undefined) throw error;
       return { known: false, why, failure: error };
     }
-  }
-
-  unlockPassword(userId: Uuid, scope: CallScope): Promise<WriteAnswer<PasswordState>> {
-    return this.write({ kind: 'unlockPassword', userId }, scope);
   }
 
   async write<K extends WriteKind>(action: WriteAction<K>, scope: CallScope): Promise<WriteAnswer<WrittenResource<K>>> {

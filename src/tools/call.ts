@@ -128,9 +128,9 @@ export class Call {
    * Records the intent durably before a write. Without that record the write
    * must not happen: the audit trail is fail-closed.
    */
-  async recordIntent(target: AuditTarget): Promise<void> {
+  async recordIntent(target: AuditTarget, write?: string): Promise<void> {
     try {
-      await this.deps.audit.append(this.entry('intent', target));
+      await this.deps.audit.append({ ...this.entry('intent', target), ...(write === undefined ? {} : { write }) });
     } catch (error) {
       // Three sentences, the problem once, in the trail's own words.
       throw new ToolError('AUDIT_UNAVAILABLE', `Refused: nothing was sent to PingOne. ${asSentence(problemOf(error))} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG) before writes can resume.`);

@@ -24,6 +24,8 @@ export interface ApprovedAction {
   userId: string;
   deviceId?: string;
   reason?: string;
+  /** Every PingOne write the call may send, in order (unlock_user may send two): approved together. */
+  writes?: readonly string[];
 }
 
 interface SealedQuestion {
@@ -147,7 +149,7 @@ function unknownAbility(): ToolError {
 }
 
 function sameAction(a: ApprovedAction, b: ApprovedAction): boolean {
-  return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason;
+  return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason && String(a.writes) === String(b.writes);
 }
 
 /** Whether the client can put a question to its person: `unknown` when it declared no capabilities at all. */

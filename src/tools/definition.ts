@@ -1,4 +1,4 @@
-import type { McpServer, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName, type WriteToolName } from '../toolNames.js';
@@ -32,7 +32,8 @@ export const PROTO_ARGUMENT_MARK = '(__proto__)';
 export interface ToolModule<N extends ToolName = ToolName> {
   readonly name: N;
   readonly access: Access;
-  register(server: McpServer, deps: ToolDeps): void;
+  /** Adds the tool to `server`; the registration is returned so the composition can decorate it (the card link). */
+  register(server: McpServer, deps: ToolDeps): RegisteredTool;
 }
 
 /** A tool from its definition; its access comes from the catalog of names (`toolNames.ts`). */
@@ -49,7 +50,7 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
     name: spec.name,
     access,
     register(server, deps) {
-      server.registerTool(
+      return server.registerTool(
         spec.name,
         {
           title: spec.title,

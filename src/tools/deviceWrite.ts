@@ -1,12 +1,9 @@
 import { z } from 'zod';
-import type { Uuid } from '../ids.js';
-import type { PingOneApi, Reply } from '../pingone/client.js';
-import type { CallScope } from '../pingone/http.js';
-import type { DeviceRecord } from '../pingone/records.js';
 import type { WriteToolName } from '../toolNames.js';
 import { defineTool, type ToolModule } from './definition.js';
 import { deviceIdArgument, dryRunArgument, reasonArgument, userArgument } from './inputs.js';
 import { describeDevice, describeUser, identifyDevice, identifyUser, summarizeDevice, type DeviceSummary } from './output.js';
+import { deviceAfter, notApplied } from './readBack.js';
 import { resolveDevice } from './resolveDevice.js';
 import { givenReason, guardedWrite, refuseUnwritable } from './write.js';
 
@@ -28,7 +25,8 @@ export interface DeviceWriteSpec<N extends WriteToolName> {
   needsIt(device: DeviceSummary): boolean;
   /** The answer when it is not, in which nothing is written. */
   nothingToDo(device: DeviceSummary, who: string): Said;
-  send(api: PingOneApi, userId: Uuid, deviceId: Uuid, scope: CallScope): Promise<Reply<DeviceRecord>>;
+  /** The PingOne write that fixes it. */
+  write: 'unblockDevice' | 'unlockDevice';
   done(device: DeviceSummary, who: string): Said;
 }
 
@@ -48,13 +46,16 @@ export function defineDeviceWrite<N extends WriteToolName>(spec: DeviceWriteSpec
         const who = describeUser(summary);
         if (!spec.needsIt(device)) return { ...spec.nothingToDo(device, who), ...subject };
         return guardedWrite(call, {
-          action: { tool: spec.name, userId: user.identity.id, deviceId: found.device.id, ...(args.reason === undefined ? {} : { reason: args.reason }) },
+          action: { tool: spec.name, userId: user.identity.id, deviceId: found.device.id, writes: [spec.write], ...(args.reason === undefined ? {} : { reason: args.reason }) },
           subject,
           question: `${spec.verb} ${identifyDevice(device)} of the account ${identifyUser(summary)}?${givenReason(args.reason)}`,
           change: `${spec.verb.toLowerCase()} ${describeDevice(device)} of ${who}`,
           dryRun: args.dryRun === true,
-          async perform() {
-            const after = summarizeDevice(call.observe(await spec.send(call.deps.pingone, user.identity.id, found.device.id, call.scope)));
+          async perform(send) {
+            const ids = { userId: user.identity.id, deviceId: found.device.id };
+            // Any 2xx counts; the state PingOne holds afterwards (the body, or one read) says whether it took.
+            const after = summarizeDevice(await deviceAfter(call, ids.userId, ids.deviceId, await send({ kind: spec.write, ...ids })));
+            if (spec.needsIt(after)) throw notApplied(`${spec.verb.toLowerCase()} ${describeDevice(device)} of ${who}`);
             return { ...spec.done(after, who), target, details: { user: summary, device: after } };
           },
         });

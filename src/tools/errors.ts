@@ -20,6 +20,8 @@ const TOOL_ERRORS = {
   NOT_CONFIRMED: { outcome: 'denied', responsible: 'agent' },
   CONFIRMATION_UNAVAILABLE: { outcome: 'denied', responsible: 'admin' },
   CONFIRMATION_MISMATCH: { outcome: 'denied', responsible: 'agent' },
+  /** PingOne accepted a write (2xx) but the state read back is unchanged. */
+  WRITE_NOT_APPLIED: { outcome: 'failed', responsible: 'admin' },
 } as const satisfies Record<string, { outcome: Exclude<FailureOutcome, 'interrupted'>; responsible: Exclude<Responsible, 'pingone'> }>;
 
 export type ToolErrorCode = keyof typeof TOOL_ERRORS;

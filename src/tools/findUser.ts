@@ -6,6 +6,8 @@ import type { UserRecord } from '../pingone/records.js';
 import { defineTool } from './definition.js';
 import { denialNote, targetDenial } from './guards.js';
 import { FindUserOutputSchema, summarizeUser, type FoundUser } from './output.js';
+import { isLockedOut, passwordNote, summarizePassword, type PasswordSummary } from './password.js';
+import { observePassword } from './readBack.js';
 import { lookupText, orNotFound, userTarget } from './resolveUser.js';
 import type { Call } from './call.js';
 
@@ -17,7 +19,7 @@ export const findUserTool = defineTool({
   title: 'Find PingOne users',
   description:
     'Looks users up by PingOne user ID, username (or its beginning), exact email, or name ("Jane", "Jane Doe"), and shows up to 10 matches with their account state ' +
-    '(locked or not, disabled, automatic unlock time) and what can be done next. Changes nothing.',
+    '(locked or not, disabled, automatic unlock time) and what can be done next; for a single match also the password state (locked out, expired, must change, when a lockout lifts by itself). Changes nothing.',
   input: z.strictObject({
     query: z.string().min(1).max(256).describe('A user ID, username, email, or the beginning of a given or family name, as the person gave it.'),
   }),
@@ -26,7 +28,9 @@ export const findUserTool = defineTool({
     const query = lookupText(args.query, '`query` must be a user ID, username, email or name');
     const shown = maskIfPersonal(query);
     const users = await search(call, query);
-    const found = users.slice(0, MAX_MATCHES).map((user) => describeMatch(call, user));
+    // One extra read for a single match only: several matches are not each read.
+    const password = users.length === 1 && users[0] ? await readPassword(call, users[0]) : undefined;
+    const found = users.slice(0, MAX_MATCHES).map((user) => describeMatch(call, user, password));
     const more = users.length > MAX_MATCHES;
     const single = found.length === 1 && users[0] ? summarizeUser(users[0]) : undefined;
     const target = single ? userTarget(call, single) : call.target({ lookup: shown });
@@ -42,11 +46,30 @@ async function search(call: Call, query: string): Promise<UserRecord[]> {
   return 'found' in answer ? [answer.found] : [];
 }
 
-function describeMatch(call: Call, user: UserRecord): FoundUser {
+/** The password state never fails the lookup: what cannot be read is shown as unknown. */
+async function readPassword(call: Call, user: UserRecord): Promise<PasswordSummary> {
+  return summarizePassword(observePassword(call, await call.deps.pingone.getPasswordState(user.identity.id, call.scope)));
+}
+
+function describeMatch(call: Call, user: UserRecord, password: PasswordSummary | undefined): FoundUser {
   const summary = summarizeUser(user);
   // A user the guards protect cannot be changed here: say so instead of naming a write tool.
   const denied = denialNote(targetDenial(call.deps.guards, user));
-  return { ...summary, ...(user.email === undefined ? {} : { email: maskEmail(user.email) }), nextStep: nextStep(summary.account, summary.enabled, denied) };
+  return {
+    ...summary,
+    ...(user.email === undefined ? {} : { email: maskEmail(user.email) }),
+    ...(password === undefined ? {} : { password }),
+    nextStep: withPassword(nextStep(summary.account, summary.enabled, denied), summary.account, password, denied),
+  };
+}
+
+/** The password's part of the next step: a lockout unlock_user clears, or why unlocking will not help. */
+function withPassword(step: string, account: FoundUser['account'], password: PasswordSummary | undefined, denied: string | undefined): string {
+  const note = password === undefined ? undefined : passwordNote(password);
+  if (note === undefined || password === undefined) return step;
+  if (isLockedOut(password) && account.status !== 'LOCKED' && denied === undefined) return `${note}: unlock_user can help`;
+  if (isLockedOut(password) && account.status !== 'LOCKED') return `${note}; ${denied}`;
+  return `${step}; ${note}`;
 }
 
 function nextStep(account: FoundUser['account'], enabled: boolean | undefined, denied: string | undefined): string {

@@ -4,6 +4,7 @@ import { FAILURE_OUTCOMES, type Outcome, type SuccessOutcome } from '../outcomes
 import type { DeviceRecord, UserRecord } from '../pingone/records.js';
 import { RESPONSIBLE } from '../responsible.js';
 import { ours, quoted } from '../text/untrusted.js';
+import { PasswordSummarySchema } from './password.js';
 
 /**
  * The display forms of what tools return: built from PingOne's records' safe
@@ -72,14 +73,22 @@ function resultSchema<const O extends readonly [SuccessOutcome, ...SuccessOutcom
 /** What the agent can do next about a user or device, in words. */
 const NextStep = z.string().describe('what can be done next, and with which tool');
 
-export const FoundUserSchema = UserSummarySchema.extend({ email: z.string().optional().describe('masked'), nextStep: NextStep });
+export const FoundUserSchema = UserSummarySchema.extend({
+  email: z.string().optional().describe('masked'),
+  password: PasswordSummarySchema.optional().describe('read only when exactly one user matched'),
+  nextStep: NextStep,
+});
 export type FoundUser = z.infer<typeof FoundUserSchema>;
 export const ListedDeviceSchema = DeviceSummarySchema.extend({ nextStep: NextStep });
 export type ListedDevice = z.infer<typeof ListedDeviceSchema>;
 
 const WRITE_RESULT = { user: UserSummarySchema.optional(), device: DeviceSummarySchema.optional() };
 
-export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], WRITE_RESULT);
+export const UnlockUserOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], {
+  ...WRITE_RESULT,
+  password: PasswordSummarySchema.optional().describe("the user's password state: as read before, or after the call's writes"),
+  cleared: z.enum(['account', 'password', 'both']).optional().describe('what the call cleared: the account lock, the password lockout, or both'),
+});
 export const UnblockDeviceOutputSchema = resultSchema(['unblocked', 'not_blocked', 'dry_run'], WRITE_RESULT);
 export const UnlockDeviceOutputSchema = resultSchema(['unlocked', 'not_locked', 'dry_run'], WRITE_RESULT);
 export const FindUserOutputSchema = resultSchema(['found'], {

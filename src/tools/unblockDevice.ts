@@ -20,7 +20,7 @@ export const unblockDeviceTool = defineDeviceWrite({
     }
     return { outcome: 'not_blocked', summary: `${what} is not blocked (block status ${device.block.status ?? 'unknown'}), so nothing was changed.` };
   },
-  send: (api, userId, deviceId, scope) => api.unblockDevice(userId, deviceId, scope),
+  write: 'unblockDevice',
   done(device, who) {
     const stillLocked = device.lock.status === 'LOCKED' ? ` It is still temporarily locked${until(device)} after failed attempts; unlock_device can clear that.` : '';
     return { outcome: 'unblocked', summary: `Unblocked ${describeDevice(device)} of ${who}.${stillLocked}` };

@@ -14,7 +14,7 @@ export const unlockDeviceTool = defineDeviceWrite({
     const blocked = device.block.status === 'BLOCKED' ? ' It is blocked by an administrator instead: unblock_device can lift that.' : '';
     return { outcome: 'not_locked', summary: `${capitalize(describeDevice(device))} of ${who} is not locked, so nothing was changed.${blocked}` };
   },
-  send: (api, userId, deviceId, scope) => api.unlockDevice(userId, deviceId, scope),
+  write: 'unlockDevice',
   done(device, who) {
     const stillBlocked = device.block.status === 'BLOCKED' ? ' It is still blocked by an administrator; unblock_device can lift that.' : '';
     return { outcome: 'unlocked', summary: `Unlocked ${describeDevice(device)} of ${who}.${stillBlocked}` };

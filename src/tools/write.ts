@@ -1,4 +1,5 @@
 import { operatorKey, type Operator } from '../auth/operator.js';
+import type { WriteAction, WriteAnswer, WriteKind, WrittenResource } from '../pingone/client.js';
 import type { UserRecord } from '../pingone/records.js';
 import type { ApprovedAction } from './confirm.js';
 import { deny, ToolError, type Denial } from './errors.js';
@@ -6,8 +7,8 @@ import { rateDenial, targetDenial } from './guards.js';
 import type { BodyResult, Call, Ended, Subject } from './call.js';
 
 export interface WriteRequest {
-  /** What the person approves; bound into the confirmation. */
-  action: ApprovedAction;
+  /** What the person approves; bound into the confirmation, with every write the call may send. */
+  action: ApprovedAction & { writes: readonly WriteKind[] };
   /** The user, and device when there is one: audit target and display details. */
   subject: Subject;
   /** The question put to the person, built from fixed, safe fields with the IDs. */
@@ -15,9 +16,15 @@ export interface WriteRequest {
   /** The change in a phrase, for a dry run: "unlock jdoe (“Jane Doe”)". */
   change: string;
   dryRun: boolean;
-  /** Sends the write and says how it went. Runs only after every guard and the intent record. */
-  perform: () => Promise<Ended>;
+  /** Sends the writes through `send` and says how it went. Runs only after every guard and the confirmation. */
+  perform: (send: SendWrite) => Promise<Ended>;
 }
+
+/**
+ * Sends one of the approved writes, after its own durable intent record naming
+ * it: the only way a tool body reaches PingOne's writes.
+ */
+export type SendWrite = <K extends WriteKind>(action: WriteAction<K>) => Promise<WriteAnswer<WrittenResource<K>>>;
 
 /** Ends the call as `denied` when the guards forbid writing this user (checked before anything else). */
 export function refuseUnwritable(call: Call, user: UserRecord): void {
@@ -54,9 +61,15 @@ export async function guardedWrite(call: Call, request: WriteRequest): Promise<B
     if (request.dryRun) return dryRun(call, request);
     const decision = await deps.confirmation.decide(call.mcp, call.auditId, operator, request.action, request.question);
     if (decision.kind === 'ask') return decision.result;
-    await call.recordIntent(request.subject.target);
-    sent = true;
-    return await request.perform();
+    // One slot of the write limit and one question cover every write the call sends.
+    const send: SendWrite = async (action) => {
+      if (!request.action.writes.includes(action.kind)) throw new Error(`the write ${action.kind} was not among those approved`);
+      await call.recordIntent(request.subject.target, action.kind);
+      sent = true;
+      const answer = await deps.pingone.write(action, call.scope);
+      return call.observe({ data: answer, status: answer.status, correlationId: answer.correlationId });
+    };
+    return await request.perform(send);
   } finally {
     if (!sent) await reserved.reservation.release();
   }

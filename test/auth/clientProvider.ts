@@ -1,4 +1,4 @@
-import type { OAuthClientMetadata, OAuthClientProvider, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
+import type { OAuthClientMetadata, OAuthClientProvider, OAuthDiscoveryState, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
 
 /** Never visited: the provider reads the authorization server's Location header instead. */
 export const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -8,6 +8,7 @@ export class TestClientProvider implements OAuthClientProvider {
   #client: StoredOAuthClientInformation | undefined;
   #tokens: StoredOAuthTokens | undefined;
   #verifier = '';
+  #discovery: OAuthDiscoveryState | undefined;
   callback: URL | undefined;
   constructor(private readonly loginHint?: string) {}
   get redirectUrl(): string {
@@ -39,6 +40,13 @@ export class TestClientProvider implements OAuthClientProvider {
   }
   codeVerifier() {
     return this.#verifier;
+  }
+  // Kept beside the code verifier, as a client app does, so the callback is checked against the same authorization server.
+  saveDiscoveryState(state: OAuthDiscoveryState) {
+    this.#discovery = state;
+  }
+  discoveryState() {
+    return this.#discovery;
   }
 }
 

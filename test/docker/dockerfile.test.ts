@@ -7,6 +7,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentFor } from '../../src/sandbox/connect.js';
 import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer } from '../auth/testIssuer.js';
 
 /**
  * No container engine runs here, so this test plays the Dockerfile's runtime
@@ -82,6 +84,8 @@ const stages = parseDockerfile(readFileSync(join(ROOT_DIR, 'Dockerfile'), 'utf8'
 const runtime = stages.at(-1)!;
 let root: string;
 let emulator: Emulator;
+let issuer: TestIssuer;
+let key: SigningKey;
 
 /** Lays out the runtime stage's filesystem under `root`. */
 function layOut(): void {
@@ -152,9 +156,13 @@ beforeAll(async () => {
   expect(process.getuid?.(), 'this test switches users and must run as root (as CI does)').toBe(0);
   layOut();
   emulator = await startEmulator();
+  issuer = await startTestIssuer();
+  key = await makeKey('image-key');
+  issuer.published = [key];
 });
 afterAll(async () => {
   await emulator?.close();
+  await issuer?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -177,9 +185,12 @@ describe('the Dockerfile runtime stage', () => {
     expect(stderr).toMatch(/PINGONE_MCP_HTTP_HOST=0\.0\.0\.0 .*PINGONE_MCP_RESOURCE/);
   });
 
-  it('serves MCP as its user, writes the audit trail to the volume, and its HEALTHCHECK follows the server', async () => {
+  it('with PINGONE_MCP_RESOURCE and an issuer, serves OAuth-verified operators on every address as its user, writes the audit trail to the volume, and its HEALTHCHECK follows the server', async () => {
     const port = await freePort();
-    const env = containerEnv({ ...environmentFor(emulator), PINGONE_MCP_HTTP_HOST: '127.0.0.1', PINGONE_MCP_HTTP_PORT: String(port) });
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    // What `docker run -e` adds to the image's defaults: the resource and (here, a loopback) issuer; the host stays 0.0.0.0.
+    const env = containerEnv({ ...environmentFor(emulator), PINGONE_MCP_HTTP_PORT: String(port), PINGONE_MCP_RESOURCE: resource, PINGONE_MCP_OAUTH_ISSUER: issuer.issuer });
+    expect(env.PINGONE_MCP_HTTP_HOST).toBe('0.0.0.0');
     const server = runAsUser(runtime.cmd!, env);
     const exited = exitOf(server);
     let stderr = '';
@@ -192,8 +203,10 @@ describe('the Dockerfile runtime stage', () => {
       }
       expect(health, stderr).toBe(0);
 
+      expect((await fetch(resource, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+      const token = await signToken({ key, issuer: issuer.issuer, audience: resource, subject: DEMO_USERS.bsmith.id, claims: { scope: 'helpdesk:read helpdesk:write', preferred_username: 'bsmith' } });
       const client = new Client({ name: 'image-test', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      await client.connect(new StreamableHTTPClientTransport(new URL(resource), { authProvider: { token: async () => token } }));
       const result = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-7' } });
       expect((result.structuredContent as Record<string, unknown>).outcome).toBe('unlocked');
       await client.close();

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer as createNetServer } from 'node:net';
 import { environmentFor } from '../../src/sandbox/connect.js';
+import { makeKey, signToken, startTestIssuer, type TestIssuer } from '../auth/testIssuer.js';
 import { startTestEmulator as startEmulator, type TestEmulator as Emulator } from '../support/emulator.js';
 import { readAudit } from '../support/harness.js';
 
@@ -20,7 +22,9 @@ interface Running {
 
 const running: Running[] = [];
 const emulators: Emulator[] = [];
+const issuers: TestIssuer[] = [];
 afterEach(async () => {
+  await Promise.all(issuers.splice(0).map((issuer) => issuer.close()));
   for (const server of running.splice(0)) server.kill('SIGKILL');
   await Promise.all(emulators.splice(0).map((emulator) => emulator.close()));
 });
@@ -111,4 +115,65 @@ describe('the built binary with --http', () => {
     ]);
     await client.close().catch(() => {});
   });
+
+  it('in tenant OAuth mode checks tokens from PINGONE_MCP_OAUTH_ISSUER: 401 with the challenge without one, tools with one', async () => {
+    const emulator = await startEmulator();
+    emulators.push(emulator);
+    const idp = await startTestIssuer();
+    issuers.push(idp);
+    const key = await makeKey('k1');
+    idp.published = [key];
+    const resource = `http://127.0.0.1:${await freePort()}/mcp`;
+    const server = startBinary(['--http'], {
+      ...environmentFor(emulator),
+      PINGONE_MCP_HTTP_PORT: new URL(resource).port,
+      PINGONE_MCP_RESOURCE: resource,
+      PINGONE_MCP_OAUTH_ISSUER: idp.issuer,
+      PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl'),
+    });
+    const url = await server.url;
+    expect(url.href).toBe(resource);
+    const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${new URL('/.well-known/oauth-protected-resource/mcp', url).href}", scope="helpdesk:read"`);
+    const token = await signToken({ key, issuer: idp.issuer, audience: resource, claims: { scope: 'helpdesk:read', preferred_username: 'ops1' } });
+    const client = new Client({ name: 'tenant-oauth', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(url, { authProvider: { token: async () => token } }));
+    const result = await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
+    expect((result.structuredContent as Record<string, unknown>).outcome).toBe('found');
+    await client.close();
+    expect(idp.requests.jwks).toBeGreaterThan(0);
+    expect(server.stderr()).toMatch(/"oauth":"issuer"/);
+    expect(server.stderr()).not.toContain(token);
+  });
+
+  it('starts when the issuer cannot be reached yet: a warning, and 500 without a challenge for a token it cannot check', async () => {
+    const emulator = await startEmulator();
+    emulators.push(emulator);
+    const resource = `http://127.0.0.1:${await freePort()}/mcp`;
+    const server = startBinary(['--http'], {
+      ...environmentFor(emulator),
+      PINGONE_MCP_HTTP_PORT: new URL(resource).port,
+      PINGONE_MCP_RESOURCE: resource,
+      PINGONE_MCP_OAUTH_ISSUER: `http://127.0.0.1:${await freePort()}/as`,
+      PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl'),
+    });
+    const url = await server.url;
+    for (let i = 0; i < 50 && !server.stderr().includes('PINGONE_MCP_OAUTH_ISSUER'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(server.stderr()).toMatch(/"level":40.*could not be fetched yet.*PINGONE_MCP_OAUTH_ISSUER/);
+    const key = await makeKey('k1');
+    const token = await signToken({ key, issuer: 'http://127.0.0.1:1/as', audience: resource, claims: { scope: 'helpdesk:read' } });
+    const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+    expect(answer.status).toBe(500);
+    expect(answer.headers.get('www-authenticate')).toBeNull();
+    expect((await fetch(new URL('/healthz', url))).status).toBe(200);
+  });
 });
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address() as { port: number };
+  await new Promise((done) => probe.close(done));
+  return port;
+}

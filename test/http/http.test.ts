@@ -9,7 +9,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { ERAS } from '../support/harness.js';
-import { httpHarnessPerTest, KnownTokens, rawRequest, READ_SCOPE, structuredOf } from './support.js';
+import { httpHarnessPerTest, rawRequest, READ_SCOPE, structuredOf, WRITE_SCOPE } from './support.js';
 
 const start = httpHarnessPerTest();
 
@@ -82,82 +82,66 @@ describe('2025-era sessions', () => {
   });
 });
 
-describe('the bearer gate (OAuth configured)', () => {
+describe('the bearer gate (tenant OAuth, real signed tokens)', () => {
   it('answers 401 with a challenge naming the metadata and scope, and serves that metadata', async () => {
-    const harness = await start({ verifier: new KnownTokens() });
+    const harness = await start({ oauth: {} });
     const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) });
     expect(response.status).toBe(401);
-    const challenge = response.headers.get('www-authenticate') ?? '';
     const metadataUrl = `${harness.url.origin}/.well-known/oauth-protected-resource/mcp`;
-    expect(challenge).toMatch(/^Bearer /);
-    expect(challenge).toContain(`resource_metadata="${metadataUrl}"`);
-    expect(challenge).toContain(`scope="${READ_SCOPE}"`);
+    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}", scope="${READ_SCOPE}"`);
     for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
       const document = await (await fetch(new URL(path, harness.url))).json();
-      expect(document).toMatchObject({ resource: harness.url.href, authorization_servers: ['https://issuer.test'], scopes_supported: [READ_SCOPE, 'helpdesk:write'] });
+      expect(document).toMatchObject({ resource: harness.url.href, authorization_servers: [harness.oauth!.idp.issuer], scopes_supported: [READ_SCOPE, WRITE_SCOPE] });
     }
     const preflight = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', harness.url), { method: 'OPTIONS' });
     expect([preflight.status, preflight.headers.get('access-control-allow-origin')]).toEqual([204, '*']);
     expect((await fetch(new URL('/.well-known/oauth-protected-resource', harness.url), { method: 'POST' })).status).toBe(405);
   });
 
-  it('refuses an unknown token, a token for another resource and one without the read scope', async () => {
-    const tokens = new KnownTokens();
-    const harness = await start({ verifier: tokens });
-    tokens.add('for-us', { sub: 'op-1', resource: harness.url });
-    tokens.add('elsewhere', { sub: 'op-2', resource: new URL('https://other.example/mcp') });
-    tokens.add('no-scope', { sub: 'op-3', resource: harness.url, scopes: ['profile'] });
+  it('answers a token that allows nothing here with 403 insufficient_scope, and accepts one with the read scope', async () => {
+    const harness = await start({ oauth: {} });
     const send = (token: string) => fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
-    expect((await send('forged')).status).toBe(401);
-    expect((await send('elsewhere')).status).toBe(401);
-    const noScope = await send('no-scope');
+    const noScope = await send(await harness.oauth!.token({ scope: 'openid profile' }));
     expect(noScope.status).toBe(403);
     expect(noScope.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
-    const ok = await send('for-us');
+    const ok = await send(await harness.oauth!.token());
     await ok.text();
     expect(ok.status).toBe(200);
   });
 
-  it.each(ERAS)('lets a %s-era client with a valid token call tools, the verified AuthInfo reaching the handler', async (era) => {
-    const tokens = new KnownTokens();
-    const harness = await start({ verifier: tokens });
-    tokens.add('alice-token', { sub: 'alice', resource: harness.url });
-    const client = await harness.connect({ era, token: 'alice-token' });
+  it.each(ERAS)('lets a %s-era client with a valid token call tools', async (era) => {
+    const harness = await start({ oauth: {} });
+    const client = await harness.connect({ era, token: await harness.oauth!.token() });
     const result = await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
     expect(structuredOf(result).outcome).toBe('found');
-    expect(tokens.seen.length).toBeGreaterThan(0);
-    expect(tokens.seen.every((token) => token === 'alice-token')).toBe(true);
   });
 
   it.each(ERAS)('hands the verified AuthInfo to the server factory and to tool handlers (%s era)', async (era) => {
-    const tokens = new KnownTokens();
-    const factorySaw: Array<string | undefined> = [];
+    const factorySaw: Array<unknown> = [];
     const harness = await start({
-      verifier: tokens,
+      oauth: {},
       decorate: (server, ctx) => {
-        factorySaw.push(ctx.authInfo?.extra?.sub as string | undefined);
+        factorySaw.push(ctx.authInfo?.extra?.subject);
         server.registerTool('whoami', { description: 'Test probe: the caller as the handler sees it.' }, (ctx2) => ({
-          content: [{ type: 'text', text: JSON.stringify({ sub: ctx2.http?.authInfo?.extra?.sub, scopes: ctx2.http?.authInfo?.scopes }) }],
+          content: [{ type: 'text', text: JSON.stringify({ subject: ctx2.http?.authInfo?.extra?.subject, displayName: ctx2.http?.authInfo?.extra?.displayName, scopes: ctx2.http?.authInfo?.scopes }) }],
         }));
       },
     });
-    tokens.add('bob-token', { sub: 'bob', resource: harness.url });
-    const client = await harness.connect({ era, token: 'bob-token' });
+    const client = await harness.connect({ era, token: await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id, claims: { preferred_username: 'bsmith' } }) });
     const result = await client.callTool({ name: 'whoami', arguments: {} });
-    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual({ sub: 'bob', scopes: [READ_SCOPE] });
+    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toEqual({ subject: DEMO_USERS.bsmith.id, displayName: 'bsmith', scopes: [READ_SCOPE] });
     expect(factorySaw.length).toBeGreaterThan(0);
-    expect(factorySaw.every((sub) => sub === 'bob')).toBe(true);
+    expect(factorySaw.every((subject) => subject === DEMO_USERS.bsmith.id)).toBe(true);
   });
 
   it.each(ERAS)('answers a tool that declares a scope challenge with 403 insufficient_scope at the HTTP layer (%s era)', async (era) => {
-    const tokens = new KnownTokens();
     const harness = await start({
-      verifier: tokens,
+      oauth: {},
       decorate: (server) => {
-        server.registerTool('needs_write', { description: 'Test probe needing the write scope.', scopeChallenge: requireScopes('helpdesk:write') }, () => ({ content: [{ type: 'text', text: 'done' }] }));
+        server.registerTool('needs_write', { description: 'Test probe needing the write scope.', scopeChallenge: requireScopes(WRITE_SCOPE) }, () => ({ content: [{ type: 'text', text: 'done' }] }));
       },
     });
-    tokens.add('reader', { sub: 'reader', resource: harness.url });
+    const reader = await harness.oauth!.token();
     const challenges: Array<{ status: number; challenge: string | null }> = [];
     const recording = (async (input: string | URL | Request, init?: RequestInit) => {
       const response = await fetch(input, init);
@@ -165,30 +149,32 @@ describe('the bearer gate (OAuth configured)', () => {
       return response;
     }) as typeof fetch;
     const client = new Client({ name: 'scope-test', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
-    await client.connect(new StreamableHTTPClientTransport(harness.url, { fetch: recording, authProvider: { token: async () => 'reader' } }));
+    await client.connect(new StreamableHTTPClientTransport(harness.url, { fetch: recording, authProvider: { token: async () => reader } }));
     await expect(client.callTool({ name: 'needs_write', arguments: {} })).rejects.toThrow();
     await client.close();
     expect(challenges.length).toBeGreaterThan(0);
     expect(challenges[0]?.challenge).toContain('error="insufficient_scope"');
-    expect(challenges[0]?.challenge).toContain('scope="helpdesk:write"');
+    expect(challenges[0]?.challenge).toContain(`scope="${WRITE_SCOPE}"`);
     expect(challenges[0]?.challenge).toContain(`resource_metadata="${harness.url.origin}/.well-known/oauth-protected-resource/mcp"`);
   });
 
-  it('does not let another caller use a 2025 session', async () => {
-    const tokens = new KnownTokens();
-    const harness = await start({ verifier: tokens });
-    tokens.add('alice', { sub: 'alice', resource: harness.url });
-    tokens.add('mallory', { sub: 'mallory', resource: harness.url });
-    const opened = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: 'Bearer alice' }, body: JSON.stringify(INITIALIZE) });
+  it('binds a 2025 session to the verified operator: another one presenting its id is told it does not exist, a fresh token of the same one is not', async () => {
+    const harness = await start({ oauth: {} });
+    const alice = await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id });
+    const opened = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${alice}` }, body: JSON.stringify(INITIALIZE) });
     await opened.text();
     const sessionId = opened.headers.get('mcp-session-id') ?? '';
     expect(sessionId).not.toBe('');
-    const hijack = await fetch(harness.url, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: 'Bearer mallory', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
-    });
-    expect(hijack.status).toBe(404);
+    const list = (token: string) =>
+      fetch(harness.url, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      });
+    expect((await list(await harness.oauth!.token({ subject: DEMO_USERS.ops1.id }))).status).toBe(404);
+    const same = await list(await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id, claims: { jti: 'refreshed' } }));
+    await same.text();
+    expect(same.status).toBe(200);
   });
 });
 
@@ -204,10 +190,9 @@ describe('the HTTP surface', () => {
   });
 
   it('accepts the public host of PINGONE_MCP_RESOURCE as Host', async () => {
-    const tokens = new KnownTokens();
-    const harness = await start({ verifier: tokens, resourceUrl: () => 'https://helpdesk-mcp.example/mcp' });
-    tokens.add('t', { sub: 'a', resource: new URL('https://helpdesk-mcp.example/mcp') });
-    const post = (host: string) => rawRequest(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, host, authorization: 'Bearer t' }, body: JSON.stringify(INITIALIZE) });
+    const harness = await start({ oauth: { resourceUrl: () => 'https://helpdesk-mcp.example/mcp' } });
+    const token = await harness.oauth!.token();
+    const post = (host: string) => rawRequest(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, host, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
     expect((await post('helpdesk-mcp.example')).status).toBe(200);
     expect((await post('other.example')).status).toBe(403);
   });
@@ -277,7 +262,7 @@ describe('the HTTP surface', () => {
   });
 
   it('serves /metrics on its own loopback port with PINGONE_MCP_METRICS_PORT, and not beside MCP', async () => {
-    const harness = await start({ verifier: new KnownTokens(), env: { PINGONE_MCP_METRICS_PORT: '0' } });
+    const harness = await start({ oauth: {}, env: { PINGONE_MCP_METRICS_PORT: '0' } });
     expect(harness.metricsUrl?.hostname).toBe('127.0.0.1');
     const scraped = await fetch(harness.metricsUrl!);
     expect(scraped.status).toBe(200);
@@ -296,7 +281,7 @@ describe('the HTTP surface', () => {
   });
 
   it('puts /metrics behind the bearer gate when it shares the MCP port', async () => {
-    const harness = await start({ verifier: new KnownTokens() });
+    const harness = await start({ oauth: {} });
     expect((await fetch(new URL('/metrics', harness.url))).status).toBe(401);
   });
 });

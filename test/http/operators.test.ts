@@ -1,31 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { createTokenVerifier } from '../../src/auth/verifier.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import type { User } from '../../src/pingone/model.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { ERAS } from '../support/harness.js';
-import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer } from '../auth/testIssuer.js';
-import { httpHarnessPerTest, structuredOf, type HttpHarness } from './support.js';
+import { httpHarnessPerTest, READ_SCOPE, structuredOf, WRITE_SCOPE, type HttpHarness } from './support.js';
 
 /**
  * Team deployment, the tool side: operators named by real signed tokens
  * (a loopback issuer with a JWKS, the real JWT verifier), the official SDK
  * client over Streamable HTTP, PingOne played by the emulator.
  */
-const READ = 'helpdesk:read';
-const WRITE = 'helpdesk:write';
-const POLICY = { scopes: { read: READ, write: WRITE }, displayNameClaims: ['preferred_username', 'email', 'sub'], maxTokenLifetimeSeconds: 3600 };
-
-let issuer: TestIssuer;
-let key: SigningKey;
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  key = await makeKey('team-1');
-  issuer.published = [key];
-});
-afterAll(() => issuer.close());
+const READ = READ_SCOPE;
+const WRITE = WRITE_SCOPE;
 
 const start = httpHarnessPerTest();
 
@@ -33,12 +21,17 @@ async function harness(env: Record<string, string> = {}): Promise<HttpHarness> {
   return start({
     // PINGONE_MCP_OPERATOR is set to prove it does not apply over HTTP.
     env: { PINGONE_MCP_CONFIRM: 'never', PINGONE_MCP_OPERATOR: 'Configured Person', ...env },
-    verifier: (resource) => createTokenVerifier({ issuer: issuer.issuer, resource: resource.href, policy: POLICY }),
+    oauth: {},
   });
 }
 
 function tokenFor(h: HttpHarness, subject: string, scopes: string[], name?: string): Promise<string> {
-  return signToken({ key, issuer: issuer.issuer, audience: h.url.href, subject, claims: { scope: scopes.join(' '), ...(name ? { preferred_username: name } : {}) } });
+  return h.oauth!.token({ subject, scope: scopes.join(' '), ...(name ? { claims: { preferred_username: name } } : {}) });
+}
+
+/** The issuer of the harness's tokens. */
+function issuerOf(h: HttpHarness): string {
+  return h.oauth!.idp.issuer;
 }
 
 /** A locked copy of jdoe under a fresh ID: a write of its own to make. */
@@ -66,7 +59,7 @@ describe.each(ERAS)('verified operators over HTTP (%s era)', (era) => {
     expect(records.map((record) => record.phase)).toEqual(['intent', 'outcome']);
     for (const record of records) {
       expect(record.v).toBe(2);
-      expect(record.actor.verified).toEqual({ issuer: issuer.issuer, subject });
+      expect(record.actor.verified).toEqual({ issuer: issuerOf(h), subject });
       expect(record.actor.operator).toBe('d***@example.com');
       expect(JSON.stringify(record)).not.toContain('Configured Person');
       expect(JSON.stringify(record)).not.toContain('dana.helpdesk');
@@ -98,7 +91,7 @@ describe.each(ERAS)('verified operators over HTTP (%s era)', (era) => {
     expect(h.emulator.getUser(user.id)?.account?.status).toBe('LOCKED');
     const denied = h.audit().filter((record) => record.tool === 'unlock_user');
     expect(denied).toHaveLength(1);
-    expect(denied[0]).toMatchObject({ phase: 'outcome', outcome: 'denied', actor: { operator: 'reader', verified: { issuer: issuer.issuer, subject } } });
+    expect(denied[0]).toMatchObject({ phase: 'outcome', outcome: 'denied', actor: { operator: 'reader', verified: { issuer: issuerOf(h), subject } } });
     // Reads still work for them.
     expect(structuredOf(await reader.callTool({ name: 'find_user', arguments: { query: 'jdoe' } })).outcome).toBe('found');
   });

@@ -37,10 +37,12 @@ describe('2025-era sessions', () => {
     expect(pool.size).toBe(0);
   });
 
-  it('binds a session to the token client, issuer and subject, not to the token itself', () => {
-    const base = { token: 'a', clientId: 'c', scopes: [], extra: { iss: 'https://i', sub: 's' } };
-    expect(principalOf({ ...base, token: 'refreshed' })).toBe(principalOf(base));
-    expect(principalOf({ ...base, extra: { iss: 'https://i', sub: 'other' } })).not.toBe(principalOf(base));
+  it('binds a session to the verified operator (issuer and subject) and client, not to the token itself', () => {
+    const base = { token: 'a', clientId: 'c', scopes: [], extra: { issuer: 'https://i', subject: 's', displayName: 'S' } };
+    expect(principalOf({ ...base, token: 'refreshed', extra: { ...base.extra, displayName: 'renamed' } })).toBe(principalOf(base));
+    expect(principalOf({ ...base, extra: { ...base.extra, subject: 'other' } })).not.toBe(principalOf(base));
+    expect(principalOf({ ...base, extra: { ...base.extra, issuer: 'https://j' } })).not.toBe(principalOf(base));
+    expect(principalOf({ ...base, clientId: 'another-app' })).not.toBe(principalOf(base));
     expect(principalOf(undefined)).toBe('');
   });
 });

@@ -4,44 +4,44 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { Client, StreamableHTTPClientTransport, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/client';
-import { buildOAuthProtectedResourceMetadata, OAuthError, OAuthErrorCode, type AuthInfo, type McpRequestContext, type McpServer, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
+import type { McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import { assemble } from '../../src/app.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
-import { loadConfig, type PingOneSettings } from '../../src/config.js';
+import { createResourceServer } from '../../src/auth/resourceServer.js';
+import { loadConfig, type OAuthPolicy, type PingOneSettings } from '../../src/config.js';
 import { registerServiceGauges } from '../../src/cli/serveHttp.js';
-import { createRequestGuard, type HttpAuth } from '../../src/http/guard.js';
+import { createRequestGuard } from '../../src/http/guard.js';
 import { HttpService, type HttpTimeouts } from '../../src/http/listener.js';
 import { createReadiness } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/logger.js';
 import { createTelemetry, meteredAuditSink } from '../../src/metrics/telemetry.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
+import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, type TokenParts } from '../auth/testIssuer.js';
 import { startTestEmulator as startEmulator, type TestEmulator as Emulator, type TestEmulatorOptions as EmulatorOptions } from '../support/emulator.js';
 import { createServer } from '../../src/server.js';
 import { readAudit, type Era } from '../support/harness.js';
 
 export const READ_SCOPE = 'helpdesk:read';
+export const WRITE_SCOPE = 'helpdesk:write';
+export const POLICY: OAuthPolicy = {
+  scopes: { read: READ_SCOPE, write: WRITE_SCOPE },
+  displayNameClaims: ['preferred_username', 'email', 'sub'],
+  maxTokenLifetimeSeconds: 3600,
+};
 
 /**
- * A stand-in for src/auth's JWT verifier, behind the same SDK interface:
- * tokens are opaque strings it was told about. Real signed tokens against a
- * real JWKS are tested with that verifier; what these tests prove is the
- * listener's side (challenge, audience, scope, pass-through of AuthInfo).
+ * OAuth as a tenant has it, on loopback: a real issuer (discovery and JWKS,
+ * test/auth/testIssuer.ts), a published signing key, and tokens signed with it
+ * for the harness's resource. The listener checks them with src/auth's verifier.
  */
-export class KnownTokens implements OAuthTokenVerifier {
-  readonly seen: string[] = [];
-  private readonly tokens = new Map<string, AuthInfo>();
-
-  add(token: string, info: Partial<AuthInfo> & { sub: string }): void {
-    const { sub, ...rest } = info;
-    this.tokens.set(token, { token, clientId: 'test-client', scopes: [READ_SCOPE], expiresAt: Math.floor(Date.now() / 1000) + 600, extra: { iss: 'https://issuer.test', sub, issuer: 'https://issuer.test', subject: sub, displayName: sub }, ...rest });
-  }
-
-  async verifyAccessToken(token: string): Promise<AuthInfo> {
-    this.seen.push(token);
-    const info = this.tokens.get(token);
-    if (info === undefined) throw new OAuthError(OAuthErrorCode.InvalidToken, 'Unknown token');
-    return info;
-  }
+export interface HarnessOAuth {
+  readonly idp: TestIssuer;
+  readonly key: SigningKey;
+  /** The endpoint's public URL: the audience of `token()`. */
+  readonly resource: string;
+  /** A token the listener accepts: read scope, subject ops1, unless `parts` say otherwise. */
+  token(parts?: Partial<TokenParts> & { scope?: string }): Promise<string>;
 }
 
 export interface HttpHarness {
@@ -49,6 +49,8 @@ export interface HttpHarness {
   /** Set when /metrics has a port of its own (PINGONE_MCP_METRICS_PORT). */
   metricsUrl: URL | undefined;
   emulator: Emulator;
+  /** Set when the harness runs with `oauth`. */
+  oauth: HarnessOAuth | undefined;
   auditPath: string;
   service: HttpService;
   metrics(): string;
@@ -62,11 +64,10 @@ export interface HttpHarness {
 export async function startHttpHarness(
   options: {
     env?: Record<string, string>;
-    /** A verifier, or one made for the resource URL (a real JWT verifier checks it as the audience). */
-    verifier?: OAuthTokenVerifier | ((resourceUrl: URL) => OAuthTokenVerifier);
+    /** Tenant-mode OAuth against a loopback issuer; `resourceUrl` overrides the audience (default: the listener's URL). */
+    oauth?: { resourceUrl?: (port: number) => string };
     emulator?: EmulatorOptions;
     pingone?: Partial<PingOneSettings>;
-    resourceUrl?: (port: number) => string;
     /** Written into the audit file before the server opens it. */
     auditContent?: string;
     timeouts?: Partial<HttpTimeouts>;
@@ -83,10 +84,7 @@ export async function startHttpHarness(
   const logger = createLogger('silent');
   const parts = assemble({ config, pingone: { ...settingsFor(emulator), ...options.pingone }, audit: meteredAuditSink(await openAuditTrail(auditPath), telemetry), logger, sandbox: false, telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
-  // The resource URL needs the port, known only once listening: the guard is built after a first bind.
-  let resourceUrl: URL | undefined;
-  let auth: HttpAuth | undefined;
-  const guardHolder = { guard: createRequestGuard({ resourceUrl: undefined, auth: undefined, trustProxy: settings.trustProxy }) };
+  let oauth: HarnessOAuth | undefined;
   const service = new HttpService({
     settings,
     factory: (ctx) => {
@@ -94,14 +92,11 @@ export async function startHttpHarness(
       options.decorate?.(server, ctx);
       return server;
     },
-    guard: {
-      check: (req) => guardHolder.guard.check(req),
-      get resourceMetadataUrl() {
-        return guardHolder.guard.resourceMetadataUrl;
-      },
-      get resourceMetadata() {
-        return guardHolder.guard.resourceMetadata;
-      },
+    guardFor: async (endpoint) => {
+      if (options.oauth === undefined) return createRequestGuard({ auth: undefined, trustProxy: settings.trustProxy });
+      oauth = await startHarnessOAuth(options.oauth.resourceUrl?.(Number(endpoint.port)) ?? endpoint.href);
+      // No cool-down between JWKS fetches, so a rotation test needs no wait.
+      return createRequestGuard({ auth: createResourceServer({ issuer: oauth.idp.issuer, resource: oauth.resource, policy: POLICY }, { cooldownMs: 0 }), trustProxy: settings.trustProxy });
     },
     ready: readiness.ready,
     metrics: () => telemetry.render(),
@@ -110,27 +105,13 @@ export async function startHttpHarness(
   });
   registerServiceGauges(telemetry, parts, service);
   const { url, metricsUrl } = await service.listen();
-  const port = Number(new URL(url).port);
-  if (options.verifier) {
-    resourceUrl = new URL(options.resourceUrl?.(port) ?? `http://127.0.0.1:${port}/mcp`);
-    auth = {
-      verifier: typeof options.verifier === 'function' ? options.verifier(resourceUrl) : options.verifier,
-      requiredScopes: [READ_SCOPE],
-      resourceMetadata: buildOAuthProtectedResourceMetadata({
-        oauthMetadata: { issuer: 'https://issuer.test', authorization_endpoint: 'https://issuer.test/authorize', token_endpoint: 'https://issuer.test/token', response_types_supported: ['code'] },
-        resourceServerUrl: resourceUrl,
-        scopesSupported: [READ_SCOPE, 'helpdesk:write'],
-        resourceName: 'PingOne Helpdesk',
-      }),
-    };
-    guardHolder.guard = createRequestGuard({ resourceUrl, auth, trustProxy: settings.trustProxy });
-  }
   await readiness.warmUp();
   const clients: Client[] = [];
   return {
     url: new URL(url),
     metricsUrl: metricsUrl === undefined ? undefined : new URL(metricsUrl),
     emulator,
+    oauth,
     auditPath,
     service,
     metrics: () => telemetry.render(),
@@ -157,7 +138,21 @@ export async function startHttpHarness(
       await service.close();
       await parts.close();
       await emulator.close();
+      await oauth?.idp.close();
     },
+  };
+}
+
+async function startHarnessOAuth(resource: string): Promise<HarnessOAuth> {
+  const idp = await startTestIssuer();
+  const key = await makeKey('harness-key');
+  idp.published = [key];
+  return {
+    idp,
+    key,
+    resource,
+    token: ({ scope = READ_SCOPE, claims, ...parts } = {}) =>
+      signToken({ key, issuer: idp.issuer, audience: resource, subject: DEMO_USERS.ops1.id, ...parts, claims: { scope, client_id: 'harness-client', preferred_username: 'ops1', ...claims } }),
   };
 }
 

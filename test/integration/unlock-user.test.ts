@@ -19,8 +19,8 @@ describe.each(ERAS)('unlock_user over a %s-era MCP connection', (era) => {
     expect(h.emulator.getUser(DEMO_USERS.jdoe.id)?.account?.status).toBe('OK');
 
     const api = h.emulator.requests.filter((r) => r.route !== 'token');
-    expect(api.map((r) => `${r.method} ${r.route}`)).toEqual(['GET users.search', 'POST user.action']);
-    const [search, write] = api;
+    expect(api.map((r) => `${r.method} ${r.route}`)).toEqual(['GET users.search', 'GET password.get', 'POST user.action']);
+    const [search, , write] = api;
     expect(search?.query.filter).toBe('username eq "jdoe" or email eq "jdoe"');
     expect(write?.path).toBe(`/v1/environments/${SANDBOX_ENVIRONMENT_ID}/users/${DEMO_USERS.jdoe.id}`);
     expect(write?.contentType).toBe(UNLOCK_TYPE);
@@ -60,7 +60,7 @@ describe('unlock_user', () => {
     const result = await h.call('unlock_user', { user: DEMO_USERS.jdoe.id.toUpperCase() });
     expect(result.structured.outcome).toBe('unlocked');
     const api = h.emulator.requests.filter((r) => r.route !== 'token');
-    expect(api.map((r) => r.route)).toEqual(['user.get', 'user.action']);
+    expect(api.map((r) => r.route)).toEqual(['user.get', 'password.get', 'user.action']);
   });
 
   it('finds a user by email', async () => {

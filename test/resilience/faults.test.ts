@@ -238,16 +238,18 @@ const ROWS: Row[] = [
     pingone: { status: 200, errorCode: 'RESPONSE' },
   },
   {
-    name: 'truncated JSON on the write that PingOne did apply',
+    name: 'truncated JSON on the write that PingOne did apply: any 2xx counts, and the read-back shows it took',
     faults: () => [{ match: { route: 'user.action' }, action: { kind: 'truncated' } }],
     within: 10_000,
-    outcome: 'failed',
-    code: 'PINGONE_BAD_RESPONSE',
-    text: /malformed or cut short.*may or may not have been applied/,
-    audit: ['intent', 'failed'],
-    pingone: { status: 200, errorCode: 'RESPONSE' },
-    // The trail says "failed" after an intent: an auditor knows to check. PingOne did unlock.
-    check: (h) => expect(h.emulator.getUser(jdoe.id)?.account?.status).toBe('OK'),
+    outcome: 'unlocked',
+    text: /^Unlocked jdoe/,
+    audit: ['intent', 'unlocked'],
+    // The status of the read-back GET, the call's last PingOne answer.
+    pingone: { status: 200 },
+    check: (h) => {
+      expect(h.emulator.getUser(jdoe.id)?.account?.status).toBe('OK');
+      expect(h.emulator.requests.filter((r) => r.route !== 'token').map((r) => r.route)).toEqual(['users.search', 'password.get', 'user.action', 'user.get']);
+    },
   },
   {
     name: 'a 200 of an unexpected shape',

@@ -76,8 +76,8 @@ describe('PingOneClient: the requests it sends', () => {
 
   it('unlockUser: POST the user URL with the account.unlock content type and no body', async () => {
     api((_req, res) => sendJson(res, 200, userBody({ account: { status: 'OK', canAuthenticate: true } })));
-    const reply = await client.unlockUser(USER_ID, makeScope({ transactionId: 'txn-unlock' }));
-    expect(reply.data.account.status).toBe('OK');
+    const reply = await client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope({ transactionId: 'txn-unlock' }));
+    expect(reply.body === 'resource' && reply.data.account.status).toBe('OK');
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(USER_PATH);
@@ -89,8 +89,8 @@ describe('PingOneClient: the requests it sends', () => {
 
   it('unblockDevice: POST the device URL with the device.unblock content type and no body', async () => {
     api((_req, res) => sendJson(res, 200, deviceBody({ block: { status: 'UNBLOCKED' } })));
-    const reply = await client.unblockDevice(USER_ID, DEVICE_ID, makeScope({ transactionId: 'txn-unblock' }));
-    expect(reply.data.blockStatus).toBe('UNBLOCKED');
+    const reply = await client.write({ kind: 'unblockDevice', userId: USER_ID, deviceId: DEVICE_ID }, makeScope({ transactionId: 'txn-unblock' }));
+    expect(reply.body === 'resource' && reply.data.blockStatus).toBe('UNBLOCKED');
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
     expect(req?.url).toBe(DEVICE_PATH);
@@ -159,7 +159,7 @@ describe('PingOneClient: tokens', () => {
 
   it('a second 401 surfaces as PingOneApiError 401, after exactly one retry', async () => {
     api((_req, res) => sendJson(res, 401, p1Error('ACCESS_FAILED', 'e401', 'INVALID_TOKEN'), { 'correlation-id': 'f6058626-fae1-5a4c-bfc4-3cd4703a8bb6' }));
-    const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
+    const { error } = await failure(() => client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(401);
@@ -175,7 +175,7 @@ describe('PingOneClient: tokens', () => {
       (_req, res) => sendJson(res, 200, userBody()),
       (_req, res) => sendJson(res, 401, { error: 'invalid_client', error_description: 'Invalid client credentials' }),
     );
-    const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
+    const { error } = await failure(() => client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope()));
     expect(error).toBeInstanceOf(PingOneAuthError);
     expect((error as PingOneAuthError).oauthError).toBe('invalid_client');
     expect((error as Error).message).not.toContain('Sup3r');
@@ -188,7 +188,7 @@ describe('PingOneClient: errors', () => {
     api((_req, res) =>
       sendJson(res, 403, { ...p1Error('ACCESS_FAILED', 'f1ddadfb-d43a-5e64-94be-aa2c63352905', 'INSUFFICIENT_PERMISSIONS'), unknownField: 1 }, { 'correlation-id': '234e1955-fef5-5627-8167-138d076ba058' }),
     );
-    const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
+    const { error } = await failure(() => client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(403);
@@ -213,14 +213,14 @@ describe('PingOneClient: errors', () => {
   it('503 then 200 succeeds', async () => {
     let n = 0;
     api((_req, res) => (n++ === 0 ? sendJson(res, 503, p1Error('UNEXPECTED_ERROR', 'x')) : sendJson(res, 200, userBody())));
-    expect((await client.unlockUser(USER_ID, makeScope())).status).toBe(200);
+    expect((await client.write({ kind: 'unlockUser', userId: USER_ID }, makeScope())).status).toBe(200);
     expect(apiRequests()).toHaveLength(2);
     expect(apiRequests().every((r) => r.headers['content-type'] === 'application/vnd.pingidentity.account.unlock+json')).toBe(true);
   });
 
   it('three 503s become PingOneApiError 503 with attempts 3', async () => {
     api((_req, res) => sendJson(res, 503, p1Error('UNEXPECTED_ERROR', '0d5770db-67ed-5b30-bcde-d05843f13a3d'), { 'correlation-id': '3de65ce9-9dab-57da-923a-4c0d79cc1bd4' }));
-    const { error } = await failure(() => client.unblockDevice(USER_ID, DEVICE_ID, makeScope()));
+    const { error } = await failure(() => client.write({ kind: 'unblockDevice', userId: USER_ID, deviceId: DEVICE_ID }, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     const apiError = error as PingOneApiError;
     expect(apiError.status).toBe(503);
@@ -255,7 +255,7 @@ describe('PingOneClient: errors', () => {
 
   it('truncated JSON is a PingOneResponseError', async () => {
     api((_req, res) => sendRaw(res, 200, 'application/json', '{"id":"' + USER_ID + '","acc'));
-    const { error } = await failure(() => client.unlockUser(USER_ID, makeScope()));
+    const { error } = await failure(() => client.getUser(USER_ID, makeScope()));
     expect(error).toBeInstanceOf(PingOneResponseError);
     expect((error as Error).message).toMatch(/malformed or cut short/);
   });
@@ -278,7 +278,7 @@ describe('PingOneClient: errors', () => {
 
   it('a device without a type is the wrong shape too', async () => {
     api((_req, res) => sendJson(res, 200, { id: DEVICE_ID }));
-    expect((await failure(() => client.unblockDevice(USER_ID, DEVICE_ID, makeScope()))).error).toBeInstanceOf(PingOneResponseError);
+    expect((await failure(() => client.getDevice(USER_ID, DEVICE_ID, makeScope()))).error).toBeInstanceOf(PingOneResponseError);
   });
 
   it('an error without a P1Error body still maps to PingOneApiError', async () => {

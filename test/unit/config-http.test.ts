@@ -12,6 +12,8 @@ const file = (name: string, content: string) => {
 };
 const TENANT = { PINGONE_ENVIRONMENT_ID: '98c9419c-0476-4680-8f26-995a6b35d7bb', PINGONE_CLIENT_ID: 'worker' };
 const http = (env: Record<string, string>) => loadConfig(env, { sandbox: true, http: true }).http;
+/** A tenant's settings: there OAuth is on exactly when PINGONE_MCP_RESOURCE is a public URL. */
+const tenantHttp = (env: Record<string, string>) => loadConfig({ ...TENANT, PINGONE_CLIENT_SECRET: 'not-a-secret', ...env }, { http: true });
 
 describe('secrets from files (<NAME>_FILE)', () => {
   it('reads PINGONE_CLIENT_SECRET_FILE, dropping one trailing line break', () => {
@@ -47,15 +49,15 @@ describe('secrets from files (<NAME>_FILE)', () => {
 
 describe('HTTP settings', () => {
   it('defaults to 127.0.0.1:8080, path /mcp, no OAuth, and is absent without --http', () => {
-    expect(http({})).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/mcp', oauth: false, trustProxy: false, tls: undefined, metricsPort: undefined, metricsHost: '127.0.0.1' });
+    expect(http({})).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/mcp', trustProxy: false, tls: undefined, metricsPort: undefined, metricsHost: '127.0.0.1' });
     expect(loadConfig({}, { sandbox: true }).http).toBeUndefined();
     expect(loadConfig({ PINGONE_MCP_HTTP: 'true' }, { sandbox: true }).http?.port).toBe(8080);
   });
 
-  it('turns OAuth on with a public resource URL, whose path is served and which may listen anywhere', () => {
-    const settings = http({ PINGONE_MCP_RESOURCE: 'https://helpdesk.example.com/tools/mcp', PINGONE_MCP_HTTP_HOST: '0.0.0.0' });
-    expect(settings).toMatchObject({ oauth: true, path: '/tools/mcp', host: '0.0.0.0' });
-    expect(settings?.resourceUrl?.href).toBe('https://helpdesk.example.com/tools/mcp');
+  it('serves the path of a tenant public resource URL, which turns OAuth on and may listen anywhere', () => {
+    const config = tenantHttp({ PINGONE_MCP_RESOURCE: 'https://helpdesk.example.com/tools/mcp', PINGONE_MCP_HTTP_HOST: '0.0.0.0' });
+    expect(config.http).toMatchObject({ path: '/tools/mcp', host: '0.0.0.0' });
+    expect(config.oauth).toMatchObject({ kind: 'issuer', resource: 'https://helpdesk.example.com/tools/mcp' });
   });
 
   it.each([
@@ -66,9 +68,15 @@ describe('HTTP settings', () => {
     ['::1', false],
     ['localhost', false],
   ])('PINGONE_MCP_HTTP_HOST=%s without OAuth: refused=%s', (host, refused) => {
-    const run = () => http({ PINGONE_MCP_HTTP_HOST: host });
+    const run = () => tenantHttp({ PINGONE_MCP_HTTP_HOST: host }).http;
     if (refused) expect(run).toThrow(/is reachable from the network, and OAuth is not configured: set PINGONE_MCP_RESOURCE/);
     else expect(run()?.host).toBe(host);
+  });
+
+  it('keeps the sandbox on loopback even with a resource URL: its authorization server signs in anyone', () => {
+    expect(() => http({ PINGONE_MCP_HTTP_HOST: '0.0.0.0' })).toThrow(/PINGONE_MCP_HTTP_HOST=0\.0\.0\.0 is reachable from the network, and the sandbox's authorization server signs in anyone/);
+    expect(() => http({ PINGONE_MCP_HTTP_HOST: '0.0.0.0', PINGONE_MCP_RESOURCE: 'http://localhost:8080/mcp' })).toThrow(/sandbox's authorization server/);
+    expect(http({ PINGONE_MCP_RESOURCE: 'http://localhost:8080/helpdesk/mcp' })?.path).toBe('/helpdesk/mcp');
   });
 
   it.each([
@@ -77,9 +85,9 @@ describe('HTTP settings', () => {
     ['https://helpdesk.example.com/mcp?x=1', /without credentials, query or fragment/],
     ['/healthz', /plain path/],
     ['/.well-known/x', /plain path/],
-    ['mcp', /public URL .* or a path/],
+    ['mcp', /is not a URL/],
   ])('refuses PINGONE_MCP_RESOURCE=%s', (resource, message) => {
-    expect(() => http({ PINGONE_MCP_RESOURCE: resource })).toThrow(message);
+    expect(() => tenantHttp({ PINGONE_MCP_RESOURCE: resource })).toThrow(message);
   });
 
   it('wants both TLS files, and readable ones', () => {

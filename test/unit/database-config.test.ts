@@ -48,11 +48,12 @@ describe('database settings', () => {
     }
   });
 
-  it('refuse both the variable and its _FILE, and an unreadable or empty file', () => {
+  it('refuse both the variable and its _FILE, an unreadable file, and an empty one', () => {
     expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL: URL_WITH_PASSWORD, PINGONE_MCP_DATABASE_URL_FILE: file(URL_WITH_PASSWORD) })).toThrow(
       /PINGONE_MCP_DATABASE_URL and PINGONE_MCP_DATABASE_URL_FILE are both set/,
     );
     expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL_FILE: '/nonexistent/db-url' })).toThrow(/cannot be read \(ENOENT\)/);
+    // As for every secret's _FILE (src/secretFiles.ts): an empty mount must not quietly mean "no database".
     expect(() => loadDatabaseSettings({ PINGONE_MCP_DATABASE_URL_FILE: file('\n') })).toThrow(/names an empty file/);
   });
 });

@@ -115,7 +115,7 @@ describe('getPasswordState', () => {
 describe('unlockPassword', () => {
   it('POSTs the password URL with the password.unlock content type and no body', async () => {
     api((_req, res) => sendJson(res, 200, { status: 'OK' }, { 'correlation-id': 'f78d536f-a3eb-5a2f-81fe-5ff83cfc9da1' }));
-    const answer = await client.unlockPassword(USER_ID, makeScope({ transactionId: 'txn-pw-unlock' }));
+    const answer = await client.write({ kind: 'unlockPassword', userId: USER_ID }, makeScope({ transactionId: 'txn-pw-unlock' }));
     expect(answer).toEqual({ status: 200, correlationId: 'f78d536f-a3eb-5a2f-81fe-5ff83cfc9da1', body: 'resource', data: { status: 'OK' } });
     const [req] = apiRequests();
     expect(req?.method).toBe('POST');
@@ -127,7 +127,7 @@ describe('unlockPassword', () => {
 
   it('throws the API error for a refusal, as every write does', async () => {
     api((_req, res) => sendJson(res, 400, p1Error('INVALID_DATA', '82554080-9fd5-5b00-9955-e73bf493e209', 'INVALID_VALUE')));
-    const { error } = await failure(() => client.unlockPassword(USER_ID, makeScope()));
+    const { error } = await failure(() => client.write({ kind: 'unlockPassword', userId: USER_ID }, makeScope()));
     expect(error).toBeInstanceOf(PingOneApiError);
     expect(error).toMatchObject({ status: 400, errorId: '82554080-9fd5-5b00-9955-e73bf493e209' });
   });
