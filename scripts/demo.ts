@@ -31,7 +31,9 @@ const steps: Array<{ say: string; tool: string; args: Record<string, unknown> }>
 const transport = new StdioClientTransport({
   command: process.execPath,
   args: [bin, '--sandbox', '--audit-log', auditLog],
-  env: { ...(process.env as Record<string, string>), PINGONE_MCP_LOG_LEVEL: 'warn' },
+  // The demo's own lines show every outcome; the server's warn line for the expected ambiguous lookup would
+  // only interleave JSON with them. Errors still reach the terminal.
+  env: { ...(process.env as Record<string, string>), PINGONE_MCP_LOG_LEVEL: 'error' },
   stderr: 'inherit',
 });
 const client = new Client({ name: 'pingone-helpdesk-demo', version: '1.0.0' });

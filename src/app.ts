@@ -32,7 +32,13 @@ export const TIMEOUTS = {
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AppParts {
+  /** For stdio: the operator is the configured one (PINGONE_MCP_OPERATOR), unverified. */
   deps: ToolDeps;
+  /**
+   * For HTTP: the same stores, limits and trail, but the operator of a call is
+   * the one its verified token names, and nobody without one: the setting does not apply.
+   */
+  httpDeps: ToolDeps;
   /** Token requests sent so far (benchmarks and tests read it). */
   tokenRequests(): number;
   /** Whether PingOne gave the worker app a token lately (a cached one, or one within `withinMs`): readiness, without a request. */
@@ -76,12 +82,12 @@ export function assemble(options: {
     audit: options.audit,
     sandbox: options.sandbox,
     callTimeoutMs: options.callTimeoutMs ?? TIMEOUTS.callMs,
-    actor: localActor(options.config.operator === undefined ? {} : { operator: options.config.operator }),
-    // A verified token names the operator of an HTTP call; without one (stdio, loopback HTTP) it is the configured one.
-    operatorOf: (ctx) => (ctx.http?.authInfo === undefined ? stdioOperator : operatorFromAuthInfo(ctx.http.authInfo)),
+    actor: localActor(),
+    operatorOf: () => stdioOperator,
+    scopes: options.config.oauth.policy.scopes,
     logger: options.logger,
     inFlight: new InFlightCalls(),
-    gate: new CallGate({ maxConcurrent: options.config.calls.maxConcurrent, maxQueued: options.config.calls.maxQueued }),
+    gate: new CallGate(options.config.calls),
     guards: options.config.guards,
     // In-process unless the composition chose shared stores (PostgreSQL, for replicas).
     writeLimiter: options.stores?.limiter ?? new MemoryWriteLimiter({ total: options.config.guards.maxWritesPerMinute, perOperator: options.config.guards.maxWritesPerOperatorPerMinute }),
@@ -98,7 +104,10 @@ export function assemble(options: {
       () => false,
     );
   };
-  return { deps, tokenRequests: () => tokens.requests, hasRecentToken: (withinMs) => {
+  const anonymous: Operator = { verified: false };
+  // A verified token names the operator of an HTTP call; loopback HTTP without OAuth has nobody to name.
+  const httpDeps: ToolDeps = { ...deps, operatorOf: (ctx) => (ctx.http?.authInfo === undefined ? anonymous : operatorFromAuthInfo(ctx.http.authInfo)) };
+  return { deps, httpDeps, tokenRequests: () => tokens.requests, hasRecentToken: (withinMs) => {
       const now = Date.now();
       return (tokens.cachedUntil ?? 0) > now || now - (tokens.lastSuccessAt ?? -Infinity) <= withinMs;
     },

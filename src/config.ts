@@ -72,6 +72,8 @@ export interface Config {
 /** How many tool calls run at once, and how many may wait for a turn; beyond that a call is refused at once. */
 export interface CallLimits {
   maxConcurrent: number;
+  /** Calls of one verified operator running at once (HTTP with OAuth), so that no one takes every turn. */
+  maxConcurrentPerOperator: number;
   maxQueued: number;
 }
 
@@ -138,8 +140,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
   if (!/^\d{1,6}$/.test(grace) || Number(grace) > 600_000) {
     throw new ConfigError(`PINGONE_MCP_SHUTDOWN_GRACE_MS must be whole milliseconds from 0 to 600000; got "${grace.slice(0, 20)}".`);
   }
+  const maxConcurrent = wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS', 16, 1, 10_000);
   const calls = {
-    maxConcurrent: wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS', 16, 1, 10_000),
+    maxConcurrent,
+    // A quarter of the turns by default: one busy operator (or a runaway agent) leaves room for the others.
+    maxConcurrentPerOperator: Math.min(maxConcurrent, wholeNumber(env, 'PINGONE_MCP_MAX_CONCURRENT_CALLS_PER_OPERATOR', Math.ceil(maxConcurrent / 4), 1, 10_000)),
     maxQueued: wholeNumber(env, 'PINGONE_MCP_MAX_QUEUED_CALLS', 256, 0, 100_000),
   };
   const confirmKey = loadConfirmKey(env);

@@ -134,13 +134,15 @@ function aborted(signal: AbortSignal | undefined, cancel: AbortSignal): Promise<
  * A ceiling on tool calls running at once: PingOne's rate limit is shared by
  * every app of the tenant, and memory grows with every call in flight. Beyond
  * the ceiling calls wait their turn in a bounded queue; beyond the queue they
- * are refused at once.
+ * are refused at once. A verified operator also has a ceiling of their own,
+ * so one busy operator waits while the others still get turns.
  */
 export class CallGate {
   private running = 0;
-  private readonly queue: Array<{ admit: () => void }> = [];
+  private readonly byOperator = new Map<string, number>();
+  private readonly queue: Array<{ operator: string | undefined; admit: () => void }> = [];
 
-  constructor(readonly limits: { maxConcurrent: number; maxQueued: number }) {}
+  constructor(readonly limits: { maxConcurrent: number; maxQueued: number; maxConcurrentPerOperator?: number }) {}
 
   get active(): number {
     return this.running;
@@ -150,22 +152,25 @@ export class CallGate {
     return this.queue.length;
   }
 
+  /** Calls of this operator running now. */
+  activeFor(operator: string): number {
+    return this.byOperator.get(operator) ?? 0;
+  }
+
   /**
    * Resolves with a release function once the call may run; `full` when the
-   * queue is full; `stopped` when `signal` aborts while waiting.
+   * queue is full; `stopped` when `signal` aborts while waiting. `operator`
+   * (a verified operator's key) counts the call against that operator's ceiling too.
    */
-  enter(signal: AbortSignal): Promise<{ kind: 'admitted'; release: () => void } | { kind: 'full' } | { kind: 'stopped' }> {
-    if (this.running < this.limits.maxConcurrent) {
-      this.running++;
-      return Promise.resolve({ kind: 'admitted', release: this.releaser() });
-    }
+  enter(signal: AbortSignal, operator?: string): Promise<{ kind: 'admitted'; release: () => void } | { kind: 'full' } | { kind: 'stopped' }> {
+    if (this.mayRun(operator)) return Promise.resolve({ kind: 'admitted', release: this.take(operator) });
     if (this.queue.length >= this.limits.maxQueued) return Promise.resolve({ kind: 'full' });
     return new Promise((resolve) => {
       const entry = {
+        operator,
         admit: () => {
           signal.removeEventListener('abort', onAbort);
-          this.running++;
-          resolve({ kind: 'admitted', release: this.releaser() });
+          resolve({ kind: 'admitted', release: this.take(operator) });
         },
       };
       const onAbort = () => {
@@ -179,13 +184,40 @@ export class CallGate {
     });
   }
 
-  private releaser(): () => void {
+  private mayRun(operator: string | undefined): boolean {
+    if (this.running >= this.limits.maxConcurrent) return false;
+    const own = this.limits.maxConcurrentPerOperator;
+    return operator === undefined || own === undefined || this.activeFor(operator) < own;
+  }
+
+  /** Counts a call as running; the function it returns gives the turn back (once) and admits who may run now. */
+  private take(operator: string | undefined): () => void {
+    this.running++;
+    if (operator !== undefined) this.byOperator.set(operator, this.activeFor(operator) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.running--;
-      this.queue.shift()?.admit();
+      if (operator !== undefined) {
+        const left = this.activeFor(operator) - 1;
+        if (left > 0) this.byOperator.set(operator, left);
+        else this.byOperator.delete(operator);
+      }
+      this.admitWaiting();
     };
+  }
+
+  /** In arrival order, every waiting call whose operator is below their ceiling, while turns are free. */
+  private admitWaiting(): void {
+    for (let index = 0; index < this.queue.length && this.running < this.limits.maxConcurrent; ) {
+      const entry = this.queue[index]!;
+      if (!this.mayRun(entry.operator)) {
+        index++;
+        continue;
+      }
+      this.queue.splice(index, 1);
+      entry.admit();
+    }
   }
 }

@@ -1,6 +1,7 @@
-import { McpServer } from '@modelcontextprotocol/server';
+import { McpServer, type AuthInfo, type ListToolsResult } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
+import { callerMayWrite } from './tools/scopes.js';
 import { linkCard, registerCard } from './ui/card.js';
 import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/call.js';
@@ -8,25 +9,53 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
 /**
  * Builds one MCP server instance from its collaborators. `serveStdio` calls
- * this once per connection; nothing here is module-level state.
+ * this once per connection, the HTTP listener once per request (2026-07-28)
+ * or per session (2025 era), with the caller's verified token: a caller whose
+ * token lacks the write scope is shown only the reads (for a session, for its
+ * whole life). The write tools stay registered, so that calling one is
+ * answered with the step-up challenge rather than "unknown tool".
  */
-export function createServer(deps: ToolDeps): McpServer {
+export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
   const tools = offeredTools(deps.guards);
+  const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
     {
-      capabilities: { tools: {} },
-      instructions: instructions(deps, tools),
+      // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
+      // registration, after `listOnly` (below) is in place; the capability is declared the same way.
+      instructions: instructions(deps, shown),
       // The state of a confirmation question comes back through the client: only what we sealed is accepted.
       requestState: { verify: deps.confirmation.verify },
     },
   );
+  if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
   for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
   keepProtoArguments(server);
   registerCard(server);
-  registerPrompts(server, { offered: new Set(tools.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
+  // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
+  registerPrompts(server, { offered: new Set(shown.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
+}
+
+/**
+ * `tools/list` shows only `names`. The SDK lists every enabled tool, and a
+ * disabled one would no longer answer with the scope challenge; so the list
+ * handler McpServer installs (on the first registration) is wrapped as it is set.
+ */
+function listOnly(server: McpServer, names: ReadonlySet<string>): void {
+  const protocol = server.server;
+  const set = protocol.setRequestHandler.bind(protocol) as (method: string, ...rest: unknown[]) => void;
+  const filtered = (method: string, ...rest: unknown[]): void => {
+    const [handler] = rest;
+    if (method !== 'tools/list' || typeof handler !== 'function') return set(method, ...rest);
+    const list = handler as (...args: unknown[]) => ListToolsResult | Promise<ListToolsResult>;
+    set(method, async (...args: unknown[]) => {
+      const result = await list(...args);
+      return { ...result, tools: result.tools.filter((tool) => names.has(tool.name)) };
+    });
+  };
+  protocol.setRequestHandler = filtered as typeof protocol.setRequestHandler;
 }
 
 /**

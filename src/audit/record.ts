@@ -14,8 +14,9 @@
  * The record format this release writes, as `v`. Records from release 0.1.0
  * carry no `v` (format 0); their fields are a subset of today's.
  * 1: adds `v`, and the `continued` record that starts a rotated file.
+ * 2: adds `actor.verified`, the operator an OAuth access token named.
  */
-export const AUDIT_FORMAT_VERSION = 1;
+export const AUDIT_FORMAT_VERSION = 2;
 export type AuditPhase = 'intent' | 'outcome';
 
 export type AuditOutcome =
@@ -49,8 +50,24 @@ export interface AuditActor {
   client?: string;
   osUser: string;
   host: string;
-  /** From PINGONE_MCP_OPERATOR: the person accountable for this server instance. */
+  /**
+   * The person accountable: on stdio PINGONE_MCP_OPERATOR (a claim by whoever
+   * configured the server); over HTTP with OAuth the token's display name
+   * (masked when it is an email), never the setting.
+   */
   operator?: string;
+  /**
+   * Format 2, HTTP with OAuth only: the operator as a verified access token
+   * named them. Issuer and subject identify the person; `operator` is for reading.
+   */
+  verified?: VerifiedActor;
+}
+
+export interface VerifiedActor {
+  /** The token's `iss`, exactly as verified. */
+  issuer: string;
+  /** The token's `sub`. */
+  subject: string;
 }
 
 export interface AuditPingOne {

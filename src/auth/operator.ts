@@ -27,7 +27,11 @@ export interface UnverifiedOperator {
   readonly displayName?: string;
 }
 
-/** The key per-operator limits count under; one key for every unverified caller of a process. */
+/**
+ * The key per-operator limits and confirmations count under: issuer and
+ * subject, unambiguous whatever characters they hold; one key for every
+ * unverified caller of a process.
+ */
 export function operatorKey(operator: Operator): string {
-  return operator.verified ? `${operator.issuer} ${operator.subject}` : 'local';
+  return operator.verified ? JSON.stringify([operator.issuer, operator.subject]) : 'local';
 }

@@ -25,7 +25,7 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
   const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => meteredAuditSink(sink, telemetry), telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.database ? undefined : config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   // The tools see the verified caller per request as ctx.http?.authInfo; the factory sees it as ctx.authInfo.
-  const factory: McpServerFactory = () => createServer(parts.deps);
+  const factory: McpServerFactory = (ctx) => createServer(parts.httpDeps, ctx.authInfo);
   let oauth: HttpOAuth = { resourceServer: undefined, close: async () => {} };
   const service = new HttpService({
     settings,

@@ -1,7 +1,8 @@
 import type { McpServer, InputRequiredResult, ServerContext } from '@modelcontextprotocol/server';
 import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
 import type { Operator } from '../auth/operator.js';
-import type { Guards } from '../config.js';
+import type { Guards, ScopeNames } from '../config.js';
+import { maskIfPersonal } from '../mask.js';
 import type { CallGate, InFlightCalls } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { Outcome, SuccessOutcome } from '../outcomes.js';
@@ -29,9 +30,12 @@ export interface ToolDeps {
   sandbox: boolean;
   /** Deadline of one tool call, all PingOne requests, retries and waits (for a turn included). */
   callTimeoutMs: number;
-  actor: Omit<AuditActor, 'client'>;
+  /** The machine: OS account and host. Who is accountable comes from `operatorOf`. */
+  actor: Pick<AuditActor, 'osUser' | 'host'>;
   /** Who is accountable for a call: over HTTP from its verified token (through the request context); on stdio one unverified operator. */
   operatorOf(ctx: ServerContext): Operator;
+  /** The OAuth scopes that allow reads and writes (HTTP with OAuth). */
+  scopes: ScopeNames;
   logger: Logger;
   /** Calls in flight; a shutdown that stops waiting cancels them. */
   inFlight: InFlightCalls;
@@ -83,6 +87,8 @@ export class Call {
   private lastPingOne: AuditPingOne | undefined;
   private intentRecorded = false;
   private readonly startedAt = performance.now();
+  /** Who is accountable for this call, decided once when it starts. */
+  readonly operator: Operator;
 
   constructor(
     readonly deps: ToolDeps,
@@ -95,6 +101,7 @@ export class Call {
   ) {
     this.auditId = scope.transactionId;
     this.scope = scope;
+    this.operator = deps.operatorOf(mcp.ctx);
   }
 
   /** Unwraps a PingOne reply, keeping its status and correlation id for the audit. */
@@ -150,13 +157,26 @@ export class Call {
       tool: this.tool,
       target,
       ...(this.reason === undefined ? {} : { reason: this.reason }),
-      actor: { ...this.deps.actor, ...(this.client ? { client: this.client } : {}) },
+      actor: auditActor(this.deps.actor, this.operator, this.client),
       ...(phase === 'outcome' ? { durationMs: this.durationMs } : {}),
       ...(this.deps.sandbox ? { sandbox: true as const } : {}),
     };
   }
 }
 
+/**
+ * Who acted, as the trail records it. A verified operator is recorded by
+ * issuer and subject, with the display name masked when it is an email; an
+ * unverified one (stdio) by the configured name, if any.
+ */
+export function auditActor(machine: Pick<AuditActor, 'osUser' | 'host'>, operator: Operator, client: string | undefined): AuditActor {
+  const who: Pick<AuditActor, 'operator' | 'verified'> = operator.verified
+    ? { operator: maskIfPersonal(operator.displayName), verified: { issuer: operator.issuer, subject: operator.subject } }
+    : operator.displayName === undefined
+      ? {}
+      : { operator: operator.displayName };
+  return { ...(client ? { client } : {}), osUser: machine.osUser, host: machine.host, ...who };
+}
 
 /** A clause as a sentence of its own: capitalised, with one full stop. */
 function asSentence(clause: string): string {

@@ -30,6 +30,8 @@ export interface ApprovedAction {
 
 interface SealedQuestion {
   auditId: string;
+  /** Who was asked about (`operatorKey`: issuer and subject): another operator cannot bring the answer back. */
+  operator: string;
   /** This question, once: the ledger spends it on its first answer, whatever the answer. */
   questionId: string;
   action: ApprovedAction;
@@ -74,29 +76,44 @@ export class ConfirmationGate {
     return sealed?.action.tool === tool ? sealed.auditId : undefined;
   }
 
-  /** Throws what `decide` would when a person is required and this client cannot ask one. */
+  /** Throws what `decide` would when a person is required and this client cannot ask one (or cannot be known to). */
   assertCanConfirm(mcp: { server: McpServer; ctx: ServerContext }): void {
-    if (this.mode === 'always' && !canAskPerson(mcp.server, mcp.ctx)) throw unavailable();
+    const refusal = this.refusal(askAbility(mcp.server, mcp.ctx));
+    if (refusal) throw refusal;
   }
 
   /** Whether a write by this client would be put to the person first. */
   wouldAsk(server: McpServer, ctx: ServerContext): boolean {
-    return this.mode !== 'never' && canAskPerson(server, ctx);
+    return this.mode !== 'never' && askAbility(server, ctx) === 'yes';
+  }
+
+  /**
+   * Never write because the server could not tell: where the client's
+   * ability to ask is unknown, `auto` refuses like `always`.
+   */
+  private refusal(ability: AskAbility): ToolError | undefined {
+    if (this.mode === 'never' || ability === 'yes') return undefined;
+    if (ability === 'unknown') return unknownAbility();
+    return this.mode === 'always' ? unavailable() : undefined;
   }
 
   /**
    * Proceed, ask, or throw a denial (declined, cancelled, mismatched, or a
    * person is required and this client cannot ask one).
    */
-  async decide(mcp: { server: McpServer; ctx: ServerContext }, auditId: string, action: ApprovedAction, question: string): Promise<Decision> {
+  async decide(mcp: { server: McpServer; ctx: ServerContext }, auditId: string, operator: string, action: ApprovedAction, question: string): Promise<Decision> {
     if (this.mode === 'never') return { kind: 'proceed', how: 'not asked' };
-    if (!canAskPerson(mcp.server, mcp.ctx)) {
-      if (this.mode === 'auto') return { kind: 'proceed', how: 'not asked' };
-      throw unavailable();
-    }
+    const ability = askAbility(mcp.server, mcp.ctx);
+    const refusal = this.refusal(ability);
+    if (refusal) throw refusal;
+    if (ability !== 'yes') return { kind: 'proceed', how: 'not asked' };
     const sealed = mcp.ctx.mcpReq.requestState<SealedQuestion>();
     const answer = inputResponse(mcp.ctx.mcpReq.inputResponses, ANSWER_KEY);
-    if (sealed === undefined || answer.kind === 'missing') return { kind: 'ask', result: await this.ask(mcp.ctx, auditId, action, question) };
+    if (sealed === undefined || answer.kind === 'missing') return { kind: 'ask', result: await this.ask(mcp.ctx, auditId, operator, action, question) };
+    // Checked before the answer is spent: another operator's replay must not use up the person's question.
+    if (sealed.operator !== operator) {
+      throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: the confirmation that came back was given to another operator. Nothing was changed; call the tool again to ask the person afresh.');
+    }
     // Spent by its first answer, whatever it was: a decline cannot be re-sent as an accept, nor an accept replayed.
     if (!(await this.ledger.spend(sealed.questionId, new Date(Date.now() + TTL_SECONDS * 1000)))) {
       throw new ToolError('CONFIRMATION_MISMATCH', 'Refused: this question was already answered. Nothing was changed; call the tool again to ask the person afresh.');
@@ -114,10 +131,10 @@ export class ConfirmationGate {
     throw new ToolError('NOT_CONFIRMED', 'The person dismissed the question without answering, so nothing was changed.');
   }
 
-  private async ask(ctx: ServerContext, auditId: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
+  private async ask(ctx: ServerContext, auditId: string, operator: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
     return inputRequired({
       inputRequests: { [ANSWER_KEY]: inputRequired.elicit({ message: question, requestedSchema: AnswerSchema }) },
-      requestState: await this.codec.mint({ auditId, questionId: randomUUID(), action }, ctx),
+      requestState: await this.codec.mint({ auditId, operator, questionId: randomUUID(), action }, ctx),
     });
   }
 }
@@ -129,16 +146,27 @@ function unavailable(): ToolError {
   );
 }
 
+function unknownAbility(): ToolError {
+  return new ToolError(
+    'CONFIRMATION_UNAVAILABLE',
+    'Refused: this server asks a person to confirm writes where the client can ask (PINGONE_MCP_CONFIRM=auto), and this request did not say whether the MCP client can (it declared no capabilities), so it is treated as one that must. Use a client that declares elicitation, such as Claude Code, VS Code or Cursor. Nothing was changed.',
+  );
+}
+
 function sameAction(a: ApprovedAction, b: ApprovedAction): boolean {
   return a.tool === b.tool && a.userId === b.userId && a.deviceId === b.deviceId && a.reason === b.reason && String(a.writes) === String(b.writes);
 }
 
+/** Whether the client can put a question to its person: `unknown` when it declared no capabilities at all. */
+type AskAbility = 'yes' | 'no' | 'unknown';
+
 /** Form elicitation, as the client declared it: at `initialize` (2025) or per request (2026-07-28). */
-function canAskPerson(server: McpServer, ctx: ServerContext): boolean {
+function askAbility(server: McpServer, ctx: ServerContext): AskAbility {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   const capabilities = (server.server.getClientCapabilities() ?? envelope?.[CLIENT_CAPABILITIES_META_KEY]) as ClientCapabilities | undefined;
-  const elicitation = capabilities?.elicitation;
-  if (elicitation === undefined) return false;
+  if (capabilities === undefined || capabilities === null || typeof capabilities !== 'object') return 'unknown';
+  const elicitation = capabilities.elicitation;
+  if (elicitation === undefined) return 'no';
   // A bare `elicitation: {}` means form mode (the 2025-06-18 shape).
-  return elicitation.form !== undefined || elicitation.url === undefined;
+  return elicitation.form !== undefined || elicitation.url === undefined ? 'yes' : 'no';
 }

@@ -1,10 +1,11 @@
 import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { escapedText, hasUnsafeCharacters, safeText } from '../text/untrusted.js';
-import { TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
+import { TOOL_ACCESS, type Access, type ToolName, type WriteToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';
 import type { BodyResult, Call, ToolDeps } from './call.js';
 import { runTool } from './runtime.js';
+import { writeScopeChallenge } from './scopes.js';
 
 /**
  * Hints derived from access, so read-only mode and the annotations can never
@@ -58,6 +59,8 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
           // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
           outputSchema: spec.output as StandardSchemaWithJSON,
           annotations: ANNOTATIONS[access],
+          // Over HTTP with OAuth, a token without the write scope is answered 403 before the tool runs.
+          ...(access === 'write' ? { scopeChallenge: writeScopeChallenge(deps, server, spec.name as WriteToolName) } : {}),
         },
         (raw, ctx) => {
           const parsed = parseArguments(spec.input, raw);

@@ -15,6 +15,7 @@ const TOOL_ERRORS = {
   TOO_BUSY: { outcome: 'failed', responsible: 'agent' },
   PROTECTED_USER: { outcome: 'denied', responsible: 'admin' },
   POPULATION_NOT_ALLOWED: { outcome: 'denied', responsible: 'admin' },
+  SELF_CHANGE: { outcome: 'denied', responsible: 'agent' },
   WRITE_RATE_LIMITED: { outcome: 'denied', responsible: 'agent' },
   NOT_CONFIRMED: { outcome: 'denied', responsible: 'agent' },
   CONFIRMATION_UNAVAILABLE: { outcome: 'denied', responsible: 'admin' },

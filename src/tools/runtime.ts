@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AuditPingOne, AuditTarget } from '../audit/record.js';
+import { operatorKey } from '../auth/operator.js';
 import type { Outcome, SuccessOutcome } from '../outcomes.js';
 import { isPingOneFailure } from '../pingone/errors.js';
 import { createCallScope, type CallScope } from '../pingone/http.js';
@@ -55,7 +56,8 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
     // The deadline starts now: waiting for a turn counts toward it.
     const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
     const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
-    const turn = await waitForTurn(deps, scope);
+    // A verified operator's calls also count against their own ceiling; everyone else shares the total.
+    const turn = await waitForTurn(deps, scope, call.operator.verified ? operatorKey(call.operator) : undefined);
     if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || !scope.signal.aborted ? 'busy' : 'stopped', call.target({})));
     try {
       return await runBody(deps, call, body);
@@ -67,13 +69,13 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
   }
 }
 
-async function waitForTurn(deps: ToolDeps, scope: CallScope) {
+async function waitForTurn(deps: ToolDeps, scope: CallScope, operator: string | undefined) {
   const timer = new AbortController();
   const timeout = setTimeout(() => timer.abort(), Math.max(0, scope.deadline - Date.now()));
   const onStop = () => timer.abort();
   scope.signal.addEventListener('abort', onStop, { once: true });
   try {
-    return await deps.gate.enter(timer.signal);
+    return await deps.gate.enter(timer.signal, operator);
   } finally {
     clearTimeout(timeout);
     scope.signal.removeEventListener('abort', onStop);

@@ -1,8 +1,8 @@
-import { operatorKey } from '../auth/operator.js';
+import { operatorKey, type Operator } from '../auth/operator.js';
 import type { WriteAction, WriteAnswer, WriteKind, WrittenResource } from '../pingone/client.js';
 import type { UserRecord } from '../pingone/records.js';
 import type { ApprovedAction } from './confirm.js';
-import { deny, ToolError } from './errors.js';
+import { deny, ToolError, type Denial } from './errors.js';
 import { rateDenial, targetDenial } from './guards.js';
 import type { BodyResult, Call, Ended, Subject } from './call.js';
 
@@ -28,8 +28,21 @@ export type SendWrite = <K extends WriteKind>(action: WriteAction<K>) => Promise
 
 /** Ends the call as `denied` when the guards forbid writing this user (checked before anything else). */
 export function refuseUnwritable(call: Call, user: UserRecord): void {
-  const denial = targetDenial(call.deps.guards, user);
+  const denial = selfChangeDenial(call.operator, user) ?? targetDenial(call.deps.guards, user);
   if (denial) throw deny(denial);
+}
+
+/**
+ * No one changes their own account: the verified operator's subject is
+ * compared with PingOne's raw user ID (the sign-in an operator uses is often
+ * the PingOne user the helpdesk looks after). An unverified operator names nobody.
+ */
+function selfChangeDenial(operator: Operator, user: UserRecord): Denial | undefined {
+  if (!operator.verified || operator.subject !== user.identity.id) return undefined;
+  return {
+    code: 'SELF_CHANGE',
+    message: 'Refused: this is your own account, and no one changes their own account through this server. Ask another helpdesk operator to handle it. Nothing was changed.',
+  };
 }
 
 /**
@@ -40,14 +53,15 @@ export function refuseUnwritable(call: Call, user: UserRecord): void {
  */
 export async function guardedWrite(call: Call, request: WriteRequest): Promise<BodyResult> {
   const { deps } = call;
-  const reserved = await deps.writeLimiter.reserve(operatorKey(deps.operatorOf(call.mcp.ctx)));
+  const operator = operatorKey(call.operator);
+  const reserved = await deps.writeLimiter.reserve(operator);
   if (!reserved.granted) throw deny(rateDenial(reserved, deps.guards));
   let sent = false;
   try {
     if (request.dryRun) return dryRun(call, request);
     // Known broken: no person is shown the account and asked to approve a write that would be refused.
     assertRecordable(call, 'Refused: nothing was sent to PingOne, and no one was asked to confirm. The audit trail cannot record the write.');
-    const decision = await deps.confirmation.decide(call.mcp, call.auditId, request.action, request.question);
+    const decision = await deps.confirmation.decide(call.mcp, call.auditId, operator, request.action, request.question);
     if (decision.kind === 'ask') return decision.result;
     // One slot of the write limit and one question cover every write the call sends.
     const send: SendWrite = async (action) => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeRecordHash, serializeRecord } from '../../src/audit/chain.js';
+import { AUDIT_FORMAT_VERSION } from '../../src/audit/record.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
 import { rotateAuditFile } from '../../src/audit/rotate.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
@@ -47,7 +48,7 @@ describe('audit rotate', () => {
     expect(lines).toHaveLength(1);
     const first = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
     expect(first).toMatchObject({
-      v: 1,
+      v: AUDIT_FORMAT_VERSION,
       seq: 5,
       phase: 'continued',
       continues: { file: 'audit.2026-11-29T03-41-07Z.jsonl', seq: 4, hash: last.hash },

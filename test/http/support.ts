@@ -56,7 +56,7 @@ export interface HttpHarness {
   metrics(): string;
   audit(): ReturnType<typeof readAudit>;
   /** A connected official client of the given era. */
-  connect(options?: { era?: Era; token?: string; name?: string; answer?: (request: ElicitRequest['params']) => ElicitResult }): Promise<Client>;
+  connect(options?: { era?: Era; token?: string; name?: string; answer?: (request: ElicitRequest['params']) => ElicitResult; fetch?: typeof fetch }): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -88,7 +88,7 @@ export async function startHttpHarness(
   const service = new HttpService({
     settings,
     factory: (ctx) => {
-      const server = createServer(parts.deps);
+      const server = createServer(parts.httpDeps, ctx.authInfo);
       options.decorate?.(server, ctx);
       return server;
     },
@@ -116,7 +116,7 @@ export async function startHttpHarness(
     service,
     metrics: () => telemetry.render(),
     audit: () => readAudit(auditPath),
-    async connect({ era = 'legacy', token, name = 'http-test-client', answer } = {}) {
+    async connect({ era = 'legacy', token, name = 'http-test-client', answer, fetch: fetchFn } = {}) {
       const client = new Client(
         { name, version: '1.0.0' },
         {
@@ -125,7 +125,10 @@ export async function startHttpHarness(
         },
       );
       if (answer) client.setRequestHandler('elicitation/create', (request) => answer(request.params));
-      const transport = new StreamableHTTPClientTransport(new URL(url), token === undefined ? {} : { authProvider: { token: async () => token } });
+      const transport = new StreamableHTTPClientTransport(new URL(url), {
+        ...(token === undefined ? {} : { authProvider: { token: async () => token } }),
+        ...(fetchFn === undefined ? {} : { fetch: fetchFn }),
+      });
       await client.connect(transport);
       clients.push(client);
       return client;

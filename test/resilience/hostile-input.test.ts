@@ -112,6 +112,9 @@ function expectAllowed(request: RecordedRequest, args: Record<string, unknown>):
     ['devices.list', 'GET', new RegExp(`^${api}/users/${UUID}/devices$`), []],
     ['device.get', 'GET', new RegExp(`^${api}/users/${UUID}/devices/${UUID}$`), []],
     ['device.action', 'POST', new RegExp(`^${api}/users/${UUID}/devices/${UUID}$`), []],
+    // find_user reads a single match's password state; unlock_user may clear a password lockout.
+    ['password.get', 'GET', new RegExp(`^${api}/users/${UUID}/password$`), []],
+    ['password.action', 'POST', new RegExp(`^${api}/users/${UUID}/password$`), []],
   ];
   const shape = shapes.find(([route]) => route === request.route);
   expect(shape, `unexpected request ${request.method} ${request.path}`).toBeDefined();

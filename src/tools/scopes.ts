@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { McpServer, ScopeChallengeHandler } from '@modelcontextprotocol/server';
+import { operatorFromAuthInfo, operatorMay, stepUpScopes } from '../auth/tokenOperator.js';
+import { safeText } from '../text/untrusted.js';
+import type { WriteToolName } from '../toolNames.js';
+import { auditActor, problemOf, type ToolDeps } from './call.js';
+
+/**
+ * A write tool called with a token that lacks the write scope is answered at
+ * the HTTP layer, before the tool runs: 403 `insufficient_scope` naming the
+ * scopes to step up to (the SDK sends it from this handler). The refusal is
+ * recorded as `denied`: an operator trying to write without the right is
+ * exactly what the trail is for. Without a token (stdio, loopback HTTP)
+ * there is nothing to step up to.
+ */
+export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: WriteToolName): ScopeChallengeHandler {
+  return async ({ authInfo }) => {
+    if (authInfo === undefined) return undefined;
+    const operator = operatorFromAuthInfo(authInfo);
+    if (operatorMay(operator, 'write', deps.scopes)) return undefined;
+    const client = server.server.getClientVersion();
+    try {
+      await deps.audit.append({
+        auditId: randomUUID(),
+        phase: 'outcome',
+        tool,
+        target: { environmentId: deps.pingone.environmentId },
+        actor: auditActor(deps.actor, operator, client === undefined ? undefined : safeText(`${client.name}/${client.version}`, 100)),
+        outcome: 'denied',
+        durationMs: 0,
+        ...(deps.sandbox ? { sandbox: true as const } : {}),
+      });
+    } catch (problem) {
+      // Refused either way: nothing is written, so a broken trail changes only what is logged.
+      deps.logger.error({ tool, problem: problemOf(problem) }, 'audit record of a refused write (insufficient scope) not written');
+    }
+    return { scopes: stepUpScopes('write', deps.scopes), errorDescription: `${tool} needs the ${deps.scopes.write} scope` };
+  };
+}
+
+/** Whether a caller's token allows writes; no token (stdio, loopback HTTP) leaves it to the configuration. */
+export function callerMayWrite(deps: ToolDeps, authInfo: Parameters<typeof operatorFromAuthInfo>[0] | undefined): boolean {
+  return authInfo === undefined || operatorMay(operatorFromAuthInfo(authInfo), 'write', deps.scopes);
+}
