@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SESSIONS_PER_OPERATOR } from '../../src/http/sessions.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
-import { httpHarnessPerTest } from './support.js';
+import { httpHarnessPerTest, rawRequest } from './support.js';
 
 /**
  * Attacks on the HTTP surface by a caller holding a valid token: what one
@@ -42,5 +42,19 @@ describe('one operator against the others', () => {
     expect(await reuse(opened.at(-1)!)).toBe(200);
     const victim = await initialize(await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id }));
     expect(victim.status).toBe(200);
+  });
+});
+
+describe('odd requests from a signed-in caller', () => {
+  it('a TRACE, PUT or PATCH to the MCP endpoint is refused 405, not answered 500', async () => {
+    const harness = await start({ oauth: {} });
+    const token = await harness.oauth!.token();
+    for (const method of ['TRACE', 'PUT', 'PATCH']) {
+      const response = await rawRequest(harness.url, { method, headers: { authorization: `Bearer ${token}` } });
+      expect([method, response.status]).toEqual([method, 405]);
+      expect(response.headers.allow).toBe('GET, POST, DELETE');
+    }
+    // Without a token the guard answers first: nothing about the endpoint is revealed.
+    expect((await rawRequest(harness.url, { method: 'TRACE' })).status).toBe(401);
   });
 });
