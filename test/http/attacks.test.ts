@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SESSIONS_PER_OPERATOR } from '../../src/http/sessions.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
-import { httpHarnessPerTest, rawRequest } from './support.js';
+import { httpHarnessPerTest, rawRequest, READ_SCOPE, structuredOf, WRITE_SCOPE } from './support.js';
 
 /**
  * Attacks on the HTTP surface by a caller holding a valid token: what one
@@ -56,5 +56,21 @@ describe('odd requests from a signed-in caller', () => {
     }
     // Without a token the guard answers first: nothing about the endpoint is revealed.
     expect((await rawRequest(harness.url, { method: 'TRACE' })).status).toBe(401);
+  });
+});
+
+describe('self-unlock with a token whose subject is not the managed user ID (another environment or OIDC issuer)', () => {
+  it("is refused when the token's email or username names the target's email or username, in any case; a colleague still may", async () => {
+    const harness = await start({ oauth: {}, env: { PINGONE_MCP_CONFIRM: 'never' } });
+    const jdoe = DEMO_USERS.jdoe;
+    const scope = `${READ_SCOPE} ${WRITE_SCOPE}`;
+    for (const claims of [{ email: jdoe.email.toUpperCase() }, { preferred_username: 'JDoe' }, { preferred_username: jdoe.email }]) {
+      const client = await harness.connect({ token: await harness.oauth!.token({ subject: 'workforce|00u1jane', scope, claims }) });
+      const result = structuredOf(await client.callTool({ name: 'unlock_user', arguments: { user: jdoe.username, reason: 'INC-7' } }));
+      expect([claims, result]).toMatchObject([claims, { outcome: 'denied', error: { code: 'SELF_CHANGE' } }]);
+    }
+    expect(harness.emulator.getUser(jdoe.id)?.account?.status).toBe('LOCKED');
+    const colleague = await harness.connect({ token: await harness.oauth!.token({ subject: 'workforce|00u1bob', scope, claims: { email: 'bob.smith@example.com', preferred_username: 'bsmith' } }) });
+    expect(structuredOf(await colleague.callTool({ name: 'unlock_user', arguments: { user: jdoe.username, reason: 'INC-7' } })).outcome).toBe('unlocked');
   });
 });
