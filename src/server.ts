@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
+import { shareOutputSchemaJson } from './schemaMemo.js';
 import { offeredTools } from './tools/catalog.js';
 import { linkCard, registerCard } from './ui/card.js';
 import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
@@ -22,7 +23,7 @@ export function createServer(deps: ToolDeps): McpServer {
     },
   );
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
-  for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
+  for (const tool of tools) linkCard(server, tool.name, shareOutputSchemaJson(tool.register(server, deps)));
   keepProtoArguments(server);
   registerCard(server);
   registerPrompts(server, { offered: new Set(tools.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
