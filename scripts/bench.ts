@@ -2,7 +2,11 @@
 // side by side and checks them against the goals; it asserts nothing and always exits 0
 // unless something is broken. Options: --quick (fewer runs, for trying changes),
 // --runs N (cold starts, default 20), --samples N (timed calls per path, default 2000),
-// --calls N (calls before the last RSS sample, default 10000).
+// --calls N (calls before the last RSS sample, default 10000), --http-calls N (calls per
+// HTTP concurrency level, default 4000), --install-nodes (fetch Node 22 and 24, see otherNodes).
+// Environment: BENCH_DIST (measure another build), BENCH_NODE_22 / BENCH_NODE_24 (binaries).
+// Longer than ~300 lines on purpose: every section feeds the one goals table at the end, which
+// must come from one run; the reusable parts live in scripts/bench/.
 //
 // What is compared with what:
 //   cold start   spawn → initialize answer, and spawn → first tools/list answer, of the built
@@ -17,6 +21,8 @@
 //                re-locked with the emulator's putUser between calls, outside the timing) and
 //                the not_locked read path (1 search, one fsync'd audit record).
 //   memory       VmRSS of the server from /proc, idle and every 1,000 calls.
+//   HTTP         audited read calls over Streamable HTTP at 10 and 100 in flight vs undici alone,
+//                with the server's event-loop delay and records per fdatasync (scripts/bench/server-probe.mjs).
 //   install      the packed tarball installed offline into an empty folder.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
