@@ -552,7 +552,7 @@ async function httpLoad(emulator: Emulator): Promise<HttpLevel[]> {
   }
   out(`HTTP: audited read calls (unlock_user, not_locked: 1 PingOne search + 1 audit record) over Streamable HTTP, ${HTTP_CALLS} per level,`);
   out(`  vs undici alone sending the same search; emulator answers at once; audit trail on ${fileSystemOf(auditDir)}; PINGONE_MCP_MAX_CONCURRENT_CALLS=${HTTP_CEILING}`);
-  row('in flight', 'MCP calls/s', 'direct /s', 'ratio', 'added p50', 'added p99', 'loop p99', 'loop max', 'records/sync');
+  row('in flight', 'MCP calls/s', 'direct /s', 'ratio', 'added p50', 'added p99', 'loop p99', 'loop max', 'rec/fsync');
   for (const l of levels) {
     row(String(l.concurrency), l.mcpRate.toFixed(0), l.directRate.toFixed(0), (l.mcpRate / l.directRate).toFixed(2), ms(l.added.p50), ms(l.added.p99), ms(l.eventLoop.p99), ms(l.eventLoop.max), (l.records / l.syncs).toFixed(1));
   }
