@@ -80,13 +80,13 @@ async function startDeployment(
       PINGONE_MCP_CONFIRM_KEY: CONFIRM_KEY,
       // The file trail must stay untouched: with a database, the trail is there.
       PINGONE_MCP_AUDIT_LOG: join(auditDir, `replica-${r}.jsonl`),
-      PINGONE_MCP_OPERATOR: `replica-${r}`,
       ...env(r),
     }),
   );
   const urls = await Promise.all(replicas.map((replica) => replica.url));
   for (const url of urls) expect(await waitForReady(url, 200)).toBe(true);
-  if (connectClients) clients = await Promise.all(urls.map((url) => connectClient(url)));
+  // Over HTTP the configured operator does not apply: each replica's client names itself, and the trail records it.
+  if (connectClients) clients = await Promise.all(urls.map((url, r) => connectClient(url, undefined, `replica-${r}`)));
 }
 
 async function chain(): Promise<AuditRecord[]> {
@@ -158,7 +158,7 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
     // Each denied call was told why: the server-wide limit, shared by the replicas.
     for (const answer of answers.filter((a) => a.outcome === 'denied')) expect(answer.error).toMatch(/at most 150 writes per minute \(PINGONE_MCP_MAX_WRITES_PER_MINUTE\) and that limit is reached/);
     // Every replica served calls, and each one's share of the chain is there.
-    for (let r = 0; r < REPLICAS; r++) expect(outcomes.some((record) => record.actor.operator === `replica-${r}`)).toBe(true);
+    for (let r = 0; r < REPLICAS; r++) expect(outcomes.some((record) => record.actor.client === `replica-${r}/1.0.0`)).toBe(true);
     console.log(
       `replica test: ${CALLS} concurrent calls through ${REPLICAS} replicas in ${seconds.toFixed(1)} s; ` +
         `${counts.unlocked} unlocked (limit ${LIMIT}), ${counts.denied} denied, ${counts.failed ?? 0} refused as busy; ${records.length} records, seq 1…${records.length} dense, chain verifies`,
@@ -173,7 +173,7 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
     // Wait until replica 0 has committed an intent (its write is on its way to PingOne), then kill it.
     let intentOfVictim = false;
     for (let i = 0; i < 300 && !intentOfVictim; i++) {
-      intentOfVictim = (await chain()).some((record) => record.phase === 'intent' && record.actor.operator === 'replica-0');
+      intentOfVictim = (await chain()).some((record) => record.phase === 'intent' && record.actor.client === 'replica-0/1.0.0');
       if (!intentOfVictim) await new Promise((r) => setTimeout(r, 20));
     }
     expect(intentOfVictim).toBe(true);
@@ -192,9 +192,9 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
     for (const record of records) byCall.set(record.auditId, [...(byCall.get(record.auditId) ?? []), record]);
     const cutShort = [...byCall.values()].filter((own) => own.at(-1)!.phase === 'intent');
     expect(cutShort.length).toBeGreaterThan(0);
-    for (const own of cutShort) expect(own.at(-1)!.actor.operator).toBe('replica-0');
+    for (const own of cutShort) expect(own.at(-1)!.actor.client).toBe('replica-0/1.0.0');
     // No survivor's call was left without its outcome.
-    for (const own of byCall.values()) if (own[0]!.actor.operator !== 'replica-0') expect(own.at(-1)!.phase).toBe('outcome');
+    for (const own of byCall.values()) if (own[0]!.actor.client !== 'replica-0/1.0.0') expect(own.at(-1)!.phase).toBe('outcome');
     console.log(`kill -9 test: ${cutShort.length} call(s) of the killed replica end with their intent; ${records.length} records verify`);
   }, 180_000);
 
