@@ -5,6 +5,7 @@ import type { Telemetry } from '../metrics/telemetry.js';
 import { mirrorToLog } from '../audit/mirror.js';
 import { openAuditTrail } from '../audit/trail.js';
 import type { Config, DatabaseSettings, PingOneSettings } from '../config.js';
+import type { DrainOptions, InFlightCalls } from '../lifecycle.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServer } from '../server.js';
@@ -62,11 +63,7 @@ export async function serve(config: Config): Promise<void> {
     }
     stopping = true;
     connection.refuseRequests(`The server is shutting down (${why}) and takes no new requests; start it again and resend.`);
-    const inFlight = parts.deps.inFlight;
-    logger.info({ why, callsInFlight: inFlight.size, graceMs }, 'shutting down');
-    const drained = await inFlight.drain(graceMs, { alsoWaitFor: connection, hurry: hurry.signal });
-    if (drained.interrupted > 0) logger.warn(drained, 'calls still in flight after the grace period were cancelled and recorded as interrupted');
-    else if (drained.finished > 0) logger.info(drained, 'calls in flight finished');
+    await drainCalls(parts.deps.inFlight, logger, why, graceMs, { alsoWaitFor: connection, hurry: hurry.signal });
     await handle.close().catch(() => {});
     await parts.close().catch(() => {});
     await closeEmulator().catch(() => {});
@@ -183,4 +180,12 @@ export async function flushed(stream: NodeJS.WriteStream, timeoutMs: number): Pr
       resolve();
     });
   });
+}
+
+/** The drain both transports run when they stop, with the lines an operator reads about it. */
+export async function drainCalls(inFlight: InFlightCalls, logger: Logger, why: string, graceMs: number, options: DrainOptions): Promise<void> {
+  logger.info({ why, callsInFlight: inFlight.size, graceMs }, 'shutting down');
+  const drained = await inFlight.drain(graceMs, options);
+  if (drained.interrupted > 0) logger.warn(drained, 'calls still in flight after the grace period were cancelled and recorded as interrupted');
+  else if (drained.finished > 0) logger.info(drained, 'calls in flight finished');
 }

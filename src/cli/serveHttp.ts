@@ -9,7 +9,7 @@ import { createTelemetry, meteredAuditSink, type Telemetry } from '../metrics/te
 import type { AppParts } from '../app.js';
 import { createServer } from '../server.js';
 import { SERVER_NAME } from '../version.js';
-import { prepare } from './serve.js';
+import { drainCalls, prepare } from './serve.js';
 
 /**
  * Serves MCP over Streamable HTTP until SIGTERM or SIGINT, checking bearer
@@ -80,11 +80,7 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
     }
     stopping = true;
     service.refuseRequests(`The server is shutting down (${why}) and takes no new requests; resend to another instance or when it is back.`);
-    const inFlight = parts.deps.inFlight;
-    logger.info({ why, callsInFlight: inFlight.size, graceMs }, 'shutting down');
-    const drained = await inFlight.drain(graceMs, { alsoWaitFor: service, hurry: hurry.signal });
-    if (drained.interrupted > 0) logger.warn(drained, 'calls still in flight after the grace period were cancelled and recorded as interrupted');
-    else if (drained.finished > 0) logger.info(drained, 'calls in flight finished');
+    await drainCalls(parts.deps.inFlight, logger, why, graceMs, { alsoWaitFor: service, hurry: hurry.signal });
     await service.close().catch(() => {});
     await oauth.close().catch(() => {});
     await parts.close().catch(() => {});

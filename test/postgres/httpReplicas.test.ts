@@ -85,7 +85,7 @@ async function startDeployment(
   );
   const urls = await Promise.all(replicas.map((replica) => replica.url));
   for (const url of urls) expect(await waitForReady(url, 200)).toBe(true);
-  // Over HTTP PINGONE_MCP_OPERATOR does not apply: each replica's calls are told apart by their client's name.
+  // Over HTTP the configured operator does not apply: each replica's client names itself, and the trail records it.
   if (connectClients) clients = await Promise.all(urls.map((url, r) => connectClient(url, undefined, `replica-${r}`)));
 }
 
@@ -291,6 +291,14 @@ describe.skipIf(pg === undefined)('four replicas in HTTP mode on one database', 
     expect(await verifyTrail(sql!, TRAIL)).toMatchObject({ ok: true, records: records.length });
     expect(records.filter((record) => record.tool === 'unlock_user' && record.phase === 'intent')).toHaveLength(OPERATORS * PER_OPERATOR);
     expect(new Set(records.filter((record) => record.phase === 'outcome').map((record) => record.auditId)).size).toBe(CALLS);
+    // Every record names the verified operator who made the call, whichever replica wrote it.
+    for (const record of records) {
+      const o = Number(/^OPS-(\d+)$/.exec(record.reason ?? '')?.[1]) % OPERATORS;
+      expect(record.actor).toMatchObject({ operator: `op${o}`, verified: { issuer: issuer!.issuer, subject: `00000000-0000-4000-9000-00000000000${o}` } });
+    }
+    const perOperator = new Map<string, number>();
+    for (const record of records) if (record.phase === 'intent') perOperator.set(record.actor.verified!.subject, (perOperator.get(record.actor.verified!.subject) ?? 0) + 1);
+    expect([...perOperator.values()]).toEqual(Array.from({ length: OPERATORS }, () => PER_OPERATOR));
     console.log(`operator test: ${CALLS} calls by ${OPERATORS} verified operators through ${REPLICAS} replicas: each operator ${PER_OPERATOR} writes (limit ${PER_OPERATOR}), the rest denied`);
   }, 180_000);
 });

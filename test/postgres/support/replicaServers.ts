@@ -78,6 +78,7 @@ export async function waitForReady(url: URL, status: 200 | 503, attempts = 150):
   return false;
 }
 
+/** `name` is the client name the audit records (`name/1.0.0`): tests use it to tell whose calls a record holds. */
 export async function connectClient(url: URL, token?: string, name = 'replica-test'): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(url, token === undefined ? {} : { authProvider: { token: async () => token } }));
