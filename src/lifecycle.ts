@@ -135,7 +135,9 @@ function aborted(signal: AbortSignal | undefined, cancel: AbortSignal): Promise<
  * every app of the tenant, and memory grows with every call in flight. Beyond
  * the ceiling calls wait their turn in a bounded queue; beyond the queue they
  * are refused at once. A verified operator also has a ceiling of their own,
- * so one busy operator waits while the others still get turns.
+ * so one busy operator waits while the others still get turns, and a share of
+ * the queue in the same proportion, so their waiting calls cannot fill it and
+ * have everyone else's refused as soon as the server is busy.
  */
 export class CallGate {
   private running = 0;
@@ -164,7 +166,7 @@ export class CallGate {
    */
   enter(signal: AbortSignal, operator?: string): Promise<{ kind: 'admitted'; release: () => void } | { kind: 'full' } | { kind: 'stopped' }> {
     if (this.mayRun(operator)) return Promise.resolve({ kind: 'admitted', release: this.take(operator) });
-    if (this.queue.length >= this.limits.maxQueued) return Promise.resolve({ kind: 'full' });
+    if (this.queue.length >= this.limits.maxQueued || !this.mayQueue(operator)) return Promise.resolve({ kind: 'full' });
     return new Promise((resolve) => {
       const entry = {
         operator,
@@ -182,6 +184,14 @@ export class CallGate {
       signal.addEventListener('abort', onAbort, { once: true });
       this.queue.push(entry);
     });
+  }
+
+  /** Below the operator's share of the queue: the queue in the proportion of their ceiling to the total one. */
+  private mayQueue(operator: string | undefined): boolean {
+    const own = this.limits.maxConcurrentPerOperator;
+    if (operator === undefined || own === undefined) return true;
+    const share = Math.max(1, Math.ceil((this.limits.maxQueued * own) / this.limits.maxConcurrent));
+    return this.queue.filter((entry) => entry.operator === operator).length < share;
   }
 
   private mayRun(operator: string | undefined): boolean {

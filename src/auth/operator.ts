@@ -17,6 +17,11 @@ export interface VerifiedOperator {
   readonly subject: string;
   /** For people reading the trail (a configurable claim, e.g. preferred_username); never used to decide. */
   readonly displayName: string;
+  /**
+   * The token's email and username claims, as claimed (possibly none): compared with a target user's
+   * username and email to refuse a change of one's own account, never used to allow anything.
+   */
+  readonly handles?: readonly string[];
   /** The token's scopes. */
   readonly scopes: ReadonlySet<string>;
 }

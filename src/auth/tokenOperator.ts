@@ -15,7 +15,8 @@ export function operatorFromAuthInfo(authInfo: AuthInfo): VerifiedOperator {
     // Only our verifier makes AuthInfo for this server; anything else is a wiring mistake.
     throw new TypeError('operatorFromAuthInfo: this AuthInfo was not produced by createTokenVerifier');
   }
-  return { verified: true, issuer, subject, displayName, scopes: new Set(authInfo.scopes) };
+  const handles = [extra.email, extra.username].filter((value): value is string => typeof value === 'string' && value !== '');
+  return { verified: true, issuer, subject, displayName, handles, scopes: new Set(authInfo.scopes) };
 }
 
 /** The kinds of tool, as `tools/` names them (`Access` there); repeated here so auth/ imports no tool code. */

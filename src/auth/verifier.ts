@@ -33,6 +33,13 @@ export interface VerifiedClaims {
   readonly issuer: string;
   readonly subject: string;
   readonly displayName: string;
+  /**
+   * The token's `email` and `preferred_username` as claimed ('' when absent or unusable): never trusted to
+   * allow anything, only compared with a target's username and email so that no one changes their own account
+   * when the issuer's `sub` is not the managed environment's user ID.
+   */
+  readonly email: string;
+  readonly username: string;
 }
 
 export type TokenVerifierOptions = IssuerKeyOptions & {
@@ -77,6 +84,8 @@ export function createTokenVerifier(settings: TokenVerifierSettings, options: To
         issuer: settings.issuer,
         subject,
         displayName: displayNameFromClaims(payload, displayNameClaims) || subject,
+        email: handleOf(payload.email),
+        username: handleOf(payload.preferred_username),
       };
       return {
         token,
@@ -135,6 +144,10 @@ function rejection(error: unknown): Error {
   if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRejectedError('The access token is signed with an algorithm this server does not accept.');
   if (error instanceof errors.JOSEError) return new TokenRejectedError('The access token is malformed.');
   return new VerifierUnavailableError('The access token could not be checked.', { cause: error });
+}
+
+function handleOf(claim: unknown): string {
+  return typeof claim === 'string' && SAFE_IDENTIFIER.test(claim) ? claim : '';
 }
 
 function clientIdOf(payload: JWTPayload): string {

@@ -10,6 +10,8 @@ import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 
+const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
+
 /** No MCP message to this server comes near this; a larger body is answered 413 unread. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -174,6 +176,12 @@ export class HttpService implements Idleable {
       return sendResponse(res, checked.response);
     }
     if (isMetrics) return req.method === 'GET' ? this.sendMetrics(res) : sendText(res, 405, 'method not allowed\n', { allow: 'GET' });
+    // Streamable HTTP is GET, POST and DELETE (OPTIONS and HEAD the SDK answers itself); a TRACE or CONNECT
+    // would make the web Request the SDK builds throw, and be answered 500 with an error in the log.
+    if (!MCP_METHODS.has(req.method ?? '')) {
+      req.resume();
+      return sendText(res, 405, 'method not allowed\n', { allow: 'GET, POST, DELETE' });
+    }
     if (this.refusal !== undefined) {
       req.resume();
       return sendResponse(res, jsonRpcError(503, -32000, this.refusal, { 'retry-after': '5', connection: 'close' }));

@@ -13,11 +13,22 @@ export interface LegacySessionsOptions {
   onerror?: (error: Error) => void;
 }
 
+/**
+ * Sessions one verified operator holds at once, whatever client they use. Without it, one
+ * token, even read-only, could open every slot of `max` in seconds and keep
+ * every other operator's 2025-era client out until the idle time ran out.
+ * Beyond it, that caller's least recently used session is closed: a client
+ * that re-initializes after a crash loses only its own abandoned sessions.
+ */
+export const MAX_SESSIONS_PER_OPERATOR = 16;
+
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   close(): Promise<void>;
   /** Whose session it is: another caller presenting its id is told it does not exist. */
   principal: string;
+  /** The verified operator alone (any client): what the per-operator share counts; '' without OAuth. */
+  operator: string;
   lastSeen: number;
 }
 
@@ -81,7 +92,9 @@ export class LegacySessions {
       maxRequestBodySize: this.options.maxBodyBytes,
       onsessioninitialized: (newId) => {
         sessionId = newId;
-        this.sessions.set(newId, { transport, principal, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        const operator = authInfo === undefined ? '' : operatorKey(operatorFromAuthInfo(authInfo));
+        this.sessions.set(newId, { transport, principal, operator, lastSeen: Date.now(), close: () => server.close().catch(() => {}) });
+        this.evictBeyondShare(operator);
       },
       onsessionclosed: (closedId) => {
         this.sessions.delete(closedId);
@@ -96,6 +109,20 @@ export class LegacySessions {
     // Not an initialize request: the transport refused it and no session exists to keep.
     if (sessionId === undefined) await server.close().catch(() => {});
     return response;
+  }
+
+  /**
+   * Closes the operator's least recently used sessions beyond its share, counted across all
+   * its clients (registering more clients must not buy more sessions). Authenticated callers
+   * only: without OAuth every caller is the same nobody.
+   */
+  private evictBeyondShare(operator: string): void {
+    if (operator === '') return;
+    const own = [...this.sessions].filter(([, session]) => session.operator === operator).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    for (const [id, session] of own.slice(0, Math.max(0, own.length - MAX_SESSIONS_PER_OPERATOR))) {
+      this.sessions.delete(id);
+      void session.close();
+    }
   }
 
   private sweep(): void {

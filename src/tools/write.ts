@@ -1,4 +1,5 @@
-import { operatorKey, type Operator } from '../auth/operator.js';
+import { operatorKey, type Operator, type VerifiedOperator } from '../auth/operator.js';
+import { identityKey } from '../pingone/identity.js';
 import type { WriteAction, WriteAnswer, WriteKind, WrittenResource } from '../pingone/client.js';
 import type { UserRecord } from '../pingone/records.js';
 import type { ApprovedAction } from './confirm.js';
@@ -35,14 +36,27 @@ export function refuseUnwritable(call: Call, user: UserRecord): void {
 /**
  * No one changes their own account: the verified operator's subject is
  * compared with PingOne's raw user ID (the sign-in an operator uses is often
- * the PingOne user the helpdesk looks after). An unverified operator names nobody.
+ * the PingOne user the helpdesk looks after), and their email and username
+ * claims with the target's (see isOwnAccount). An unverified operator names nobody.
  */
 function selfChangeDenial(operator: Operator, user: UserRecord): Denial | undefined {
-  if (!operator.verified || operator.subject !== user.identity.id) return undefined;
+  if (!operator.verified || !isOwnAccount(operator, user)) return undefined;
   return {
     code: 'SELF_CHANGE',
     message: 'Refused: this is your own account, and no one changes their own account through this server. Ask another helpdesk operator to handle it. Nothing was changed.',
   };
+}
+
+/**
+ * The subject is PingOne's user ID only when the issuer is the managed environment; with another issuer (a
+ * workforce environment, any OIDC provider) the same person's account here has another ID. Their email or
+ * username claim naming the target's username or email (NFC, case-insensitive) is their own account too: a
+ * false match only refuses, never allows.
+ */
+function isOwnAccount(operator: VerifiedOperator, user: UserRecord): boolean {
+  if (operator.subject === user.identity.id) return true;
+  const targetKeys = new Set([user.identity.username, user.identity.email].filter((value): value is string => value !== undefined && value !== '').map(identityKey));
+  return (operator.handles ?? []).some((handle) => targetKeys.has(identityKey(handle)));
 }
 
 /**

@@ -217,7 +217,7 @@ describe('the sandbox authorization server refuses', () => {
 
   it('a confidential client without its secret, and accepts it with Basic authentication', async () => {
     const registered = (await (
-      await fetch(`${as.issuer}/register`, { method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }) })
+      await fetch(`${as.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }) })
     ).json()) as { client_id: string; client_secret: string };
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${as.issuer}/authorize`);
@@ -230,6 +230,23 @@ describe('the sandbox authorization server refuses', () => {
     const basic = Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64');
     const ok = await fetch(`${as.issuer}/token`, { method: 'POST', headers: { authorization: `Basic ${basic}` }, body: new URLSearchParams({ ...form, code: code2 }) });
     expect(ok.status).toBe(200);
+  });
+
+  it('a registration a web page could send without a CORS preflight (text/plain): no client for a drive-by token', async () => {
+    const response = await fetch(`${as.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({ redirect_uris: ['https://evil.example/cb'], token_endpoint_auth_method: 'none' }),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).not.toHaveProperty('client_id');
+  });
+
+  it('Basic client authentication with a malformed escape: 401 invalid_client, not a server error', async () => {
+    const basic = Buffer.from('%E0%A4%A:secret').toString('base64');
+    const response = await fetch(`${as.issuer}/token`, { method: 'POST', headers: { authorization: `Basic ${basic}` }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x' }) });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 
   it('to listen anywhere but loopback, or with an unknown default operator', async () => {
@@ -245,7 +262,7 @@ describe('startSandboxOAuth', () => {
     try {
       expect(settings).toEqual({ issuer: authorizationServer.issuer, resource: configured, policy: POLICY });
       const registered = (await (
-        await fetch(`${authorizationServer.issuer}/register`, { method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) })
+        await fetch(`${authorizationServer.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) })
       ).json()) as { client_id: string };
       const verifier = randomBytes(32).toString('base64url');
       const url = new URL(`${authorizationServer.issuer}/authorize`);

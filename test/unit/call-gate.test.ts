@@ -49,3 +49,19 @@ describe('CallGate per operator', () => {
     expect(order).toEqual(['b1', 'a2']);
   });
 });
+
+describe('CallGate queue shares (attack: one operator filling the queue)', () => {
+  it("one operator's waiting calls take at most their share of the queue, so others still wait their turn rather than being refused", async () => {
+    const gate = new CallGate({ maxConcurrent: 4, maxQueued: 8, maxConcurrentPerOperator: 1 });
+    // The server is busy: four operators each run one call.
+    for (const operator of ['a', 'b', 'c', 'd']) expect((await gate.enter(never, operator)).kind).toBe('admitted');
+    // Operator a fires many more: share = 8 × 1/4 = 2 of them wait, the rest are refused at once.
+    const flood = await Promise.all(Array.from({ length: 10 }, () => Promise.race([gate.enter(never, 'a'), Promise.resolve({ kind: 'waiting' as const })])));
+    expect(flood.filter((turn) => turn.kind === 'full')).toHaveLength(8);
+    expect(gate.waiting).toBe(2);
+    // Another operator still gets a place in the queue.
+    const e = await Promise.race([gate.enter(never, 'e'), Promise.resolve({ kind: 'waiting' as const })]);
+    expect(e.kind).toBe('waiting');
+    expect(gate.waiting).toBe(3);
+  });
+});

@@ -184,6 +184,12 @@ export async function startSandboxAuthorizationServer(options: SandboxAuthorizat
         case 'GET /jwks':
           return sendJson(response, 200, { keys: [jwk] });
         case 'POST /register':
+          // JSON only (RFC 7591 §3.1): a page on any site may send text/plain without a CORS preflight, and with
+          // auto-consent and a simple form POST to /token that would let any web page mint a sandbox token.
+          if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+            request.resume();
+            return sendJson(response, 415, { error: 'invalid_client_metadata', error_description: 'Send the registration as Content-Type: application/json.' });
+          }
           return sendJson(response, 201, clients.register(JSON.parse((await readBody(request)) || 'null') as unknown));
         case 'GET /authorize':
           response.writeHead(302, { Location: authorize(url.searchParams), 'Cache-Control': 'no-store' }).end();

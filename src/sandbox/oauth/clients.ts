@@ -90,8 +90,9 @@ export class ClientRegistry {
       const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon < 0) throw new OAuthFailure('invalid_client', 'Malformed Basic client authentication.');
-      clientId = decodeURIComponent(decoded.slice(0, colon));
-      secret = decodeURIComponent(decoded.slice(colon + 1));
+      // RFC 6749 §2.3.1 form-encodes both; a malformed escape is the client's mistake (401), not a server error.
+      clientId = formDecoded(decoded.slice(0, colon));
+      secret = formDecoded(decoded.slice(colon + 1));
     }
     const client = clientId === null ? undefined : this.#clients.get(clientId);
     if (client === undefined) throw new OAuthFailure('invalid_client', 'Unknown client.');
@@ -101,6 +102,14 @@ export class ClientRegistry {
       throw new OAuthFailure('invalid_client', 'Client authentication failed.');
     }
     return client;
+  }
+}
+
+function formDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new OAuthFailure('invalid_client', 'Malformed Basic client authentication.');
   }
 }
 
