@@ -421,7 +421,7 @@ export interface HttpSettings {
   tls: { cert: Buffer; key: Buffer } | undefined;
   /** /metrics on its own listener (loopback) instead of beside MCP behind the same gate. */
   metricsPort: number | undefined;
-  /** Where that listener binds (PINGONE_MCP_METRICS_HOST): loopback unless a scraper elsewhere needs it. */
+  /** Where that listener binds (PINGONE_MCP_METRICS_HOST): loopback only, since it checks no token. */
   metricsHost: string;
   /** 2025-era sessions held at once, and how long an unused one lives. */
   maxSessions: number;
@@ -462,6 +462,13 @@ function loadHttpSettings(env: NodeJS.ProcessEnv, oauth: OAuthConfig): HttpSetti
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('PINGONE_MCP_TLS_CERT and PINGONE_MCP_TLS_KEY go together: set both (PEM files) or neither.');
   const tls = certFile !== undefined && keyFile !== undefined ? { cert: pemFile('PINGONE_MCP_TLS_CERT', certFile), key: pemFile('PINGONE_MCP_TLS_KEY', keyFile) } : undefined;
   const metricsPortText = nonEmpty(env.PINGONE_MCP_METRICS_PORT);
+  const metricsHost = nonEmpty(env.PINGONE_MCP_METRICS_HOST) ?? '127.0.0.1';
+  // The separate metrics listener has no token check: it may only be reachable from this machine.
+  if (!isLoopbackHost(metricsHost)) {
+    throw new ConfigError(
+      `PINGONE_MCP_METRICS_HOST=${metricsHost.slice(0, 60)} would serve /metrics to the network without authentication: keep it on 127.0.0.1 (a scraper on the same host or pod), or leave PINGONE_MCP_METRICS_PORT unset so /metrics is served on the MCP port behind the bearer token.`,
+    );
+  }
   return {
     host,
     port,
@@ -469,7 +476,7 @@ function loadHttpSettings(env: NodeJS.ProcessEnv, oauth: OAuthConfig): HttpSetti
     trustProxy: bool(env, 'PINGONE_MCP_TRUST_PROXY', false),
     tls,
     metricsPort: metricsPortText === undefined ? undefined : wholeNumber(env, 'PINGONE_MCP_METRICS_PORT', 0, 0, 65_535),
-    metricsHost: nonEmpty(env.PINGONE_MCP_METRICS_HOST) ?? '127.0.0.1',
+    metricsHost,
     maxSessions: wholeNumber(env, 'PINGONE_MCP_HTTP_MAX_SESSIONS', 1000, 1, 100_000),
     sessionIdleMs: wholeNumber(env, 'PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS', 1800, 10, 86_400) * 1000,
   };

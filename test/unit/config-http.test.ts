@@ -100,4 +100,11 @@ describe('HTTP settings', () => {
     expect(() => http({ PINGONE_MCP_HTTP_MAX_SESSIONS: '0' })).toThrow(/PINGONE_MCP_HTTP_MAX_SESSIONS/);
     expect(http({ PINGONE_MCP_HTTP_SESSION_IDLE_SECONDS: '60', PINGONE_MCP_METRICS_PORT: '9464' })).toMatchObject({ sessionIdleMs: 60_000, metricsPort: 9464 });
   });
+
+  it('keeps the unauthenticated metrics listener on loopback', () => {
+    expect(http({ PINGONE_MCP_METRICS_PORT: '9464', PINGONE_MCP_METRICS_HOST: '::1' })).toMatchObject({ metricsPort: 9464, metricsHost: '::1' });
+    for (const host of ['0.0.0.0', '10.1.2.3', 'metrics.internal']) {
+      expect(() => http({ PINGONE_MCP_METRICS_PORT: '9464', PINGONE_MCP_METRICS_HOST: host })).toThrow(/^PINGONE_MCP_METRICS_HOST=\S+ would serve \/metrics to the network without authentication/);
+    }
+  });
 });
