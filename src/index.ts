@@ -15,8 +15,8 @@ const USAGE = `Usage:
                   PINGONE_MCP_PROTECTED_USERS (user IDs, usernames or emails),
                   PINGONE_MCP_MAX_WRITES_PER_MINUTE (10), PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE,
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
-        calls:    PINGONE_MCP_MAX_CONCURRENT_CALLS (16), PINGONE_MCP_MAX_QUEUED_CALLS (256),
-                  PINGONE_MCP_SHUTDOWN_GRACE_MS (10000)
+        calls:    PINGONE_MCP_MAX_CONCURRENT_CALLS (16), PINGONE_MCP_MAX_CONCURRENT_CALLS_PER_OPERATOR
+                  (a quarter of it), PINGONE_MCP_MAX_QUEUED_CALLS (256), PINGONE_MCP_SHUTDOWN_GRACE_MS (10000)
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
         replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
@@ -31,7 +31,8 @@ const USAGE = `Usage:
                   PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS (3600); with --sandbox --http an
                   embedded authorization server issues the tokens, signing in
                   PINGONE_MCP_SANDBOX_OPERATOR (bsmith) unless login_hint names another
-        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE read the value from a file
+        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE, PINGONE_MCP_DATABASE_URL_FILE
+                  read the value from a file
   ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
   ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
