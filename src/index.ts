@@ -60,6 +60,14 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`audit show --json | head -1`, `audit export … | head`) is not an error.
+  if (argv[0] === 'audit' || argv[0] === 'db') {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+      process.exit(2);
+    });
+  }
   if (argv[0] === 'db') {
     const { runDbCommand } = await import('./cli/db.js');
     return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
@@ -71,12 +79,6 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
-    // A reader that stops early (`audit show --json | head -1`) is not an error.
-    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
-      process.exit(2);
-    });
     return runAuditCommand(argv.slice(1), {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),
