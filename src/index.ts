@@ -15,8 +15,8 @@ const USAGE = `Usage:
                   PINGONE_MCP_PROTECTED_USERS (user IDs, usernames or emails),
                   PINGONE_MCP_MAX_WRITES_PER_MINUTE (10), PINGONE_MCP_MAX_WRITES_PER_OPERATOR_PER_MINUTE,
                   PINGONE_MCP_CONFIRM (auto|always|never), PINGONE_MCP_REQUIRE_REASON
-        calls:    PINGONE_MCP_MAX_CONCURRENT_CALLS (16), PINGONE_MCP_MAX_QUEUED_CALLS (256),
-                  PINGONE_MCP_SHUTDOWN_GRACE_MS (10000)
+        calls:    PINGONE_MCP_MAX_CONCURRENT_CALLS (16), PINGONE_MCP_MAX_CONCURRENT_CALLS_PER_OPERATOR
+                  (a quarter of it), PINGONE_MCP_MAX_QUEUED_CALLS (256), PINGONE_MCP_SHUTDOWN_GRACE_MS (10000)
         audit:    PINGONE_MCP_AUDIT_LOG, PINGONE_MCP_OPERATOR, PINGONE_MCP_AUDIT_STDERR
         replicas: PINGONE_MCP_DATABASE_URL (or _FILE), then PINGONE_MCP_CONFIRM_KEY is required
         logging:  PINGONE_MCP_LOG_LEVEL
@@ -31,7 +31,8 @@ const USAGE = `Usage:
                   PINGONE_MCP_MAX_TOKEN_LIFETIME_SECONDS (3600); with --sandbox --http an
                   embedded authorization server issues the tokens, signing in
                   PINGONE_MCP_SANDBOX_OPERATOR (bsmith) unless login_hint names another
-        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE read the value from a file
+        secrets:  PINGONE_CLIENT_SECRET_FILE, PINGONE_MCP_CONFIRM_KEY_FILE, PINGONE_MCP_DATABASE_URL_FILE
+                  read the value from a file
   ${SERVER_NAME} audit verify [--sandbox] [FILE…]
       Check the audit trail's hash chain; exit 0 when intact.
   ${SERVER_NAME} audit show [--sandbox] [FILE] [--since 24h|ISO-TIME] [--user ID|USERNAME] [--json]
@@ -59,6 +60,14 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`audit show --json | head -1`, `audit export … | head`) is not an error.
+  if (argv[0] === 'audit' || argv[0] === 'db') {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+      process.exit(2);
+    });
+  }
   if (argv[0] === 'db') {
     const { runDbCommand } = await import('./cli/db.js');
     return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
@@ -70,12 +79,6 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'audit') {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
-    // A reader that stops early (`audit show --json | head -1`) is not an error.
-    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
-      process.exit(2);
-    });
     return runAuditCommand(argv.slice(1), {
       stdout: (text: string) => process.stdout.write(text),
       stderr: (text: string) => process.stderr.write(text),

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SECRET_VARIABLES } from '../../src/secretFiles.js';
 
 /**
  * An admin who installs the Claude Desktop extension (.mcpb) or finds the
@@ -57,5 +58,18 @@ describe('guard settings offered by the client manifests', () => {
       expect(variable!.isRequired).toBe(false);
       if (helpDefault !== undefined) expect(variable!.default).toBe(helpDefault);
     }
+  });
+});
+
+describe('--help names every setting', () => {
+  it('each PINGONE_ variable config.ts and config/ read, and the _FILE twin of each secret, is in --help', () => {
+    const help = spawnSync(process.execPath, [join(ROOT, 'dist', 'index.js'), '--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    const sources = ['config.ts', ...readdirSync(join(ROOT, 'src', 'config')).map((file) => join('config', file))];
+    const read = new Set(sources.flatMap((file) => readFileSync(join(ROOT, 'src', file), 'utf8').match(/\bPINGONE_[A-Z0-9_]+\b/g) ?? []));
+    const names = [...read, ...SECRET_VARIABLES.map((name) => `${name}_FILE`)];
+    expect(names.length).toBeGreaterThan(30);
+    const missing = names.filter((name) => !new RegExp(`\\b${name}\\b`).test(help.stdout));
+    expect(missing).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,18 @@ function cli(args: string[], env: Record<string, string> = {}): { code: number |
     timeout: 30_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the CLI with its stdout a pipe whose reader is already gone, as `… | head` that has quit. */
+function cliIntoClosedPipe(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
 }
 
 describe.skipIf('unavailable' in server)('the CLI on a database', () => {
@@ -94,6 +106,11 @@ describe.skipIf('unavailable' in server)('the CLI on a database', () => {
     expect(table.stdout).toMatch(/1 record, latest/);
     const json = cli(['audit', 'show', '--database', url, '--json'], env);
     expect(json.stdout).toBe(exported.stdout);
+
+    // A reader that stops early (`audit export … | head -1`) is not an error, as for a file trail.
+    const early = await cliIntoClosedPipe(['audit', 'export', '--database', url, '--environment', ENVIRONMENT_ID], env);
+    expect(early.stderr).toBe('');
+    expect(early.code).toBe(0);
   });
 
   it('exits 1 naming the record when a row was changed behind the trigger', async () => {
