@@ -77,6 +77,10 @@ async function main(argv: string[]): Promise<number> {
     return runAuditDatabaseCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
   }
   if (argv[0] === 'audit') {
+    // A server with a database never writes the file: say so, rather than verify a trail nobody writes.
+    if (process.env.PINGONE_MCP_DATABASE_URL?.trim() || process.env.PINGONE_MCP_DATABASE_URL_FILE?.trim()) {
+      process.stderr.write(`${SERVER_NAME}: note: PINGONE_MCP_DATABASE_URL is set, but this reads the file trail; add --database env to read the database's.\n`);
+    }
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
     return runAuditCommand(argv.slice(1), {

@@ -70,6 +70,19 @@ describe('audit --sandbox', () => {
     expect(rotate.code, rotate.stderr).toBe(0);
     expect(rotate.stdout).toContain(`${sandboxTrail} now continues its chain`);
   });
+
+  it('says so when a database is configured but the command reads the file trail', async () => {
+    const state = tempDir();
+    await writeTrail(path.join(state, 'pingone-helpdesk-mcp', 'sandbox-audit.jsonl'), 2);
+    const env = { HOME: tempDir(), XDG_STATE_HOME: state };
+    const plain = run(['audit', 'verify', '--sandbox'], env);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    const withDatabase = run(['audit', 'verify', '--sandbox'], { ...env, PINGONE_MCP_DATABASE_URL: 'postgres://helpdesk@127.0.0.1:1/helpdesk' });
+    expect(withDatabase.code).toBe(0);
+    expect(withDatabase.stderr).toMatch(/^pingone-helpdesk-mcp: note: PINGONE_MCP_DATABASE_URL is set, but this reads the file trail; add --database env/);
+    expect(withDatabase.stderr).not.toContain('127.0.0.1:1');
+  });
 });
 
 describe.skipIf(!posix)('stdout closed early', () => {
