@@ -29,10 +29,18 @@ const BREAKS = /[\r\n\t\v\f\u0085\u2028\u2029]+/g;
 export const MAX_DISPLAY_LENGTH = 200;
 
 export function safeText(raw: string, maxLength = MAX_DISPLAY_LENGTH): SafeText {
-  const cleaned = raw.normalize('NFC').replace(BREAKS, ' ').replace(UNSAFE_GLOBAL, '').trim();
-  const chars = Array.from(cleaned);
-  const capped = chars.length > maxLength ? `${chars.slice(0, maxLength - 1).join('').trimEnd()}…` : cleaned;
-  return capped as SafeText;
+  return capped(withoutUnsafeCharacters(raw.normalize('NFC').replace(BREAKS, ' ')).trim(), maxLength) as SafeText;
+}
+
+/** Text with every character `safeText` removes taken out (and nothing else done). */
+export function withoutUnsafeCharacters(text: string): string {
+  return text.replace(UNSAFE_GLOBAL, '');
+}
+
+/** Text of at most `maxLength` characters (code points, never half of one); longer text ends in "…". */
+export function capped(text: string, maxLength: number): string {
+  const chars = Array.from(text);
+  return chars.length > maxLength ? `${chars.slice(0, maxLength - 1).join('').trimEnd()}…` : text;
 }
 
 /** `safeText` for an optional field. */

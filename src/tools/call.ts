@@ -13,6 +13,7 @@ import { safeText } from '../text/untrusted.js';
 import type { ToolName } from '../toolNames.js';
 import type { ConfirmationGate } from './confirm.js';
 import { ToolError } from './errors.js';
+import { capitalize } from './output.js';
 
 /**
  * One tool call as its body sees it, and the values a body returns. The
@@ -180,7 +181,7 @@ export function auditActor(machine: Pick<AuditActor, 'osUser' | 'host'>, operato
 
 /** A clause as a sentence of its own: capitalised, with one full stop. */
 function asSentence(clause: string): string {
-  return `${clause.charAt(0).toUpperCase()}${clause.slice(1)}.`;
+  return `${capitalize(clause)}.`;
 }
 
 /** An error's message as a clause: safe text, no trailing full stop (the sentence around it has one). */

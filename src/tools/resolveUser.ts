@@ -72,18 +72,13 @@ async function findOne(call: Call, text: string, lookup: AuditTarget): Promise<U
     throw new ToolError('USER_NOT_FOUND', `No user has the username or email "${shown}" in environment ${pingone.environmentId}. Check the spelling with the person, or use their PingOne user ID.`, {}, { target: lookup });
   }
   if (users.length > 1) {
-    const candidates = users.slice(0, MAX_CANDIDATES).map((user) => {
-      const summary = summarizeUser(user);
-      return { id: summary.id, ...(summary.username ? { username: summary.username } : {}) };
-    });
-    const listed = users
-      .slice(0, MAX_CANDIDATES)
-      .map((user) => `${describeUser(summarizeUser(user))} (${user.identity.id})`)
-      .join(', ');
-    const more = users.length > MAX_CANDIDATES ? ' and more' : '';
+    const listedUsers = users.slice(0, MAX_CANDIDATES).map(summarizeUser);
+    const candidates = listedUsers.map((summary) => ({ id: summary.id, ...(summary.username ? { username: summary.username } : {}) }));
+    const listed = listedUsers.map((summary) => `${describeUser(summary)} (${summary.id})`).join(', ');
+    const more = users.length > MAX_CANDIDATES;
     throw new ToolError(
       'USER_AMBIGUOUS',
-      `"${shown}" matches ${users.length > MAX_CANDIDATES ? 'more than ' + MAX_CANDIDATES : users.length} users: ${listed}${more}. Confirm with the person which one is meant and call again with that user's ID.`,
+      `"${shown}" matches ${more ? `more than ${MAX_CANDIDATES}` : users.length} users: ${listed}${more ? ' and more' : ''}. Confirm with the person which one is meant and call again with that user's ID.`,
       { candidates },
       { target: lookup },
     );

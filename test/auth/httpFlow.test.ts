@@ -4,11 +4,11 @@ import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@model
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { OAuthPolicy } from '../../src/config.js';
 import { createResourceServer, type ResourceServer } from '../../src/auth/resourceServer.js';
 import { startSandboxOAuth, type SandboxAuthorizationServer } from '../../src/sandbox/oauth/index.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { TestClientProvider } from './clientProvider.js';
+import { TEST_POLICY as POLICY } from './testIssuer.js';
 
 /**
  * The pieces wired the way the HTTP listener wires them, around a one-tool MCP
@@ -16,12 +16,6 @@ import { TestClientProvider } from './clientProvider.js';
  * verified AuthInfo. The official client's Streamable HTTP transport must find
  * its way from the first 401 to a token on its own.
  */
-const POLICY: OAuthPolicy = {
-  scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
-  displayNameClaims: ['preferred_username', 'email', 'sub'],
-  maxTokenLifetimeSeconds: 3600,
-};
-
 let endpoint: Server;
 let resource = '';
 let authorizationServer: SandboxAuthorizationServer;

@@ -1,17 +1,11 @@
 import { extractWWWAuthenticateParams } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OAuthConfig, OAuthPolicy } from '../../src/config.js';
+import type { OAuthConfig } from '../../src/config.js';
 import { createResourceServer, resourceServerSettings, type ResourceServer } from '../../src/auth/resourceServer.js';
-import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer } from './testIssuer.js';
+import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, TEST_POLICY as POLICY } from './testIssuer.js';
 
 const RESOURCE = 'https://helpdesk-mcp.example.com/team/mcp';
 const METADATA_URL = 'https://helpdesk-mcp.example.com/.well-known/oauth-protected-resource/team/mcp';
-const POLICY: OAuthPolicy = {
-  scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
-  displayNameClaims: ['preferred_username', 'email', 'sub'],
-  maxTokenLifetimeSeconds: 3600,
-};
-
 let idp: TestIssuer;
 let key: SigningKey;
 let server: ResourceServer;

@@ -4,18 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { auth } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OAuthPolicy } from '../../src/config.js';
 import { createResourceServer, type ResourceServer } from '../../src/auth/resourceServer.js';
 import { startSandboxAuthorizationServer, type SandboxAuthorizationServer } from '../../src/sandbox/oauth/authorizationServer.js';
 import { startSandboxOAuth } from '../../src/sandbox/oauth/index.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { REDIRECT, TestClientProvider } from './clientProvider.js';
-
-const POLICY: OAuthPolicy = {
-  scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
-  displayNameClaims: ['preferred_username', 'email', 'sub'],
-  maxTokenLifetimeSeconds: 3600,
-};
+import { TEST_POLICY as POLICY } from './testIssuer.js';
 
 let as: SandboxAuthorizationServer;
 let rs: ResourceServer;

@@ -1,6 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { OAuthPolicy } from '../../src/config.js';
+
+/** The token policy every OAuth test runs under: the default scopes, claims and lifetime cap. */
+export const TEST_POLICY: OAuthPolicy = {
+  scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
+  displayNameClaims: ['preferred_username', 'email', 'sub'],
+  maxTokenLifetimeSeconds: 3600,
+};
 
 /**
  * A real issuer on loopback for the verifier tests: a discovery document and

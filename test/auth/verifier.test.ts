@@ -3,19 +3,12 @@ import { bearerAuthChallengeResponse, OAuthError } from '@modelcontextprotocol/s
 import { base64url, exportSPKI, importJWK, SignJWT } from 'jose';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OAuthPolicy } from '../../src/config.js';
 import { TokenRejectedError, VerifierUnavailableError } from '../../src/auth/errors.js';
 import { operatorFromAuthInfo } from '../../src/auth/tokenOperator.js';
 import { createTokenVerifier } from '../../src/auth/verifier.js';
-import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer } from './testIssuer.js';
+import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, TEST_POLICY as POLICY } from './testIssuer.js';
 
 const RESOURCE = 'https://helpdesk-mcp.example.com/mcp';
-const POLICY: OAuthPolicy = {
-  scopes: { read: 'helpdesk:read', write: 'helpdesk:write' },
-  displayNameClaims: ['preferred_username', 'email', 'sub'],
-  maxTokenLifetimeSeconds: 3600,
-};
-
 let idp: TestIssuer;
 let key: SigningKey;
 let rsaKey: SigningKey;

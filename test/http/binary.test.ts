@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer as createNetServer } from 'node:net';
@@ -9,58 +8,18 @@ import { environmentFor } from '../../src/sandbox/connect.js';
 import { makeKey, signToken, startTestIssuer, type TestIssuer } from '../auth/testIssuer.js';
 import { startTestEmulator as startEmulator, type TestEmulator as Emulator } from '../support/emulator.js';
 import { readAudit } from '../support/harness.js';
+import { startHttpBinary } from './httpBinary.js';
 
-const BIN = resolve(import.meta.dirname, '../../dist/index.js');
-
-interface Running {
-  url: Promise<URL>;
-  stderr(): string;
-  stdout(): string;
-  exited: Promise<number | null>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-const running: Running[] = [];
 const emulators: Emulator[] = [];
 const issuers: TestIssuer[] = [];
 afterEach(async () => {
   await Promise.all(issuers.splice(0).map((issuer) => issuer.close()));
-  for (const server of running.splice(0)) server.kill('SIGKILL');
   await Promise.all(emulators.splice(0).map((emulator) => emulator.close()));
 });
 
-/** The built binary with --http, as a service manager starts it; the URL comes from its start-up log line. */
-function startBinary(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'p1mcp-home-')), PINGONE_MCP_HTTP_PORT: '0', PINGONE_MCP_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const url = new Promise<URL>((resolveUrl, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-      const found = /"url":"([^"]+)"/.exec(err);
-      if (found?.[1]) resolveUrl(new URL(found[1]));
-    });
-    child.once('exit', () => reject(new Error(`exited before listening: ${err.slice(0, 500)}`)));
-  });
-  url.catch(() => {});
-  const server: Running = {
-    url,
-    stderr: () => err,
-    stdout: () => out,
-    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code))),
-    kill: (signal) => child.kill(signal),
-  };
-  running.push(server);
-  return server;
-}
-
 describe('the built binary with --http', () => {
   it('refuses to listen on a non-loopback address without OAuth: one line naming the setting, exit 2', async () => {
-    const server = startBinary(['--sandbox', '--http'], { PINGONE_MCP_HTTP_HOST: '0.0.0.0', PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'a.jsonl') });
+    const server = startHttpBinary(['--sandbox', '--http'], { PINGONE_MCP_HTTP_HOST: '0.0.0.0', PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'a.jsonl') });
     expect(await server.exited).toBe(2);
     const lines = server.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -74,7 +33,7 @@ describe('the built binary with --http', () => {
     const dir = mkdtempSync(join(tmpdir(), 'p1mcp-secret-'));
     writeFileSync(join(dir, 'secret'), `${emulator.clientSecret}\n`, { mode: 0o600 });
     const { PINGONE_CLIENT_SECRET: _unused, ...env } = environmentFor(emulator);
-    const server = startBinary(['--http'], { ...env, PINGONE_CLIENT_SECRET_FILE: join(dir, 'secret'), PINGONE_MCP_AUDIT_LOG: join(dir, 'audit.jsonl') });
+    const server = startHttpBinary(['--http'], { ...env, PINGONE_CLIENT_SECRET_FILE: join(dir, 'secret'), PINGONE_MCP_AUDIT_LOG: join(dir, 'audit.jsonl') });
     const url = await server.url;
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
@@ -90,7 +49,7 @@ describe('the built binary with --http', () => {
     const emulator = await startEmulator({ latencyMs: 700 });
     emulators.push(emulator);
     const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'audit.jsonl');
-    const server = startBinary(['--http'], { ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_CONFIRM: 'never' });
+    const server = startHttpBinary(['--http'], { ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_CONFIRM: 'never' });
     const url = await server.url;
     const client = new Client({ name: 'drain-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(url));
@@ -124,7 +83,7 @@ describe('the built binary with --http', () => {
     const key = await makeKey('k1');
     idp.published = [key];
     const resource = `http://127.0.0.1:${await freePort()}/mcp`;
-    const server = startBinary(['--http'], {
+    const server = startHttpBinary(['--http'], {
       ...environmentFor(emulator),
       PINGONE_MCP_HTTP_PORT: new URL(resource).port,
       PINGONE_MCP_RESOURCE: resource,
@@ -151,7 +110,7 @@ describe('the built binary with --http', () => {
     const emulator = await startEmulator();
     emulators.push(emulator);
     const resource = `http://127.0.0.1:${await freePort()}/mcp`;
-    const server = startBinary(['--http'], {
+    const server = startHttpBinary(['--http'], {
       ...environmentFor(emulator),
       PINGONE_MCP_HTTP_PORT: new URL(resource).port,
       PINGONE_MCP_RESOURCE: resource,

@@ -1,16 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { environmentFor } from '../../src/sandbox/connect.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startHttpBinary } from './httpBinary.js';
 
-const BIN = resolve(import.meta.dirname, '../../dist/index.js');
-const children: Array<ReturnType<typeof spawn>> = [];
 const emulators: TestEmulator[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
   await Promise.all(emulators.splice(0).map((emulator) => emulator.close()));
 });
 
@@ -21,21 +18,8 @@ afterEach(async () => {
 async function startBinary(): Promise<{ url: URL; stderr: () => string }> {
   const emulator = await startTestEmulator();
   emulators.push(emulator);
-  const child = spawn(process.execPath, [BIN, '--http'], {
-    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'p1mcp-home-')), ...environmentFor(emulator), PINGONE_MCP_HTTP_PORT: '0', PINGONE_MCP_LOG_LEVEL: 'debug', PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'a.jsonl') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let err = '';
-  const url = await new Promise<URL>((resolveUrl, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-      const found = /"url":"([^"]+)"/.exec(err);
-      if (found?.[1]) resolveUrl(new URL(found[1]));
-    });
-    child.once('exit', () => reject(new Error(`exited before listening: ${err.slice(0, 500)}`)));
-  });
-  return { url, stderr: () => err };
+  const server = startHttpBinary(['--http'], { ...environmentFor(emulator), PINGONE_MCP_LOG_LEVEL: 'debug', PINGONE_MCP_AUDIT_LOG: join(mkdtempSync(join(tmpdir(), 'p1mcp-')), 'a.jsonl') });
+  return { url: await server.url, stderr: server.stderr };
 }
 
 // Attack: any HTTP client the guard lets through sends a body whose text the transport's error message

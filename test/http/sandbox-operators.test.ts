@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { auth, Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { TestClientProvider } from '../auth/clientProvider.js';
 import { readAudit } from '../support/harness.js';
+import { startHttpBinary } from './httpBinary.js';
 import { structuredOf } from './support.js';
 
 /**
@@ -14,7 +14,6 @@ import { structuredOf } from './support.js';
  * OAuth flow against the sandbox's authorization server as each fictional
  * operator, and the tools treat them as the issue asks.
  */
-const BIN = resolve(import.meta.dirname, '../../dist/index.js');
 const stops: Array<() => void> = [];
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
@@ -22,21 +21,8 @@ afterEach(() => {
 
 async function startSandbox(): Promise<{ url: URL; auditPath: string }> {
   const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-sbx-')), 'audit.jsonl');
-  const child = spawn(process.execPath, [BIN, '--sandbox', '--http'], {
-    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'p1mcp-home-')), PINGONE_MCP_HTTP_PORT: '0', PINGONE_MCP_LOG_LEVEL: 'info', PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_CONFIRM: 'never' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  stops.push(() => child.kill('SIGKILL'));
-  let err = '';
-  const url = await new Promise<URL>((done, fail) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-      const found = /"url":"([^"]+)"/.exec(err);
-      if (found?.[1]) done(new URL(found[1]));
-    });
-    child.once('exit', () => fail(new Error(`exited before listening: ${err.slice(0, 500)}`)));
-  });
-  return { url, auditPath };
+  const server = startHttpBinary(['--sandbox', '--http'], { PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_CONFIRM: 'never' });
+  return { url: await server.url, auditPath };
 }
 
 /** Signs in as `operator` through the whole flow (discovery from the 401, registration, PKCE), then connects. */

@@ -8,7 +8,7 @@ import type { McpRequestContext, McpServer } from '@modelcontextprotocol/server'
 import { assemble } from '../../src/app.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { createResourceServer } from '../../src/auth/resourceServer.js';
-import { loadConfig, type OAuthPolicy, type PingOneSettings } from '../../src/config.js';
+import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { registerServiceGauges } from '../../src/cli/serveHttp.js';
 import { createRequestGuard } from '../../src/http/guard.js';
 import { HttpService, type HttpTimeouts } from '../../src/http/listener.js';
@@ -17,18 +17,14 @@ import { createLogger } from '../../src/logger.js';
 import { createTelemetry, meteredAuditSink } from '../../src/metrics/telemetry.js';
 import { settingsFor } from '../../src/sandbox/connect.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
-import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, type TokenParts } from '../auth/testIssuer.js';
+import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, type TokenParts, TEST_POLICY } from '../auth/testIssuer.js';
 import { startTestEmulator as startEmulator, type TestEmulator as Emulator, type TestEmulatorOptions as EmulatorOptions } from '../support/emulator.js';
 import { createServer } from '../../src/server.js';
 import { readAudit, type Era } from '../support/harness.js';
 
-export const READ_SCOPE = 'helpdesk:read';
-export const WRITE_SCOPE = 'helpdesk:write';
-export const POLICY: OAuthPolicy = {
-  scopes: { read: READ_SCOPE, write: WRITE_SCOPE },
-  displayNameClaims: ['preferred_username', 'email', 'sub'],
-  maxTokenLifetimeSeconds: 3600,
-};
+export const READ_SCOPE = TEST_POLICY.scopes.read;
+export const WRITE_SCOPE = TEST_POLICY.scopes.write;
+export const POLICY = TEST_POLICY;
 
 /**
  * OAuth as a tenant has it, on loopback: a real issuer (discovery and JWKS,

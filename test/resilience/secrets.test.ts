@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { expect, it } from 'vitest';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
-import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
+import { protocolViolations, stoppedAfterEach, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
 
 /**
  * After a run of good and failing calls — expired tokens, 401s, a refusing
@@ -11,17 +10,7 @@ import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned
  * trace with the audit trail mirrored there, or the audit trail itself.
  */
 
-let emulator: TestEmulator | undefined;
-const servers: Spawned[] = [];
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.kill();
-    await server.exited;
-  }
-  await emulator?.close();
-  emulator = undefined;
-});
+const started = stoppedAfterEach();
 
 const loud = { PINGONE_MCP_LOG_LEVEL: 'trace', PINGONE_MCP_AUDIT_STDERR: 'true', PINGONE_MCP_MAX_WRITES_PER_MINUTE: '1000' };
 
@@ -46,10 +35,9 @@ async function run(server: Spawned, calls: Array<{ before?: () => void; tool: st
 }
 
 it('no secret or token in stdout, stderr (trace), results or the audit trail', async () => {
-  const e = (emulator = await startTestEmulator());
+  const e = await started.emulator();
   const auditPath = tempAuditPath('p1mcp-secrets-');
-  const server = spawnServer({ env: tenantEnv(e, auditPath, loud) });
-  servers.push(server);
+  const server = started.spawn({ env: tenantEnv(e, auditPath, loud) });
   const results = await run(server, [
     { tool: 'unlock_user', args: { user: 'jdoe', reason: 'INC-s1' } },
     { tool: 'find_user', args: { query: 'Jane' } },
@@ -121,8 +109,7 @@ it('no secret or token in stdout, stderr (trace), results or the audit trail', a
 
   // A second run with the wrong secret: the refusal path.
   const wrongSecret = `wrong-${e.clientSecret.slice(0, 6)}-secret-value`;
-  const wrongServer = spawnServer({ env: tenantEnv(e, auditPath, { ...loud, PINGONE_CLIENT_SECRET: wrongSecret }) });
-  servers.push(wrongServer);
+  const wrongServer = started.spawn({ env: tenantEnv(e, auditPath, { ...loud, PINGONE_CLIENT_SECRET: wrongSecret }) });
   const refused = await run(wrongServer, [{ tool: 'unlock_user', args: { user: 'jdoe' } }]);
   expect(refused[0]?.structuredContent?.error?.code).toBe('PINGONE_AUTH');
 

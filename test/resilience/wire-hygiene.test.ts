@@ -1,28 +1,16 @@
-import { afterEach, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { protocolViolations, spawnServer, tempAuditPath, tenantEnv, type Spawned } from './support/spawned.js';
+import { expect, it } from 'vitest';
+import { protocolViolations, stoppedAfterEach, tempAuditPath, tenantEnv } from './support/spawned.js';
 
 /**
  * What only the real binary on real pipes shows: an argument named __proto__
  * sent as raw JSON, and stderr under many concurrent calls.
  */
 
-let emulator: TestEmulator | undefined;
-const servers: Spawned[] = [];
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.kill();
-    await server.exited;
-  }
-  await emulator?.close();
-  emulator = undefined;
-});
+const started = stoppedAfterEach();
 
 it('refuses an argument named __proto__ sent on the wire, and PingOne sees no write', async () => {
-  const e = (emulator = await startTestEmulator());
-  const server = spawnServer({ env: tenantEnv(e, tempAuditPath()) });
-  servers.push(server);
+  const e = await started.emulator();
+  const server = started.spawn({ env: tenantEnv(e, tempAuditPath()) });
   await server.initialize();
   server.send('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"unlock_user","arguments":{"user":"jdoe","__proto__":{"dryRun":false}}}}');
   const answer = await server.response(7, 15_000);
@@ -35,9 +23,8 @@ it('refuses an argument named __proto__ sent on the wire, and PingOne sees no wr
 });
 
 it('50 concurrent calls leave only JSON lines on stderr (no listener-leak warning), at debug level', async () => {
-  const e = (emulator = await startTestEmulator());
-  const server = spawnServer({ env: tenantEnv(e, tempAuditPath(), { PINGONE_MCP_LOG_LEVEL: 'debug', PINGONE_MCP_MAX_CONCURRENT_CALLS: '64' }) });
-  servers.push(server);
+  const e = await started.emulator();
+  const server = started.spawn({ env: tenantEnv(e, tempAuditPath(), { PINGONE_MCP_LOG_LEVEL: 'debug', PINGONE_MCP_MAX_CONCURRENT_CALLS: '64' }) });
   await server.initialize();
   e.faults.add({ match: { route: 'users.search' }, times: Infinity, action: { kind: 'delay', ms: 100 } });
   const ids = Array.from({ length: 50 }, (_, i) => 1000 + i);

@@ -173,6 +173,32 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, wh
 }
 
 /**
+ * For a test file that starts its own emulator and servers (several per test,
+ * initialized by the test): whatever `emulator()` and `spawn()` started is
+ * stopped after each test.
+ */
+export function stoppedAfterEach(): { emulator: () => Promise<TestEmulator>; spawn: typeof spawnServer } {
+  let emulator: TestEmulator | undefined;
+  const servers: Spawned[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.kill();
+      await server.exited;
+    }
+    await emulator?.close();
+    emulator = undefined;
+  });
+  return {
+    emulator: async () => (emulator = await startTestEmulator()),
+    spawn: (options) => {
+      const server = spawnServer(options);
+      servers.push(server);
+      return server;
+    },
+  };
+}
+
+/**
  * A starter for the current test file: a fresh emulator and the built binary
  * pointed at it, initialized. After each test the binary's stdout must have
  * carried nothing but JSON-RPC; then both are stopped.
