@@ -67,6 +67,24 @@ describe('one chain per file', () => {
     expect(await verifyAuditFile(real)).toMatchObject({ ok: true, records: 40 });
   });
 
+  // Attack: a second name for the file made with `ln` (not a symlink) has another real
+  // path, so another lock file: two servers would append to one file without sharing a
+  // lock and fork the chain. A file with more than one name is refused.
+  it.skipIf(!posix)('a hard link to the trail under another name is refused, so no second lock guards the same file', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'audit.jsonl');
+    const alias = path.join(dir, 'alias.jsonl');
+    const viaReal = await openAuditTrail(real);
+    await viaReal.append(sampleEntry(0));
+    fs.linkSync(real, alias);
+    const viaAlias = await openAuditTrail(alias);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? viaReal : viaAlias).append(sampleEntry(i))));
+    expect(results.filter((_, i) => i % 2 === 1).every((result) => result.status === 'rejected')).toBe(true);
+    expect(viaAlias.status()).toMatchObject({ state: 'broken', reason: expect.stringContaining('has 2 names (hard links)') });
+    // Before the refusal: all 40 acknowledged as durable, and verify found two records claiming seq 2.
+    expect(await verifyAuditFile(real)).toMatchObject({ ok: true, records: 21 });
+  });
+
   it('concurrent appends in one process are group-committed: fewer fdatasyncs than records, each in its place', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const trail = await openAuditTrail(file);
