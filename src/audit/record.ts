@@ -17,7 +17,12 @@
  * 2: adds `actor.verified`, the operator an OAuth access token named.
  */
 export const AUDIT_FORMAT_VERSION = 2;
-export type AuditPhase = 'intent' | 'outcome';
+/**
+ * `asked`: a write call put a question naming the account to a person and ends
+ * here until they answer (a 2026-era client may never come back), so the read
+ * that built the question has its own record; the resumed call keeps the auditId.
+ */
+export type AuditPhase = 'intent' | 'outcome' | 'asked';
 
 export type AuditOutcome =
   | 'unlocked'
