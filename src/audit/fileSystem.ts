@@ -23,6 +23,8 @@ export interface AuditFileStat {
   ino: number;
   mode: number;
   uid: number;
+  /** Names (hard links) the file has. */
+  nlink: number;
   isFile(): boolean;
 }
 

@@ -1,7 +1,8 @@
 /**
  * One line of the audit trail. A tool call that writes to PingOne produces an
  * `intent` record (fsync'd before the write is sent) and an `outcome` record;
- * a call that ends without a write produces one `outcome` record.
+ * a call that ends without a write produces one `outcome` record; a call that
+ * asks a person first adds an `asked` record before the question goes out.
  *
  * `hash` is SHA-256 (hex) of the RFC 8785 canonical JSON of the record without
  * `hash`, exactly as written: a field added in a later format is covered by the
@@ -17,7 +18,12 @@
  * 2: adds `actor.verified`, the operator an OAuth access token named.
  */
 export const AUDIT_FORMAT_VERSION = 2;
-export type AuditPhase = 'intent' | 'outcome';
+/**
+ * `asked`: a write call put a question naming the account to a person and ends
+ * here until they answer (a 2026-era client may never come back), so the read
+ * that built the question has its own record; the resumed call keeps the auditId.
+ */
+export type AuditPhase = 'intent' | 'outcome' | 'asked';
 
 export type AuditOutcome =
   | 'unlocked'

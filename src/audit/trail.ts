@@ -7,6 +7,7 @@ import { nodeAuditFileSystem, readFirstRecord, readTail, type AuditFileStat, typ
 import { auditPathProblem } from './location.js';
 import { LOCK_WAIT_MS, LockError, withFileLock } from './lock.js';
 import type { AuditEntry, AuditRecord, AuditSink } from './record.js';
+import { chainHolds } from './verify.js';
 
 export type { AuditFileSystem } from './fileSystem.js';
 export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
@@ -262,13 +263,14 @@ class FileAuditTrail implements AuditTrail {
     return file;
   }
 
-  /** Whether a replaced file is what `audit rotate` leaves: it starts by continuing this chain (or a later point of it). */
+  /** Whether a replaced file is what `audit rotate` leaves: its link is forgeable, so the file it names must hold our last record. */
   async #continuesOurChain(fd: number, size: number): Promise<boolean> {
     const first = await readFirstRecord(this.#fs, fd, size);
     const continuation = first === undefined ? undefined : asContinuation(first);
     if (continuation === undefined) return false;
-    const { seq, hash } = continuation.continues;
-    return seq > this.#last.seq || (seq === this.#last.seq && hash === this.#last.hash);
+    const { file, seq, hash } = continuation.continues;
+    if (seq < this.#last.seq || nodePath.basename(file) !== file) return false;
+    return chainHolds(nodePath.join(nodePath.dirname(this.#realPath), file), this.#last, { seq, hash });
   }
 
   /** Refuses a file others could rewrite; warns when others can read it. */

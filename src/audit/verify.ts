@@ -244,3 +244,23 @@ function quickSeq(line: Line): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether the file at `path` is a chain that verifies, ends at `end`, and holds
+ * `record` (seq 0: starts a trail from nothing): what a running trail asks of the
+ * file a `continued` record names before it follows a rotation it did not watch.
+ * Anyone can write a well-formed `continued` record; only the real predecessor
+ * holds the records this server wrote.
+ */
+export async function chainHolds(path: string, record: ChainPosition, end: ChainPosition): Promise<boolean> {
+  const result = await verifyAuditFile(path).catch(() => undefined);
+  if (result?.ok !== true || result.last.seq !== end.seq || result.last.hash !== end.hash) return false;
+  if (record.seq === 0) return result.continues === undefined;
+  if (result.continues?.seq === record.seq) return result.continues.hash === record.hash;
+  for await (const line of readFileLines(path)) {
+    if (!('text' in line)) continue;
+    const parsed = JSON.parse(line.text) as { seq: number; hash: string }; // verified above
+    if (parsed.seq === record.seq) return parsed.hash === record.hash;
+  }
+  return false;
+}

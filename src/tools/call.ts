@@ -1,5 +1,5 @@
 import type { McpServer, InputRequiredResult, ServerContext } from '@modelcontextprotocol/server';
-import type { AuditActor, AuditEntry, AuditOutcome, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
+import type { AuditActor, AuditEntry, AuditOutcome, AuditPhase, AuditPingOne, AuditSink, AuditTarget } from '../audit/record.js';
 import type { Operator } from '../auth/operator.js';
 import type { Guards, ScopeNames } from '../config.js';
 import { maskIfPersonal } from '../mask.js';
@@ -139,6 +139,18 @@ export class Call {
     this.intentRecorded = true;
   }
 
+  /**
+   * Records, durably, that a question naming `target` goes to a person: the call
+   * ends there until an answer comes back, perhaps never, and nothing is read without a record.
+   */
+  async recordQuestion(target: AuditTarget): Promise<void> {
+    try {
+      await this.deps.audit.append(this.entry('asked', target));
+    } catch (error) {
+      throw new ToolError('AUDIT_UNAVAILABLE', `Refused: nothing was sent to PingOne, and no one was asked to confirm. ${asSentence(problemOf(error))} An administrator must fix the audit log (PINGONE_MCP_AUDIT_LOG).`);
+    }
+  }
+
   get wroteOrMayHave(): boolean {
     return this.intentRecorded;
   }
@@ -151,7 +163,7 @@ export class Call {
     return Math.round(performance.now() - this.startedAt);
   }
 
-  entry(phase: 'intent' | 'outcome', target: AuditTarget): AuditEntry {
+  entry(phase: AuditPhase, target: AuditTarget): AuditEntry {
     return {
       auditId: this.auditId,
       phase,

@@ -76,7 +76,10 @@ export async function guardedWrite(call: Call, request: WriteRequest): Promise<B
     // Known broken: no person is shown the account and asked to approve a write that would be refused.
     assertRecordable(call, 'Refused: nothing was sent to PingOne, and no one was asked to confirm. The audit trail cannot record the write.');
     const decision = await deps.confirmation.decide(call.mcp, call.auditId, operator, request.action, request.question);
-    if (decision.kind === 'ask') return decision.result;
+    if (decision.kind === 'ask') {
+      await call.recordQuestion(request.subject.target);
+      return decision.result;
+    }
     // One slot of the write limit and one question cover every write the call sends.
     const send: SendWrite = async (action) => {
       if (!request.action.writes.includes(action.kind)) throw new Error(`the write ${action.kind} was not among those approved`);

@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
+import { buildContinuation, serializeRecord } from '../../src/audit/chain.js';
 import { AuditUnavailableError } from '../../src/audit/errors.js';
+import { rotateAuditFile } from '../../src/audit/rotate.js';
 import { nodeAuditFileSystem, openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { readLines, sampleEntry, tempDir } from './helpers.js';
@@ -63,6 +65,24 @@ describe('one chain per file', () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? viaReal : viaLink).append(sampleEntry(i))));
     expect(readLines(real).map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(await verifyAuditFile(real)).toMatchObject({ ok: true, records: 40 });
+  });
+
+  // Attack: a second name for the file made with `ln` (not a symlink) has another real
+  // path, so another lock file: two servers would append to one file without sharing a
+  // lock and fork the chain. A file with more than one name is refused.
+  it.skipIf(!posix)('a hard link to the trail under another name is refused, so no second lock guards the same file', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'audit.jsonl');
+    const alias = path.join(dir, 'alias.jsonl');
+    const viaReal = await openAuditTrail(real);
+    await viaReal.append(sampleEntry(0));
+    fs.linkSync(real, alias);
+    const viaAlias = await openAuditTrail(alias);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? viaReal : viaAlias).append(sampleEntry(i))));
+    expect(results.filter((_, i) => i % 2 === 1).every((result) => result.status === 'rejected')).toBe(true);
+    expect(viaAlias.status()).toMatchObject({ state: 'broken', reason: expect.stringContaining('has 2 names (hard links)') });
+    // Before the refusal: all 40 acknowledged as durable, and verify found two records claiming seq 2.
+    expect(await verifyAuditFile(real)).toMatchObject({ ok: true, records: 21 });
   });
 
   it('concurrent appends in one process are group-committed: fewer fdatasyncs than records, each in its place', async () => {
@@ -186,4 +206,51 @@ describe('two processes, one killed mid-load', () => {
     const written = new Set(readLines(file).map((line) => (JSON.parse(line) as { auditId: string }).auditId));
     expect(told.filter((n) => !written.has(`c${n}`))).toEqual([]);
   }, 40_000);
+});
+
+describe('a forged rotation swapped in under a running trail', () => {
+  // Attack: replace the file with one whose first record is a well-formed `continued`
+  // record claiming a later point of the chain (seq far ahead, any hash, a predecessor
+  // that does not exist). The server must not adopt it: that would bury the records it
+  // wrote under a chain that `audit verify` accepts on its own.
+  it('a continuation naming a predecessor that does not hold our last record is refused', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    await trail.append(sampleEntry(1));
+    const forged = buildContinuation('gone.jsonl', { seq: 100, hash: 'ab'.repeat(32) }, { osUser: 'x', host: 'y' }, new Date().toISOString());
+    const swap = path.join(dir, 'swap.jsonl');
+    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
+    fs.renameSync(swap, file);
+    await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
+    expect(readLines(file)).toHaveLength(1);
+  });
+
+  it('the same forgery with a predecessor file that is not ours is refused too', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    const other = await openAuditTrail(path.join(dir, 'other.jsonl'));
+    for (let i = 0; i < 5; i++) await other.append(sampleEntry(i));
+    const otherEnd = (await verifyAuditFile(path.join(dir, 'other.jsonl'))) as { last: { seq: number; hash: string } };
+    const forged = buildContinuation('other.jsonl', otherEnd.last, { osUser: 'x', host: 'y' }, new Date().toISOString());
+    const swap = path.join(dir, 'swap.jsonl');
+    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
+    fs.renameSync(swap, file);
+    await expect(trail.append(sampleEntry(1))).rejects.toThrow(/was replaced while this server was running/);
+  });
+
+  it('a real rotation after another server appended is still followed', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    const second = await openAuditTrail(file);
+    await second.append(sampleEntry(1));
+    await second.append(sampleEntry(2));
+    expect((await rotateAuditFile(file)).kind).toBe('rotated');
+    expect((await trail.append(sampleEntry(3))).seq).toBe(5);
+  });
 });

@@ -45,7 +45,7 @@ describe.each(ERAS)('MCP over Streamable HTTP, %s-era client', (era) => {
     expect(asked).toHaveLength(1);
     expect(asked[0]?.message).toMatch(/^Unlock the account "jdoe" \(name "Jane Doe", user ID /);
     expect(structuredOf(result).outcome).toBe('unlocked');
-    expect(harness.audit().map((record) => record.phase)).toEqual(['intent', 'outcome']);
+    expect(harness.audit().map((record) => record.phase)).toEqual(['asked', 'intent', 'outcome']);
   });
 
   it('writes nothing when the person declines', async () => {
@@ -336,7 +336,8 @@ describe('PINGONE_MCP_CONFIRM_KEY across instances', () => {
     const { asked, result, first, second } = await askOnOneAnswerOnOther([KEY, KEY]);
     expect(asked).toBe(1);
     expect(result).toMatchObject({ outcome: 'unlocked' });
-    expect(first.audit()).toEqual([]);
+    // The instance that asked recorded the question; the one that received the answer, the write.
+    expect(first.audit().map((record) => record.phase)).toEqual(['asked']);
     expect(second.audit().map((record) => record.phase)).toEqual(['intent', 'outcome']);
   });
 

@@ -84,6 +84,7 @@ describe('a sealed question lends its audit id only to the call it was asked for
     expect(found.structuredContent.auditId).not.toBe(unlocked.structuredContent.auditId);
     const byId = h.audit().filter((r) => r.auditId === unlocked.structuredContent.auditId);
     expect(byId.map((r) => [r.tool, r.phase])).toEqual([
+      ['unlock_user', 'asked'],
       ['unlock_user', 'intent'],
       ['unlock_user', 'outcome'],
     ]);

@@ -30,7 +30,8 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     expect(result.structured.outcome).toBe('unlocked');
     expect(pingOneWrites(harness)).toHaveLength(1);
     const records = harness.audit();
-    expect(records.map((r) => r.phase)).toEqual(['intent', 'outcome']);
+    // The question named the account before anyone answered: it has its own record.
+    expect(records.map((r) => r.phase)).toEqual(['asked', 'intent', 'outcome']);
     expect(records.every((r) => r.auditId === result.structured.auditId)).toBe(true);
     const transactionIds = new Set(harness.emulator.requests.filter((r) => r.route !== 'token').map((r) => r.headers['x-ping-external-transaction-id']));
     expect(transactionIds).toEqual(new Set([result.structured.auditId]));
@@ -50,7 +51,10 @@ describe.each(ERAS)('confirmation by a person over a %s-era connection', (era) =
     expect(result.structured.error.code).toBe('NOT_CONFIRMED');
     expect(result.text).toMatch(explanation);
     expect(pingOneWrites(harness)).toHaveLength(0);
-    expect(harness.audit()).toEqual([expect.objectContaining({ phase: 'outcome', outcome: 'denied', auditId: result.structured.auditId })]);
+    expect(harness.audit()).toEqual([
+      expect.objectContaining({ phase: 'asked', auditId: result.structured.auditId }),
+      expect.objectContaining({ phase: 'outcome', outcome: 'denied', auditId: result.structured.auditId }),
+    ]);
   });
 
   it('identifies the target by its IDs: two accounts alike in every display field get different questions', async () => {
