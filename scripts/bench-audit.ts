@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AuditEntry } from '../src/audit/record.js';
 import { openAuditTrail } from '../src/audit/trail.js';
+import { percentile } from './bench/stats.js';
 
 const count = Number(process.argv[2] ?? 2000);
 if (!Number.isSafeInteger(count) || count < 1) {
@@ -60,10 +61,6 @@ function entries(i: number): [AuditEntry, AuditEntry] {
       durationMs: 183,
     },
   ];
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 function report(label: string, unit: string, samplesNs: readonly bigint[], totalNs: bigint): void {

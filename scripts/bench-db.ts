@@ -17,15 +17,12 @@ import { PostgresWriteLimiter } from '../src/store/postgres/limits.js';
 import { sampleEntry } from '../test/audit/helpers-entry.js';
 import { createDatabase } from '../test/postgres/support/database-admin.js';
 import { startTestPostgres, type TestPostgres } from '../test/postgres/support/server.js';
+import { percentile } from './bench/stats.js';
 
 const count = Number(process.argv[2] ?? 500);
 if (!Number.isSafeInteger(count) || count < 1) {
   process.stderr.write('usage: npx tsx scripts/bench-db.ts [N]   (N: records per measurement, default 500)\n');
   process.exit(2);
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 async function measure(label: string, unit: string, n: number, one: (i: number) => Promise<unknown> | unknown): Promise<void> {

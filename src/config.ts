@@ -129,19 +129,20 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv, flags: Flags = {}): Config
   const target: Target = sandbox ? { kind: 'sandbox' } : { kind: 'tenant', pingone: loadPingOneSettings(env) };
   const oauth = loadOAuthConfig(env, target);
   const http = flags.http === true || bool(env, 'PINGONE_MCP_HTTP', false) ? loadHttpSettings(env, oauth) : undefined;
-  const common = {
+  return {
+    target,
     auditLogPath,
     logLevel,
     auditToStderr,
     guards,
     calls,
     shutdownGraceMs: Number(grace),
+    oauth,
     ...(operator === undefined ? {} : { operator }),
     ...(http === undefined ? {} : { http }),
     ...(confirmKey === undefined ? {} : { confirmKey }),
     ...(database === undefined ? {} : { database }),
   };
-  return { target, ...common, oauth };
 }
 
 function loadGuards(env: NodeJS.ProcessEnv, flags: Flags): Guards {

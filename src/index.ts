@@ -68,15 +68,14 @@ async function main(argv: string[]): Promise<number> {
       process.exit(2);
     });
   }
+  const output = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
   if (argv[0] === 'db') {
     const { runDbCommand } = await import('./cli/db.js');
-    return runDbCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
-  }
-  if (argv[0] === 'audit' && (argv[1] === 'export' || argv.some((arg) => arg === '--database' || arg.startsWith('--database=')))) {
-    const { runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
-    return runAuditDatabaseCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env });
+    return runDbCommand(argv.slice(1), { ...output, env: process.env });
   }
   if (argv[0] === 'audit') {
+    const { isDatabaseAuditCommand, runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
+    if (isDatabaseAuditCommand(argv.slice(1))) return runAuditDatabaseCommand(argv.slice(1), { ...output, env: process.env });
     // A server with a database never writes the file: say so, rather than verify a trail nobody writes.
     if (process.env.PINGONE_MCP_DATABASE_URL?.trim() || process.env.PINGONE_MCP_DATABASE_URL_FILE?.trim()) {
       process.stderr.write(`${SERVER_NAME}: note: PINGONE_MCP_DATABASE_URL is set, but this reads the file trail; add --database env to read the database's.\n`);
@@ -84,8 +83,7 @@ async function main(argv: string[]): Promise<number> {
     const { runAuditCommand } = await import('./cli/audit.js');
     const { defaultAuditLogPath } = await import('./audit/location.js');
     return runAuditCommand(argv.slice(1), {
-      stdout: (text: string) => process.stdout.write(text),
-      stderr: (text: string) => process.stderr.write(text),
+      ...output,
       // The same file the server would write, with or without --sandbox.
       defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
     });

@@ -6,10 +6,9 @@ import type { AuditRecord } from '../audit/record.js';
 import { rotateAuditFile } from '../audit/rotate.js';
 import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, type AuditFilter } from '../audit/show.js';
 import { checkContinuation, verifyAuditFile, type VerifyResult } from '../audit/verify.js';
+import { runSubcommand, type Output } from './subcommands.js';
 
-export interface AuditCommandIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
+export interface AuditCommandIo extends Output {
   /** The trail used when no FILE is given: the sandbox's with --sandbox, else the tenant's. Throws when it cannot be worked out. */
   defaultPath: (sandbox: boolean) => string;
   /** Clock for `--since 24h` and the table's summary (tests). */
@@ -42,32 +41,12 @@ const MAX_WARNINGS = 20;
 
 /** Runs `audit <subcommand> …` and resolves to the process exit code. Never throws. */
 export async function runAuditCommand(args: string[], io: AuditCommandIo): Promise<number> {
-  const [subcommand, ...rest] = args;
-  try {
-    switch (subcommand) {
-      case 'verify':
-        return await verifyCommand(rest, io);
-      case 'show':
-        return await showCommand(rest, io);
-      case 'rotate':
-        return await rotateCommand(rest, io);
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout(AUDIT_USAGE);
-        return 0;
-      case undefined:
-        io.stderr(`${COMMAND}: a subcommand is needed.\n\n${AUDIT_USAGE}`);
-        return 2;
-      default:
-        io.stderr(`${COMMAND}: unknown subcommand "${subcommand}".\n\n${AUDIT_USAGE}`);
-        return 2;
-    }
-  } catch (err) {
-    // Only the message: an operator needs the reason, not our stack.
-    io.stderr(`${COMMAND}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
-  }
+  const handlers = {
+    verify: (rest: string[]) => verifyCommand(rest, io),
+    show: (rest: string[]) => showCommand(rest, io),
+    rotate: (rest: string[]) => rotateCommand(rest, io),
+  };
+  return runSubcommand(COMMAND, AUDIT_USAGE, handlers, args, io);
 }
 
 type Parsed =

@@ -83,23 +83,28 @@ export async function runAuditDatabaseCommand(args: string[], io: CommandIo): Pr
   }
 }
 
+/** The database's trails; with --sandbox, only the sandbox's. */
+async function trailsIn(sql: Sql, sandbox: boolean): Promise<TrailKey[]> {
+  const { listTrails } = await import('../store/postgres/trails.js');
+  return (await listTrails(sql)).map((t) => t.key).filter((key) => !sandbox || key.scope === 'sandbox');
+}
+
 /** The trail the command is about: the one named, or the only one (of that scope) in the database. */
 async function oneTrail(sql: Sql, location: string, named: TrailKey | undefined, sandbox: boolean): Promise<TrailKey> {
   if (named !== undefined) return named;
-  const { listTrails } = await import('../store/postgres/trails.js');
   const { describeTrail } = await import('../store/postgres/audit.js');
-  const trails = (await listTrails(sql)).filter((t) => !sandbox || t.key.scope === 'sandbox');
+  const trails = await trailsIn(sql, sandbox);
   const only = trails[0];
-  if (only !== undefined && trails.length === 1) return only.key;
+  if (only !== undefined && trails.length === 1) return only;
   if (trails.length === 0) throw new ConfigError(`database ${location} holds no ${sandbox ? 'sandbox ' : ''}audit trail yet.`);
-  const names = trails.map((t) => describeTrail(t.key)).join(', ');
+  const names = trails.map((key) => describeTrail(key)).join(', ');
   throw new ConfigError(`database ${location} holds several trails (${names.slice(0, 400)}): choose one with --environment ID [--sandbox].`);
 }
 
 async function verify(sql: Sql, location: string, named: TrailKey | undefined, sandbox: boolean, io: CommandIo): Promise<number> {
-  const { listTrails, verifyTrail } = await import('../store/postgres/trails.js');
+  const { verifyTrail } = await import('../store/postgres/trails.js');
   const { describeTrail } = await import('../store/postgres/audit.js');
-  const keys = named !== undefined ? [named] : (await listTrails(sql)).map((t) => t.key).filter((key) => !sandbox || key.scope === 'sandbox');
+  const keys = named !== undefined ? [named] : await trailsIn(sql, sandbox);
   if (keys.length === 0) {
     io.stdout(`ok: no audit trail in ${location} yet\n`);
     return 0;

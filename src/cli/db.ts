@@ -4,6 +4,7 @@ import { describeOsError } from '../audit/errors.js';
 import { readFileLines } from '../audit/lines.js';
 import { verifyAuditFile } from '../audit/verify.js';
 import type { TrailKey } from '../store/postgres/audit.js';
+import { runSubcommand, type Output } from './subcommands.js';
 
 /**
  * `pingone-helpdesk-mcp db …`: the database's owner runs the migrations and
@@ -11,9 +12,7 @@ import type { TrailKey } from '../store/postgres/audit.js';
  * The PostgreSQL code (and its driver) is loaded only when a command runs.
  */
 
-export interface CommandIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
+export interface CommandIo extends Output {
   env: NodeJS.ProcessEnv;
   /** Clock for `--since 24h` (tests). */
   now?: () => Date;
@@ -40,29 +39,7 @@ in PGPASSWORD.
 
 /** Runs `db <subcommand> …` and resolves to the exit code. Never throws. */
 export async function runDbCommand(args: string[], io: CommandIo): Promise<number> {
-  const [subcommand, ...rest] = args;
-  try {
-    switch (subcommand) {
-      case 'migrate':
-        return await migrateCommand(rest, io);
-      case 'import':
-        return await importCommand(rest, io);
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout(DB_USAGE);
-        return 0;
-      case undefined:
-        io.stderr(`${COMMAND}: a subcommand is needed.\n\n${DB_USAGE}`);
-        return 2;
-      default:
-        io.stderr(`${COMMAND}: unknown subcommand "${subcommand}".\n\n${DB_USAGE}`);
-        return 2;
-    }
-  } catch (err) {
-    io.stderr(`${COMMAND}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
-  }
+  return runSubcommand(COMMAND, DB_USAGE, { migrate: (rest) => migrateCommand(rest, io), import: (rest) => importCommand(rest, io) }, args, io);
 }
 
 /** The URL from --database (`env`: from the environment), else from the environment; a ConfigError when neither gives one. */

@@ -61,10 +61,6 @@ export class Counter<L extends string> implements Series {
     this.values.set(key, entry);
   }
 
-  get(labels: Record<L, string>): number {
-    return this.values.get(keyOf(this.labelNames, labels))?.value ?? 0;
-  }
-
   render(): string[] {
     return [...this.values.values()].map(({ labels, value }) => `${this.name}${labelText(labels)} ${format(value)}`);
   }

@@ -54,15 +54,15 @@ export function meteredAuditSink(sink: AuditSink, telemetry: Telemetry): AuditSi
   return {
     async append(entry) {
       const started = performance.now();
+      let ok = false;
       try {
         const record = await sink.append(entry);
-        telemetry.auditAppend(true, (performance.now() - started) / 1000);
-        if (entry.phase === 'outcome' && entry.outcome !== undefined) telemetry.toolCall(entry.tool, entry.outcome);
+        ok = true;
         return record;
-      } catch (error) {
-        telemetry.auditAppend(false, (performance.now() - started) / 1000);
+      } finally {
+        telemetry.auditAppend(ok, (performance.now() - started) / 1000);
+        // A call whose outcome could not be recorded still finished: it counts either way.
         if (entry.phase === 'outcome' && entry.outcome !== undefined) telemetry.toolCall(entry.tool, entry.outcome);
-        throw error;
       }
     },
     status: () => sink.status(),

@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -9,6 +8,7 @@ import { environmentFor } from '../../src/sandbox/connect.js';
 import { startEmulator, type Emulator } from '../../src/sandbox/emulator.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer } from '../auth/testIssuer.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * No container engine runs here, so this test plays the Dockerfile's runtime
@@ -142,14 +142,6 @@ function runAsUser(command: string[], env: Record<string, string>) {
 
 function exitOf(child: ReturnType<typeof spawn>): Promise<number | null> {
   return new Promise((done) => child.once('exit', (code) => done(code)));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 beforeAll(async () => {

@@ -12,7 +12,8 @@ import { trailRows, verifyTrail } from '../../src/store/postgres/trails.js';
 import { makeKey, signToken, startTestIssuer, type TestIssuer } from '../auth/testIssuer.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { createTestDatabase, SKIP_HINT, type TestDatabase } from './support/database.js';
-import { connectClient, freePort, seedWithLockedUsers, startReplica, unlock, waitForReady, type CallAnswer, type Replica } from './support/replicaServers.js';
+import { connectClient, seedWithLockedUsers, startReplica, unlock, waitForReady, type CallAnswer, type Replica } from './support/replicaServers.js';
+import { freePort } from '../support/ports.js';
 import { startTestPostgres, type TestPostgres } from './support/server.js';
 
 /**

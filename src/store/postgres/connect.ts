@@ -89,12 +89,6 @@ function field(error: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** True when the database could not be reached at all (rather than refusing a statement). */
-export function isConnectionFailure(error: unknown): boolean {
-  const code = field(error, 'code');
-  return code !== undefined && CONNECTION_CODES.has(code);
-}
-
 /**
  * A short phrase for a database failure, never a credential: "the database is
  * unreachable (ECONNREFUSED)", "the database is read-only (…) (25006)".

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -54,15 +53,6 @@ export function startReplica(name: string, env: Record<string, string>): Replica
     stderr: () => err,
     kill: (signal) => child.kill(signal),
   };
-}
-
-/** A port free on loopback now, for a server whose public URL must be known before it starts. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
 }
 
 /** Polls /readyz until it answers `status` (the first token fetched, or the trail's state changed); false if it never does. */

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from '../../support/ports.js';
 
 /**
  * A real PostgreSQL server for the tests, from the binaries that the npm
@@ -73,18 +73,6 @@ function runAs(): { uid: number; gid: number } | undefined {
     throw new Error(`running as root, and the unprivileged user "${user}" to run PostgreSQL as does not exist (set PINGONE_MCP_TEST_POSTGRES_USER)`);
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function run(command: string, args: string[], user: { uid: number; gid: number } | undefined): void {
