@@ -7,6 +7,7 @@ import { openAuditTrail } from '../audit/trail.js';
 import type { Config, DatabaseSettings, PingOneSettings } from '../config.js';
 import type { DrainOptions, InFlightCalls } from '../lifecycle.js';
 import { StdioConnection } from '../stdio/connection.js';
+import { safeText } from '../text/untrusted.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createServer } from '../server.js';
 import type { PostgresStores } from '../store/postgres/index.js';
@@ -43,7 +44,7 @@ export async function serve(config: Config): Promise<void> {
   const handle = serveStdio(() => createServer(parts.deps), {
     transport: connection,
     // Malformed client input lands here; keep one bounded line per problem.
-    onerror: (error) => logger.warn({ problem: error.message.slice(0, 500) }, 'MCP transport error'),
+    onerror: (error) => logger.warn({ problem: safeText(error.message, 500) }, 'MCP transport error'),
   });
   const graceMs = config.shutdownGraceMs;
   logger.info(

@@ -63,7 +63,8 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
       oauth: config.oauth.kind,
       ...(oauth.resourceServer ? { oauthIssuer: oauth.resourceServer.issuer, resource: oauth.resourceServer.resource.href } : {}),
       environmentId: pingone.environmentId,
-      auditLog: config.auditLogPath,
+      // With a database the file is never written: naming it would send an operator to the wrong trail.
+      ...(config.database ? {} : { auditLog: config.auditLogPath }),
       sandbox,
     },
     oauth.startupNote === undefined ? serving : `${serving}; ${oauth.startupNote}`,
