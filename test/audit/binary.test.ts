@@ -11,8 +11,22 @@ const BIN = path.resolve(import.meta.dirname, '../../dist/index.js');
 const posix = process.platform !== 'win32';
 const isRoot = process.getuid?.() === 0;
 
-function run(args: string[], env: Record<string, string>, options: { uid?: number; input?: string } = {}) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
+/**
+ * A copy of dist/ another user can read: a checkout in a private folder (mktemp -d is 0700) is out of reach
+ * of the uid the no-home test switches to, which would fail for that reason and not the one under test.
+ */
+function binForAnyUser(): string {
+  const dir = fs.mkdtempSync(path.join('/tmp', 'p1mcp-dist-'));
+  fs.chmodSync(dir, 0o755);
+  fs.cpSync(path.dirname(BIN), dir, { recursive: true });
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    fs.chmodSync(path.join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+  }
+  return path.join(dir, path.basename(BIN));
+}
+
+function run(args: string[], env: Record<string, string>, options: { uid?: number; input?: string; bin?: string } = {}) {
+  const result = spawnSync(process.execPath, [options.bin ?? BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     input: options.input ?? '',
     encoding: 'utf8',
@@ -35,8 +49,9 @@ describe('start-up edge cases exit 2 with one line naming the fix', () => {
 
   // A uid without a passwd entry needs root to switch to; CI runs as root.
   it.skipIf(!isRoot)('no HOME and no passwd entry: the server and the audit CLI', () => {
+    const bin = binForAnyUser();
     for (const args of [['--sandbox'], ['audit', 'verify']]) {
-      const result = run(args, {}, { uid: 54_321 });
+      const result = run(args, {}, { uid: 54_321, bin });
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).not.toContain('uv_os_homedir');
       expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
