@@ -13,7 +13,7 @@ export interface DirectTarget {
 
 /**
  * The same PingOne requests the server sends for unlock_user (search by
- * username, then the unlock action), sent straight from this process with
+ * username, the password state, then the unlock action when locked), sent straight from this process with
  * undici on a keep-alive connection: the baseline the MCP path is compared to.
  * Like the server it parses every JSON body; unlike it, nothing is validated,
  * audited or framed.
@@ -46,6 +46,11 @@ export class DirectPingOne {
     const user = json._embedded?.users?.[0];
     if (user === undefined) throw new Error(`direct search found no ${username}`);
     return { id: user.id, status: user.account?.status };
+  }
+
+  /** The password state, which unlock_user reads on both paths (a password lockout is unlocked differently). */
+  async passwordState(userId: string): Promise<void> {
+    await this.send('GET', `${this.base()}/users/${encodeURIComponent(userId)}/password`);
   }
 
   async unlock(userId: string): Promise<void> {

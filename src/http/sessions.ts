@@ -56,13 +56,14 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
-  async handle(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+  async handle(request: Request, options: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> {
+    const { authInfo } = options;
     const id = request.headers.get('mcp-session-id');
     if (id !== null) {
       const session = this.sessions.get(id);
       if (session === undefined || session.principal !== principalOf(authInfo)) return jsonRpcError(404, -32001, 'Session not found: initialize a new session.');
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+      return session.transport.handleRequest(request, options);
     }
     if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required.');
     if (this.sessions.size + this.opening >= this.options.max) {
@@ -70,7 +71,7 @@ export class LegacySessions {
     }
     this.opening++;
     try {
-      return await this.open(request, authInfo);
+      return await this.open(request, options);
     } finally {
       this.opening--;
     }
@@ -83,7 +84,8 @@ export class LegacySessions {
     this.sessions.clear();
   }
 
-  private async open(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+  private async open(request: Request, options: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> {
+    const { authInfo } = options;
     const principal = principalOf(authInfo);
     const server = await this.options.factory({ era: 'legacy', ...(authInfo === undefined ? {} : { authInfo }), requestInfo: request });
     let sessionId: string | undefined;
@@ -105,7 +107,7 @@ export class LegacySessions {
       if (sessionId !== undefined) this.sessions.delete(sessionId);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+    const response = await transport.handleRequest(request, options);
     // Not an initialize request: the transport refused it and no session exists to keep.
     if (sessionId === undefined) await server.close().catch(() => {});
     return response;

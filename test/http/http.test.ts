@@ -205,6 +205,37 @@ describe('the HTTP surface', () => {
     expect(harness.service.sessionCount).toBe(0);
   });
 
+  it('answers 413 to a chunked body that grows past 1 MiB (no Content-Length to judge it by)', async () => {
+    const harness = await start();
+    const chunk = 'x'.repeat(64 * 1024);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder();
+        controller.enqueue(bytes.encode('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"padding":"'));
+        for (let i = 0; i < 20; i++) controller.enqueue(bytes.encode(chunk));
+        controller.enqueue(bytes.encode('"}}'));
+        controller.close();
+      },
+    });
+    const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/too large/) } });
+    expect(harness.service.sessionCount).toBe(0);
+  });
+
+  it('answers a body that is not JSON with a JSON-RPC parse error, for either era', async () => {
+    const harness = await start();
+    for (const body of ['{"jsonrpc":"2.0","id":1,', '', 'not json at all']) {
+      const response = await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 }, id: null });
+    }
+    expect(harness.service.sessionCount).toBe(0);
+    // The server still answers well-formed requests afterwards.
+    const client = await harness.connect({ era: 'modern' });
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+  });
+
   it('closes a connection whose headers or body do not arrive in time (slow client)', async () => {
     const harness = await start({ timeouts: { headersMs: 400, requestMs: 800, checkEveryMs: 100 } });
     const stall = (text: string) =>

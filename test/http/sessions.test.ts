@@ -20,19 +20,19 @@ function sessions(idleMs: number): LegacySessions {
 describe('2025-era sessions', () => {
   it('closes a session left unused longer than the idle time; its id then gets 404', async () => {
     const pool = sessions(200);
-    const opened = await pool.handle(post(INITIALIZE), undefined);
+    const opened = await pool.handle(post(INITIALIZE), {});
     await opened.text();
     const id = opened.headers.get('mcp-session-id')!;
     expect(pool.size).toBe(1);
     await new Promise((r) => setTimeout(r, 1_600));
     expect(pool.size).toBe(0);
-    const late = await pool.handle(post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' }), undefined);
+    const late = await pool.handle(post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' }), {});
     expect(late.status).toBe(404);
   });
 
   it('keeps no session for a first request that is not initialize', async () => {
     const pool = sessions(60_000);
-    const response = await pool.handle(post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), undefined);
+    const response = await pool.handle(post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {});
     expect(response.status).toBe(400);
     expect(pool.size).toBe(0);
   });
