@@ -1,6 +1,5 @@
 import { McpServer, type AuthInfo, type ListToolsResult } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
-import { shareOutputSchemaJson } from './schemaMemo.js';
 import { offeredTools } from './tools/catalog.js';
 import { callerMayWrite } from './tools/scopes.js';
 import { linkCard, registerCard } from './ui/card.js';
@@ -31,7 +30,7 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
   );
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
-  for (const tool of tools) linkCard(server, tool.name, shareOutputSchemaJson(tool.register(server, deps)));
+  for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
   keepProtoArguments(server);
   registerCard(server);
   // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.

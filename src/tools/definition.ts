@@ -5,6 +5,7 @@ import { TOOL_ACCESS, type Access, type ToolName, type WriteToolName } from '../
 import { ToolError } from './errors.js';
 import type { BodyResult, Call, ToolDeps } from './call.js';
 import { runTool } from './runtime.js';
+import { convertedOnce } from './schemaJson.js';
 import { writeScopeChallenge } from './scopes.js';
 
 /**
@@ -46,6 +47,9 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
   run: (args: z.infer<I>, call: Call) => Promise<BodyResult>;
 }): ToolModule<N> {
   const access = TOOL_ACCESS[spec.name];
+  // Made once per tool, not per server instance: their JSON Schema conversions are shared (schemaJson.ts).
+  const inputSchema = advertised(spec.input);
+  const outputSchema: StandardSchemaWithJSON = { '~standard': convertedOnce((spec.output as unknown as StandardSchemaWithJSON)['~standard']) };
   return {
     name: spec.name,
     access,
@@ -55,9 +59,8 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
         {
           title: spec.title,
           description: spec.description,
-          inputSchema: advertised(spec.input),
-          // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
-          outputSchema: spec.output as StandardSchemaWithJSON,
+          inputSchema,
+          outputSchema,
           annotations: ANNOTATIONS[access],
           // Over HTTP with OAuth, a token without the write scope is answered 403 before the tool runs.
           ...(access === 'write' ? { scopeChallenge: writeScopeChallenge(deps, server, spec.name as WriteToolName) } : {}),
@@ -99,7 +102,7 @@ function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { succe
  */
 function advertised(schema: z.ZodObject): StandardSchemaWithJSON {
   const standard = (schema as unknown as StandardSchemaWithJSON)['~standard'];
-  return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
+  return { '~standard': { ...convertedOnce(standard), validate: (value: unknown) => ({ value }) } };
 }
 
 /** Zod's issues name the agent's keys: made safe text like anything else that is echoed. */
