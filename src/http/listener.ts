@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
+import { TurnPacer } from './pacer.js';
 
 const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
 
@@ -65,6 +66,7 @@ export class HttpService implements Idleable {
   private readonly waiters = new Waiters();
   private refusal: string | undefined;
   private readonly reportTransportError: (error: Error) => void;
+  private readonly pacer = new TurnPacer(1);
   private guard: Promise<RequestGuard> | undefined;
 
   constructor(private readonly options: HttpServiceOptions) {
@@ -210,6 +212,7 @@ export class HttpService implements Idleable {
       return sendResponse(res, jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.'));
     }
     this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
+    await this.pacer.turn();
     await this.mcp(req as Parameters<typeof this.mcp>[0], res, body.value);
   }
 
