@@ -17,12 +17,15 @@
 //                ~40 ms to every Node start here).
 //   per call     unlock_user over MCP stdio vs the same PingOne requests sent directly with
 //                undici, against one emulator on loopback. Two paths: the write path (user
-//                locked: 1 search + 1 unlock POST, two fsync'd audit records; the user is
-//                re-locked with the emulator's putUser between calls, outside the timing) and
-//                the not_locked read path (1 search, one fsync'd audit record).
+//                locked: search, password state, unlock POST; two fsync'd audit records; the
+//                user is re-locked with the emulator's putUser between calls, outside the
+//                timing) and the not_locked read path (search, password state; one fsync'd
+//                audit record). Next to them, the minimal SDK server's round trip for one
+//                echo tool call: the part of "our own cost" any server on this SDK pays.
 //   memory       VmRSS of the server from /proc, idle and every 1,000 calls.
 //   HTTP         audited read calls over Streamable HTTP at 10 and 100 in flight vs undici alone,
-//                with the server's event-loop delay and records per fdatasync (scripts/bench/server-probe.mjs).
+//                with the server's event-loop delay and records per fdatasync (scripts/bench/server-probe.mjs);
+//                100 in flight again with the trail on tmpfs, to show what the disk adds to the delay.
 //   install      the packed tarball installed offline into an empty folder.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
@@ -501,14 +504,12 @@ function lineCount(file: string): number {
 }
 
 /**
- * Audited read calls (unlock_user on a user who is not locked: one PingOne search, one
- * audit record) over Streamable HTTP at 10 and 100 in flight, against undici alone sending
- * the same search at the same concurrency to the same emulator, which answers at once.
- * Direct runs bracket each MCP run (half before, half after) so drift hits both sides.
+ * Audited read calls (unlock_user on a user who is not locked: the PingOne search and the
+ * password state, one audit record) over Streamable HTTP at each concurrency, against undici
+ * alone sending the same requests at the same concurrency to the same emulator, which answers
+ * at once. Direct runs bracket each MCP run (half before, half after) so drift hits both sides.
  */
-async function httpLoad(emulator: Emulator): Promise<HttpLevel[]> {
-  const auditDir = join(work, 'http-audit');
-  mkdirSync(auditDir);
+async function httpLoad(emulator: Emulator, auditDir: string, concurrencies: number[]): Promise<HttpLevel[]> {
   const auditLog = join(auditDir, 'audit.jsonl');
   const probe = new ProbeReader(`${auditLog}.probe`);
   const env = cleanEnv(emulator, auditLog, { BENCH_PROBE_FILE: probe.file, PINGONE_MCP_MAX_CONCURRENT_CALLS: String(HTTP_CEILING) });
@@ -522,11 +523,12 @@ async function httpLoad(emulator: Emulator): Promise<HttpLevel[]> {
       const start = performance.now();
       const user = await direct.findUser('bsmith');
       if (user.status === 'LOCKED') throw new Error('bench: bsmith is locked');
+      await direct.passwordState(user.id);
       return performance.now() - start;
     };
     await concurrently(10, WARMUP, () => mcp.call());
     await concurrently(10, WARMUP, directCall);
-    for (const concurrency of [10, HTTP_CEILING]) {
+    for (const concurrency of concurrencies) {
       const half = Math.ceil(HTTP_CALLS / 2);
       const before = await concurrently(concurrency, half, directCall);
       const probeBefore = await probe.sample(server.child);
@@ -552,15 +554,58 @@ async function httpLoad(emulator: Emulator): Promise<HttpLevel[]> {
     await direct.close();
     await server.stop();
   }
-  out(`HTTP: audited read calls (unlock_user, not_locked: 1 PingOne search + 1 audit record) over Streamable HTTP, ${HTTP_CALLS} per level,`);
-  out(`  vs undici alone sending the same search; emulator answers at once; audit trail on ${fileSystemOf(auditDir)}; PINGONE_MCP_MAX_CONCURRENT_CALLS=${HTTP_CEILING}`);
-  row('in flight', 'MCP calls/s', 'direct /s', 'ratio', 'added p50', 'added p99', 'loop p99', 'loop max', 'rec/fsync');
-  for (const l of levels) {
-    row(String(l.concurrency), l.mcpRate.toFixed(0), l.directRate.toFixed(0), (l.mcpRate / l.directRate).toFixed(2), ms(l.added.p50), ms(l.added.p99), ms(l.eventLoop.p99), ms(l.eventLoop.max), (l.records / l.syncs).toFixed(1));
+  return levels;
+}
+
+interface HttpFigures {
+  disk: HttpLevel[];
+  /** The top level again with the trail on tmpfs: what the disk adds to the event-loop delay. */
+  tmpfs: HttpLevel | undefined;
+}
+
+async function httpSection(emulator: Emulator): Promise<HttpFigures> {
+  const auditDir = join(work, 'http-audit');
+  mkdirSync(auditDir);
+  const disk = await httpLoad(emulator, auditDir, [10, HTTP_CEILING]);
+  let tmpfs: HttpLevel | undefined;
+  if (existsSync('/dev/shm') && fileSystemOf('/dev/shm') === 'tmpfs') {
+    const shmDir = mkdtempSync('/dev/shm/p1mcp-bench-http-');
+    try {
+      tmpfs = (await httpLoad(emulator, shmDir, [HTTP_CEILING]))[0];
+    } finally {
+      rmSync(shmDir, { recursive: true, force: true });
+    }
   }
+  out(`HTTP: audited read calls (unlock_user, not_locked: PingOne search + password state, 1 audit record) over Streamable HTTP,`);
+  out(`  ${HTTP_CALLS} per level, vs undici alone sending the same requests; emulator answers at once; PINGONE_MCP_MAX_CONCURRENT_CALLS=${HTTP_CEILING}`);
+  row('in flight', 'MCP calls/s', 'direct /s', 'ratio', 'added p50', 'added p99', 'loop p99', 'loop max', 'rec/fsync');
+  const show = (label: string, l: HttpLevel) =>
+    row(label, l.mcpRate.toFixed(0), l.directRate.toFixed(0), (l.mcpRate / l.directRate).toFixed(2), ms(l.added.p50), ms(l.added.p99), ms(l.eventLoop.p99), ms(l.eventLoop.max), (l.records / l.syncs).toFixed(1));
+  for (const l of disk) show(`${l.concurrency}, trail on ${fileSystemOf(auditDir)}`, l);
+  if (tmpfs) show(`${tmpfs.concurrency}, trail on tmpfs`, tmpfs);
   out(`  (event-loop delay: monitorEventLoopDelay in the server over the MCP run; records/sync: audit lines written ÷ fdatasync calls counted in the server)`);
   out();
-  return levels;
+  return { disk, tmpfs };
+}
+
+/** The minimal SDK server's own round trip for one tool call over stdio: the floor under "our own cost per call". */
+async function floorCall(floorScript: string, emulator: Emulator): Promise<{ p50: number; p99: number }> {
+  const rpc = new StdioRpc(process.execPath, [floorScript], cleanEnv(emulator, join(work, 'floor.jsonl')));
+  try {
+    await rpc.initialize();
+    const text = 'x'.repeat(700); // about the size of an unlock_user answer
+    const call = async () => {
+      const answer = await rpc.request('tools/call', { name: 'echo', arguments: { text } });
+      if (answer.error) throw new Error(`bench: the minimal server answered ${answer.error.message}`);
+      return answer.elapsedMs;
+    };
+    for (let i = 0; i < WARMUP; i++) await call();
+    const samples: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) samples.push(await call());
+    return { p50: median(samples), p99: percentile(samples, 99) };
+  } finally {
+    rpc.child.kill('SIGKILL');
+  }
 }
 
 // ---------------------------------------------------------------- install
@@ -613,6 +658,9 @@ try {
     others.push({ major: other.major, cold: other.path ? await coldStart(emulator, floorScript, other.path, Math.ceil(RUNS / 2)) : undefined });
   }
   const calls = await overhead(emulator);
+  const floor = await floorCall(floorScript, emulator);
+  out(`minimal SDK v2 server, one echo tool call over stdio (the floor under our own cost per call): p50 ${ms(floor.p50)} ms, p99 ${ms(floor.p99)} ms`);
+  out();
   const { run } = calls;
   const referenceEnv = cleanEnv(emulator, join(work, 'reference.jsonl'));
   const bareRss = await idleRss(['-e', 'setTimeout(() => {}, 5000)'], referenceEnv, false);
@@ -633,17 +681,18 @@ try {
   out(`  live heap after a full GC: ${run.heap.map((h) => `${h.calls}: ${mib(h.live)}`).join(', ')} MiB`);
   out(`  trend from ${warm[0]?.calls} calls on (least squares): ${Number.isFinite(leakPerCall) ? `${leakPerCall >= 0 ? '+' : ''}${leakPerCall.toFixed(0)} bytes per call` : 'n/a'}`);
   out();
-  const http = await httpLoad(emulator);
+  const http = await httpSection(emulator);
   const pkg = install();
 
   const verdict = (ok: boolean) => (ok ? 'met    ' : 'NOT MET');
-  const top = http.find((l) => l.concurrency === HTTP_CEILING)!;
+  const top = http.disk.find((l) => l.concurrency === HTTP_CEILING)!;
   out('goals (issue 15; each figure next to its target)');
-  out(`  ${verdict(top.eventLoop.p99 <= 5)}  event-loop delay p99 ≤ 5 ms with ${HTTP_CEILING} calls in flight (HTTP, trail on disk): ${ms(top.eventLoop.p99)} ms`);
+  out(`  ${verdict(top.eventLoop.p99 <= 5)}  event-loop delay p99 ≤ 5 ms with ${HTTP_CEILING} calls in flight (HTTP, trail on disk): ${ms(top.eventLoop.p99)} ms${http.tmpfs ? ` (trail on tmpfs: ${ms(http.tmpfs.eventLoop.p99)} ms)` : ''}`);
   out(`  ${verdict(top.records / top.syncs >= 5)}  ≥ 5 records per fdatasync on average with ${HTTP_CEILING} in flight: ${(top.records / top.syncs).toFixed(1)} (${top.records} records, ${top.syncs} fdatasync)`);
   if (calls.shmWrite && calls.shmRead) {
     const shmRead = added(calls.shmRead).median;
     const shmWrite = added(calls.shmWrite).median;
+    out(`  info     the minimal SDK v2 server's whole round trip for one tool call over stdio: ${ms(floor.p50)} ms`);
     out(`  ${verdict(shmRead <= 0.5)}  our own cost ≤ 0.5 ms median per call, trail on tmpfs, read path: ${ms(shmRead)} ms (durable, on disk: ${ms(added(calls.read).median)} ms)`);
     out(`  ${verdict(shmWrite <= 0.5)}  our own cost ≤ 0.5 ms median per call, trail on tmpfs, write path: ${ms(shmWrite)} ms (durable, on disk: ${ms(added(calls.write).median)} ms)`);
   } else {
@@ -659,7 +708,7 @@ try {
   }
   out(`  ${verdict(ourRss - floorRss <= 5 * 1024 * 1024)}  idle RSS ≤ minimal SDK v2 server + 5 MiB: ${mib(ourRss)} MiB vs ${mib(floorRss)} MiB (+${mib(ourRss - floorRss)})`);
   out(`  ${verdict(top.mcpRate / top.directRate >= 0.5)}  HTTP throughput at ${HTTP_CEILING} in flight ≥ 0.5× undici alone: ${(top.mcpRate / top.directRate).toFixed(2)}× (${top.mcpRate.toFixed(0)} vs ${top.directRate.toFixed(0)} calls/s, ceiling ${HTTP_CEILING})`);
-  for (const l of http) out(`  info     HTTP added latency at ${l.concurrency} in flight: p50 ${ms(l.added.p50)} ms, p99 ${ms(l.added.p99)} ms`);
+  for (const l of http.disk) out(`  info     HTTP added latency at ${l.concurrency} in flight: p50 ${ms(l.added.p50)} ms, p99 ${ms(l.added.p99)} ms`);
   const span = last.calls - (settled?.calls ?? last.calls);
   if (span < 5000) {
     out(`  n/a      no growth over 10,000 calls: only ${last.calls} calls made (--calls)`);

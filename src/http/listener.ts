@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
-import { TurnPacer } from './pacer.js';
+import type { TurnPacer } from './pacer.js';
 
 const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
 
@@ -47,6 +47,8 @@ export interface HttpServiceOptions {
   logger: Logger;
   /** Tests shorten them; deployments keep the defaults. */
   timeouts?: Partial<HttpTimeouts>;
+  /** Spreads the start of new requests over event-loop turns (shared with the audit sink's callers). */
+  pacer: TurnPacer;
 }
 
 /**
@@ -66,7 +68,6 @@ export class HttpService implements Idleable {
   private readonly waiters = new Waiters();
   private refusal: string | undefined;
   private readonly reportTransportError: (error: Error) => void;
-  private readonly pacer = new TurnPacer(1);
   private guard: Promise<RequestGuard> | undefined;
 
   constructor(private readonly options: HttpServiceOptions) {
@@ -212,7 +213,7 @@ export class HttpService implements Idleable {
       return sendResponse(res, jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.'));
     }
     this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
-    await this.pacer.turn();
+    await this.options.pacer.turn();
     await this.mcp(req as Parameters<typeof this.mcp>[0], res, body.value);
   }
 

@@ -1,3 +1,5 @@
+import type { AuditSink } from '../audit/record.js';
+
 /**
  * Lets at most `perTurn` new MCP requests start in one turn of the event loop;
  * the rest start in later turns, in arrival order. Requests that arrive
@@ -43,4 +45,20 @@ export class TurnPacer {
       this.waiting.shift()!();
     }
   }
+}
+
+/**
+ * An audit sink whose callers resume through the pacer. Group commit answers
+ * every record of a batch at once (forty at 100 calls in flight), and each
+ * caller then builds and sends its answer: in one turn, without this.
+ */
+export function pacedAuditSink(sink: AuditSink, pacer: TurnPacer): AuditSink {
+  return {
+    async append(entry) {
+      const record = await sink.append(entry);
+      await pacer.turn();
+      return record;
+    },
+    status: () => sink.status(),
+  };
 }

@@ -12,6 +12,7 @@ import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { registerServiceGauges } from '../../src/cli/serveHttp.js';
 import { createRequestGuard } from '../../src/http/guard.js';
 import { HttpService, type HttpTimeouts } from '../../src/http/listener.js';
+import { pacedAuditSink, TurnPacer } from '../../src/http/pacer.js';
 import { createReadiness } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/logger.js';
 import { createTelemetry, meteredAuditSink } from '../../src/metrics/telemetry.js';
@@ -78,7 +79,8 @@ export async function startHttpHarness(
   const settings = { ...config.http!, port: 0 };
   const telemetry = createTelemetry();
   const logger = createLogger('silent');
-  const parts = assemble({ config, pingone: { ...settingsFor(emulator), ...options.pingone }, audit: meteredAuditSink(await openAuditTrail(auditPath), telemetry), logger, sandbox: false, telemetry });
+  const pacer = new TurnPacer(1);
+  const parts = assemble({ config, pingone: { ...settingsFor(emulator), ...options.pingone }, audit: pacedAuditSink(meteredAuditSink(await openAuditTrail(auditPath), telemetry), pacer), logger, sandbox: false, telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   let oauth: HarnessOAuth | undefined;
   const service = new HttpService({
@@ -97,6 +99,7 @@ export async function startHttpHarness(
     ready: readiness.ready,
     metrics: () => telemetry.render(),
     logger,
+    pacer,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   registerServiceGauges(telemetry, parts, service);
