@@ -8,6 +8,8 @@ export interface ProbeLine {
   syncs: number;
   /** Event-loop delay since the previous line, in ms. */
   eventLoop: { p50: number; p99: number; max: number; samples: number };
+  /** Garbage-collection pauses since the previous line, in ms. */
+  gc: { pauses: number; totalMs: number; p50: number; p99: number; max: number };
   /** Live heap after a full GC (only when the server runs with --expose-gc). */
   heapUsed?: number;
 }
