@@ -191,12 +191,12 @@ export class HttpService implements Idleable {
     }
     if (this.refusal !== undefined) {
       req.resume();
-      return sendResponse(res, jsonRpcError(503, -32000, this.refusal, { 'retry-after': '5', connection: 'close' }));
+      return sendResponse(res, shuttingDown(this.refusal));
     }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
       req.resume();
-      return sendResponse(res, jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' }));
+      return sendResponse(res, bodyTooLarge());
     }
     if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
     if (req.method !== 'POST') {
@@ -206,7 +206,7 @@ export class HttpService implements Idleable {
     this.trackPost(res);
     const body = await readJsonBody(req, MAX_BODY_BYTES);
     if (body.kind === 'gone') return;
-    if (body.kind === 'too-large') return sendResponse(res, jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' }));
+    if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
     if (body.kind === 'invalid') {
       // Said without quoting the body: its text is the client's, and this line goes to the log.
       this.reportTransportError(new Error('Parse error: the request body is not valid JSON'));
@@ -214,6 +214,8 @@ export class HttpService implements Idleable {
     }
     this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
     await this.options.pacer.turn();
+    // A shutdown may have begun while this request waited for its turn.
+    if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
     await this.mcp(req as Parameters<typeof this.mcp>[0], res, body.value);
   }
 
@@ -229,6 +231,14 @@ export class HttpService implements Idleable {
   private sendMetrics(res: ServerResponse): void {
     sendText(res, 200, this.options.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   }
+}
+
+function shuttingDown(refusal: string): Response {
+  return jsonRpcError(503, -32000, refusal, { 'retry-after': '5', connection: 'close' });
+}
+
+function bodyTooLarge(): Response {
+  return jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
 }
 
 type JsonBody = { kind: 'json'; value: unknown } | { kind: 'invalid' } | { kind: 'too-large' } | { kind: 'gone' };
