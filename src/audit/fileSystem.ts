@@ -10,6 +10,8 @@ import { checkRecordLine, EMPTY_CHAIN, type ChainPosition } from './chain.js';
 export interface AuditFileSystem {
   mkdir(path: string, options: { recursive: true; mode: number }): Promise<unknown>;
   open(path: string, flags: string, mode: number): Promise<number>;
+  /** Follows symbolic links, like open. */
+  stat(path: string): Promise<AuditFileStat>;
   fstat(fd: number): Promise<AuditFileStat>;
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number>;
@@ -28,6 +30,7 @@ export interface AuditFileStat {
   isFile(): boolean;
 }
 
+const stat = promisify(fs.stat);
 const fstat = promisify(fs.fstat);
 const read = promisify(fs.read);
 const write = promisify(fs.write);
@@ -36,6 +39,7 @@ const write = promisify(fs.write);
 export const nodeAuditFileSystem: AuditFileSystem = {
   mkdir: (path, options) => fs.promises.mkdir(path, options),
   open: promisify(fs.open) as (path: string, flags: string, mode: number) => Promise<number>,
+  stat: (path) => stat(path),
   fstat: (fd) => fstat(fd),
   read: async (fd, buffer, offset, length, position) => (await read(fd, buffer, offset, length, position)).bytesRead,
   write: async (fd, buffer, offset, length) => (await write(fd, buffer, offset, length)).bytesWritten,

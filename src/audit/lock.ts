@@ -4,11 +4,18 @@ import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
- * who took it. Two servers (say Claude Desktop and Claude Code) may share one
- * audit file; the lock makes "read the last record, append the next" atomic
- * between them, so seq stays gap-free and the chain stays linear. Callers key
- * it on the file's real path, so two names for one file share one lock.
+ * A short cross-process lock: `<file>.lock`, naming who took it. Two servers
+ * (say Claude Desktop and Claude Code) may share one audit file; the lock makes
+ * "read the last record, append the next" atomic between them, so seq stays
+ * gap-free and the chain stays linear. Callers key it on the file's real path,
+ * so two names for one file share one lock.
+ *
+ * Form: a symbolic link whose target text is the holder ("<pid> <host> <nonce>"),
+ * so taking it is one `symlink` and reading it one `readlink`: the link appears
+ * with its text or not at all. Where symbolic links cannot be made (Windows
+ * without the privilege, some mounted file systems) it is a regular file created
+ * exclusively (`wx`) holding the same text, which is what release 0.1.0 writes;
+ * both forms are read, so a 0.1.0 lock is honoured.
  *
  * Everything is asynchronous: a server waiting for another's lock keeps
  * answering other requests (ping, reads of other calls). Waiting ends at a
@@ -18,15 +25,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a
  * hung one). Removing a stale lock re-reads it first and removes it only if
  * unchanged, which narrows, but cannot close, the race between two waiters
- * that both judge the same lock stale; a holder also removes the lock only
- * while it still holds its own token.
+ * that both judge the same lock stale.
+ *
+ * Release: no one following these rules removes a live holder's lock younger
+ * than STALE_AFTER_MS, so a holder that took it less than that long ago
+ * (clock read before taking it) unlinks it without reading it back. Only an
+ * older hold re-reads it and removes it only while it still names our token.
+ * The re-read could not have helped in the residual race above: by the time a
+ * holder releases, the two holds have already overlapped.
  */
 
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
-/** Tokens of the locks this process holds right now. */
+/** Tokens of the locks this process holds right now (kept until the lock is gone from the disk). */
 const heldTokens = new Set<string>();
+
+/** Distinguishes this process's tokens from an earlier process with the same pid; a counter makes each hold unique. */
+const PROCESS_NONCE = randomBytes(6).toString('hex');
+let holds = 0;
+
+/** False once this platform or file system has refused a symbolic link: the file form is used from then on. */
+let symlinksWork = process.platform !== 'win32';
+
+/** Codes that mean "no symbolic links here", not "no lock here". */
+const NO_SYMLINKS = new Set(['EPERM', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP']);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -38,6 +61,11 @@ export class LockError extends Error {
     super(failure.kind === 'timeout' ? `lock held by ${failure.holder}` : 'lock I/O error');
     this.failure = failure;
   }
+}
+
+/** A lock this process holds; `release` never rejects. */
+export interface HeldLock {
+  release(): Promise<void>;
 }
 
 interface LockContent {
@@ -63,11 +91,52 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Creates the lock in one step; false when it exists already. */
+async function create(lockPath: string, token: string): Promise<boolean> {
+  if (symlinksWork) {
+    try {
+      await fs.symlink(token, lockPath);
+      return true;
+    } catch (err) {
+      if (code(err) === 'EEXIST') return false;
+      if (!NO_SYMLINKS.has(code(err) ?? '')) throw err;
+      symlinksWork = false;
+    }
+  }
+  let handle: fs.FileHandle;
   try {
-    return await fs.readFile(path, 'utf8');
+    handle = await fs.open(lockPath, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (code(err) === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(token);
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await fs.unlink(lockPath).catch(() => {});
+    throw err;
+  }
+  await handle.close().catch(() => {});
+  return true;
+}
+
+/** The holder's text of either form, or undefined when there is no lock. */
+async function readLock(lockPath: string): Promise<string | undefined> {
+  try {
+    return await fs.readlink(lockPath);
+  } catch (err) {
+    if (code(err) === 'ENOENT') return undefined;
+    if (code(err) !== 'EINVAL' && code(err) !== 'UNKNOWN') throw err; // EINVAL: not a symbolic link, so the file form
+  }
+  try {
+    return await fs.readFile(lockPath, 'utf8');
+  } catch (err) {
+    if (code(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -76,13 +145,13 @@ async function readIfExists(path: string): Promise<string | undefined> {
 async function isStale(path: string, text: string, host: string): Promise<boolean> {
   let ageMs: number;
   try {
-    ageMs = Date.now() - (await fs.stat(path)).mtimeMs;
+    ageMs = Date.now() - (await fs.lstat(path)).mtimeMs;
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
   if (ageMs > STALE_AFTER_MS) return true;
   const holder = parseLock(text);
-  // A lock being written right now may still be empty; give it the age rule.
+  // A file-form lock being written right now may still be empty; give it the age rule.
   if (holder === undefined) return false;
   if (holder.host !== host) return false;
   // Our own pid but not a lock we hold: left by an earlier process that had the
@@ -91,37 +160,38 @@ async function isStale(path: string, text: string, host: string): Promise<boolea
   return !isProcessAlive(holder.pid);
 }
 
-/** Takes `<file>.lock`, waiting at most `waitMs`. Throws LockError when it cannot. */
-async function acquire(lockPath: string, token: string, host: string, waitMs: number): Promise<void> {
+function hostName(): string {
+  return os.hostname().replace(/\s+/g, '_') || 'unknown-host';
+}
+
+/** Takes `<file>.lock`, waiting at most `waitMs`. Rejects with LockError when it cannot. */
+export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<HeldLock> {
+  const lockPath = `${file}.lock`;
+  const host = hostName();
+  holds += 1;
+  const token = `${process.pid} ${host} ${PROCESS_NONCE}-${holds}`;
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    let handle: fs.FileHandle | undefined;
+    const takenAt = Date.now();
+    let taken: boolean;
     try {
-      handle = await fs.open(lockPath, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError({ kind: 'io', error: err });
-    }
-    if (handle !== undefined) {
-      try {
-        await handle.writeFile(token);
-      } catch (err) {
-        await handle.close().catch(() => {});
-        await fs.unlink(lockPath).catch(() => {});
-        throw new LockError({ kind: 'io', error: err });
-      }
-      await handle.close().catch(() => {});
-      heldTokens.add(token);
-      return;
-    }
-    let text: string | undefined;
-    try {
-      text = await readIfExists(lockPath);
+      taken = await create(lockPath, token);
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
-    if (text === undefined) continue; // released between our open and read
-    if ((await isStale(lockPath, text, host)) && (await readIfExists(lockPath).catch(() => undefined)) === text) {
+    if (taken) {
+      heldTokens.add(token);
+      return { release: () => release(lockPath, token, takenAt) };
+    }
+    let text: string | undefined;
+    try {
+      text = await readLock(lockPath);
+    } catch (err) {
+      throw new LockError({ kind: 'io', error: err });
+    }
+    if (text === undefined) continue; // released between our attempt and our read
+    if ((await isStale(lockPath, text, host)) && (await readLock(lockPath).catch(() => undefined)) === text) {
       await fs.unlink(lockPath).catch(() => {});
       continue;
     }
@@ -137,21 +207,25 @@ async function acquire(lockPath: string, token: string, host: string, waitMs: nu
   }
 }
 
+async function release(lockPath: string, token: string, takenAt: number): Promise<void> {
+  try {
+    // Held long enough that others may have judged it stale and taken it over: only our own.
+    if (Date.now() - takenAt >= STALE_AFTER_MS && (await readLock(lockPath)) !== token) return;
+    await fs.unlink(lockPath);
+  } catch {
+    // best effort: the caller's outcome is already decided
+  } finally {
+    // Only now: until the link is gone, another lock of this process must not judge it stale.
+    heldTokens.delete(token);
+  }
+}
+
 /** Runs `fn` while holding `<file>.lock`. Throws LockError when the lock cannot be taken within `waitMs`. */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
-  const lockPath = `${file}.lock`;
-  const host = os.hostname().replace(/\s+/g, '_') || 'unknown-host';
-  const token = `${process.pid} ${host} ${randomBytes(8).toString('hex')}`;
-  await acquire(lockPath, token, host, waitMs);
+  const lock = await takeLock(file, waitMs);
   try {
     return await fn();
   } finally {
-    heldTokens.delete(token);
-    // Only our own lock: if it was judged stale and taken over, it is no longer ours.
-    try {
-      if ((await readIfExists(lockPath)) === token) await fs.unlink(lockPath);
-    } catch {
-      // best effort: the caller's outcome is already decided
-    }
+    await lock.release();
   }
 }

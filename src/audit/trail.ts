@@ -5,7 +5,7 @@ import { explainOpenFailure, judgeAccess } from './access.js';
 import { AuditUnavailableError, describeOsError, osErrorCode, verifyAdvice } from './errors.js';
 import { nodeAuditFileSystem, readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
 import { auditPathProblem } from './location.js';
-import { LOCK_WAIT_MS, LockError, withFileLock } from './lock.js';
+import { LOCK_WAIT_MS, LockError, takeLock, type HeldLock } from './lock.js';
 import type { AuditEntry, AuditRecord, AuditSink } from './record.js';
 import { chainHolds } from './verify.js';
 
@@ -23,7 +23,15 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * write + fdatasync is in flight are written and synced together in the next
  * one, each keeping its place in the chain, and each caller is answered only
  * once its own record is durable. The cross-process lock (on the file's real
- * path) is held per batch.
+ * path) is held per batch; callers are answered as soon as their batch is
+ * synced, while the lock is being released.
+ *
+ * The file stays open between batches. Under the lock, one stat of the path
+ * tells whether it still names the open file (the open descriptor keeps its
+ * inode from being reused) and whether its size is what this process left:
+ * a larger file was appended by another process (its tail is read), a smaller
+ * one was cut (broken), and another file under the name (a rotation, or a
+ * replacement) is opened and judged as before.
  *
  * Failure policy (fail closed):
  * - An I/O failure during an append marks the trail broken for the life of
@@ -38,7 +46,7 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  */
 
 export type AuditTrailStatus =
-  | { state: 'ready'; path: string; nextSeq: number }
+  | { state: 'ready'; path: string; nextSeq: number | undefined }
   | { state: 'broken'; path: string; reason: string };
 
 export interface AuditTrail extends AuditSink {
@@ -46,7 +54,10 @@ export interface AuditTrail extends AuditSink {
   readonly path: string;
   /** Things an operator should know that do not stop the trail (a file others can read). */
   readonly warnings: readonly string[];
-  /** For a start-up line on stderr; `nextSeq` is as of this process's last look at the file. */
+  /**
+   * For a start-up line on stderr; `nextSeq` is as of this process's last look at the
+   * file, undefined while the tail is yet to be verified (`verifyTail: 'first-append'`).
+   */
   status(): AuditTrailStatus;
   /** Records made durable and the fdatasync calls that did it, since open. */
   syncStats(): { records: number; syncs: number };
@@ -57,10 +68,19 @@ export interface AuditTrailOptions {
   now?: () => Date;
   /** File-system calls (tests: ENOSPC, EIO, short writes). Defaults to node:fs. */
   fileSystem?: AuditFileSystem;
+  /**
+   * When the last record's hash is checked: at open (default: a damaged tail shows
+   * in `status()` right away), or under the lock of the first append, before anything
+   * is written (a faster start-up; the path, owner and mode are checked at open either way).
+   */
+  verifyTail?: 'open' | 'first-append';
 }
 
 /** Most records written by one write + fdatasync; bounds a batch's memory and latency. */
 const MAX_BATCH = 512;
+
+/** Windows cannot rename over a file another process holds open (`audit rotate`): there it is closed after each batch. */
+const KEEP_OPEN = process.platform !== 'win32';
 
 /**
  * Opens (creating if needed, with the directory) the audit trail at `path`.
@@ -69,11 +89,14 @@ const MAX_BATCH = 512;
  */
 export async function openAuditTrail(path: string, options: AuditTrailOptions = {}): Promise<AuditTrail> {
   const trail = new FileAuditTrail(nodePath.resolve(path), options.now ?? (() => new Date()), options.fileSystem ?? nodeAuditFileSystem);
-  await trail.open();
+  await trail.open(options.verifyTail ?? 'open');
   return trail;
 }
 
 type FileIdentity = { dev: number; ino: number; size: number };
+
+/** The file this process has open, and which inode that is. */
+type OpenFile = { fd: number; dev: number; ino: number };
 
 type Broken = { reason: string; osCode: string | undefined; cause: unknown };
 
@@ -92,8 +115,9 @@ class FileAuditTrail implements AuditTrail {
   #realPath: string;
   #broken: Broken | undefined;
   #last: ChainPosition = EMPTY_CHAIN;
-  /** The file as it was right after our last look or append; any difference means someone else wrote. */
+  /** The file as it was right after our last look or append; any difference means someone else wrote. Undefined: tail not verified yet. */
   #seen: FileIdentity | undefined;
+  #file: OpenFile | undefined;
   readonly #queue: Pending[] = [];
   #draining = false;
   #records = 0;
@@ -106,7 +130,7 @@ class FileAuditTrail implements AuditTrail {
     this.#fs = fs;
   }
 
-  async open(): Promise<void> {
+  async open(verifyTail: 'open' | 'first-append'): Promise<void> {
     const problem = auditPathProblem(this.path);
     if (problem !== undefined) {
       this.#breakWith(problem, undefined);
@@ -114,15 +138,16 @@ class FileAuditTrail implements AuditTrail {
     }
     try {
       await this.#fs.mkdir(nodePath.dirname(this.path), { recursive: true, mode: 0o700 });
-      await this.#fs.close(await this.#fs.open(this.path, 'a+', 0o600)); // creates the file, so its real path exists
+      const fd = await this.#fs.open(this.path, 'a+', 0o600); // creates the file, so its real path exists
+      const stat = await this.#fs.fstat(fd).catch(async (err: unknown) => {
+        await this.#fs.close(fd).catch(() => {});
+        throw err;
+      });
+      this.#file = { fd, dev: stat.dev, ino: stat.ino };
       this.#realPath = await nodeFs.promises.realpath(this.path).catch(() => this.path);
-      try {
-        // Under the lock: another server's append in progress must not look like a cut line.
-        await withFileLock(this.#realPath, () => this.#withFile(async () => {}));
-      } catch (err) {
-        if (!(err instanceof LockError && err.failure.kind === 'timeout')) throw err;
-        await this.#withFile(async () => {}); // best effort; every append re-checks under the lock anyway
-      }
+      this.#checkFile(stat);
+      if (verifyTail === 'open') await this.#verifyNow();
+      if (!KEEP_OPEN) this.#closeFile();
     } catch (err) {
       if (err instanceof AuditUnavailableError) return;
       const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
@@ -130,9 +155,26 @@ class FileAuditTrail implements AuditTrail {
     }
   }
 
+  /** Reads and checks the tail at open. */
+  async #verifyNow(): Promise<void> {
+    let lock: HeldLock | undefined;
+    try {
+      // Under the lock: another server's append in progress must not look like a cut line.
+      lock = await takeLock(this.#realPath);
+    } catch (err) {
+      if (!(err instanceof LockError && err.failure.kind === 'timeout')) throw err;
+      // best effort without it; every append re-checks under the lock anyway
+    }
+    try {
+      await this.#currentFile();
+    } finally {
+      await lock?.release();
+    }
+  }
+
   status(): AuditTrailStatus {
     if (this.#broken !== undefined) return { state: 'broken', path: this.path, reason: this.#broken.reason };
-    return { state: 'ready', path: this.path, nextSeq: this.#last.seq + 1 };
+    return { state: 'ready', path: this.path, nextSeq: this.#seen === undefined ? undefined : this.#last.seq + 1 };
   }
 
   syncStats(): { records: number; syncs: number } {
@@ -158,38 +200,53 @@ class FileAuditTrail implements AuditTrail {
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        try {
-          const records = await this.#writeBatch(batch.map((pending) => pending.fields));
-          batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
-        } catch (err) {
-          for (const pending of batch) pending.reject(err);
-        }
-      }
+      while (this.#queue.length > 0) await this.#writeBatch(this.#queue.splice(0, MAX_BATCH));
     } finally {
       this.#draining = false;
     }
   }
 
-  async #writeBatch(batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
-    if (this.#broken !== undefined) throw this.#brokenError();
+  /** Writes one batch under the lock and answers its callers once it is durable, before the lock is released. Never rejects. */
+  async #writeBatch(batch: readonly Pending[]): Promise<void> {
+    let lock: HeldLock;
     try {
-      return await withFileLock(this.#realPath, () => this.#withFile((fd, file) => this.#writeLocked(fd, file, batch)));
+      if (this.#broken !== undefined) throw this.#brokenError();
+      lock = await takeLock(this.#realPath);
     } catch (err) {
-      if (err instanceof AuditUnavailableError) throw err;
-      if (err instanceof LockError && err.failure.kind === 'timeout') {
-        throw new AuditUnavailableError(
-          `The audit file ${this.path} has been locked by ${err.failure.holder} for more than ${LOCK_WAIT_MS / 1000} s, so nothing was recorded.`,
-          { path: this.path, cause: err },
-        );
-      }
-      const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
-      throw this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
+      const error = this.#failure(err);
+      for (const pending of batch) pending.reject(error);
+      return;
     }
+    let released: Promise<void> | undefined;
+    try {
+      const records = await this.#writeLocked(batch.map((pending) => pending.fields));
+      released = lock.release();
+      batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
+    } catch (err) {
+      released ??= lock.release();
+      const error = this.#failure(err);
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      if (!KEEP_OPEN) this.#closeFile();
+    }
+    await released;
   }
 
-  async #writeLocked(fd: number, file: FileIdentity, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
+  /** The error a batch's callers get: a lock timeout fails the batch only, anything else breaks the trail. */
+  #failure(err: unknown): AuditUnavailableError {
+    if (err instanceof AuditUnavailableError) return err;
+    if (err instanceof LockError && err.failure.kind === 'timeout') {
+      return new AuditUnavailableError(
+        `The audit file ${this.path} has been locked by ${err.failure.holder} for more than ${LOCK_WAIT_MS / 1000} s, so nothing was recorded.`,
+        { path: this.path, cause: err },
+      );
+    }
+    const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
+    return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
+  }
+
+  async #writeLocked(batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
+    const { fd, file } = await this.#currentFile();
     const time = this.#now().toISOString();
     let last = this.#last;
     const records = batch.map((fields) => {
@@ -213,35 +270,51 @@ class FileAuditTrail implements AuditTrail {
     return records;
   }
 
-  /** Opens the file, brings #last up to date with it, runs `fn`, closes. */
-  async #withFile<T>(fn: (fd: number, file: FileIdentity) => Promise<T>): Promise<T> {
+  /**
+   * Under the lock: the open file when the path still names it, else the file the
+   * path names now (opened, and the old one closed), with #last brought up to date.
+   */
+  async #currentFile(): Promise<{ fd: number; file: FileIdentity }> {
+    const open = this.#file;
+    const stat = await this.#fs.stat(this.#realPath).catch((err: unknown) => {
+      if (osErrorCode(err) === 'ENOENT') return undefined; // removed: opening it below makes an empty file, judged as a replacement
+      throw err;
+    });
+    // While our descriptor is open its inode cannot be reused, so equal numbers mean the same file.
+    if (open !== undefined && stat !== undefined && stat.dev === open.dev && stat.ino === open.ino) {
+      return { fd: open.fd, file: await this.#refresh(open.fd, stat) };
+    }
     const fd = await this.#fs.open(this.#realPath, 'a+', 0o600);
     try {
-      const file = await this.#refresh(fd);
-      return await fn(fd, file);
-    } finally {
-      // After a successful fdatasync the records are durable; a failing close must
-      // not turn them into refused actions.
+      const fresh = await this.#fs.fstat(fd);
+      const file = await this.#refresh(fd, fresh);
+      this.#closeFile();
+      this.#file = { fd, dev: fresh.dev, ino: fresh.ino };
+      return { fd, file };
+    } catch (err) {
       await this.#fs.close(fd).catch(() => {});
+      throw err;
     }
   }
 
+  /** Closes the open file in the background: after a successful fdatasync a failing close must not refuse anything. */
+  #closeFile(): void {
+    const open = this.#file;
+    this.#file = undefined;
+    if (open !== undefined) void this.#fs.close(open.fd).catch(() => {});
+  }
+
   /**
-   * Brings #last up to date with the file when it changed since our last look
-   * (another process appended, or `audit rotate` started a new file). Throws
+   * Brings #last up to date with the file `stat` describes when it changed since our last
+   * look (another process appended, or `audit rotate` started a new file). Throws
    * AuditUnavailableError, trail broken, when the file cannot be continued.
    */
-  async #refresh(fd: number): Promise<FileIdentity> {
-    const stat = await this.#fs.fstat(fd);
-    if (!stat.isFile()) {
-      // Refused rather than written to: /dev/null or a pipe would swallow the trail.
-      throw this.#breakWith(`The audit file ${this.path} is not a regular file.`, undefined);
-    }
+  async #refresh(fd: number, stat: AuditFileStat): Promise<FileIdentity> {
     const file: FileIdentity = { dev: stat.dev, ino: stat.ino, size: stat.size };
     const seen = this.#seen;
     const sameFile = seen !== undefined && seen.dev === file.dev && seen.ino === file.ino;
     if (sameFile && seen.size === file.size) return file;
-    if (!sameFile) this.#checkOwnership(stat);
+    if (!sameFile) this.#checkFile(stat);
     if (sameFile && file.size < seen.size) {
       throw this.#breakWith(
         `The audit file ${this.path} shrank from ${seen.size} to ${file.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
@@ -273,8 +346,9 @@ class FileAuditTrail implements AuditTrail {
     return chainHolds(nodePath.join(nodePath.dirname(this.#realPath), file), this.#last, { seq, hash });
   }
 
-  /** Refuses a file others could rewrite; warns when others can read it. */
-  #checkOwnership(stat: AuditFileStat): void {
+  /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */
+  #checkFile(stat: AuditFileStat): void {
+    if (!stat.isFile()) throw this.#breakWith(`The audit file ${this.path} is not a regular file.`, undefined);
     const access = judgeAccess(this.path, stat);
     if (access.refuse !== undefined) throw this.#breakWith(access.refuse, undefined);
     if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
