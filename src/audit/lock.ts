@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { close as closeCallback, open as openCallback, write as writeCallback } from 'node:fs';
 import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 
 /**
  * A short cross-process lock: `<file>.lock`, naming who took it. Two servers
@@ -47,6 +49,10 @@ let holds = 0;
 
 /** False once this platform or file system has refused a symbolic link: the file form is used from then on. */
 let symlinksWork = process.platform !== 'win32';
+
+const openFile = promisify(openCallback);
+const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
+const closeFile = promisify(closeCallback);
 
 /** Codes that mean "no symbolic links here", not "no lock here". */
 const NO_SYMLINKS = new Set(['EPERM', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP']);
@@ -107,21 +113,21 @@ async function create(lockPath: string, token: string): Promise<boolean> {
       symlinksWork = false;
     }
   }
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(lockPath, 'wx', 0o600);
+    fd = await openFile(lockPath, 'wx', 0o600);
   } catch (err) {
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
   try {
-    await handle.writeFile(token);
+    await writeFile(fd, token);
   } catch (err) {
-    await handle.close().catch(() => {});
+    await closeFile(fd).catch(() => {});
     await fs.unlink(lockPath).catch(() => {});
     throw err;
   }
-  await handle.close().catch(() => {});
+  void closeFile(fd).catch(() => {}); // the text is written: readers see it whether or not the descriptor is closed yet
   return true;
 }
 

@@ -23,8 +23,7 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * write + fdatasync is in flight are written and synced together in the next
  * one, each keeping its place in the chain, and each caller is answered only
  * once its own record is durable. The cross-process lock (on the file's real
- * path) is held per batch; callers are answered as soon as their batch is
- * synced, while the lock is being released.
+ * path) is held per batch.
  *
  * The file stays open between batches. Under the lock, one stat of the path
  * tells whether it still names the open file (the open descriptor keeps its
@@ -206,30 +205,28 @@ class FileAuditTrail implements AuditTrail {
     }
   }
 
-  /** Writes one batch under the lock and answers its callers once it is durable, before the lock is released. Never rejects. */
+  /**
+   * Writes one batch under the lock, then answers its callers. Never rejects.
+   * The lock is released before they are answered: a process that exits after
+   * its last append must not leave a lock behind that others wait on.
+   */
   async #writeBatch(batch: readonly Pending[]): Promise<void> {
-    let lock: HeldLock;
+    let records: AuditRecord[];
     try {
       if (this.#broken !== undefined) throw this.#brokenError();
-      lock = await takeLock(this.#realPath);
+      const lock = await takeLock(this.#realPath);
+      try {
+        records = await this.#writeLocked(batch.map((pending) => pending.fields));
+      } finally {
+        if (!KEEP_OPEN) this.#closeFile();
+        await lock.release();
+      }
     } catch (err) {
       const error = this.#failure(err);
       for (const pending of batch) pending.reject(error);
       return;
     }
-    let released: Promise<void> | undefined;
-    try {
-      const records = await this.#writeLocked(batch.map((pending) => pending.fields));
-      released = lock.release();
-      batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
-    } catch (err) {
-      released ??= lock.release();
-      const error = this.#failure(err);
-      for (const pending of batch) pending.reject(error);
-    } finally {
-      if (!KEEP_OPEN) this.#closeFile();
-    }
-    await released;
+    batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
   }
 
   /** The error a batch's callers get: a lock timeout fails the batch only, anything else breaks the trail. */
