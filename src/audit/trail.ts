@@ -146,7 +146,7 @@ class FileAuditTrail implements AuditTrail {
       this.#realPath = await nodeFs.promises.realpath(this.path).catch(() => this.path);
       this.#checkFile(stat);
       if (verifyTail === 'open') await this.#verifyNow();
-      if (!KEEP_OPEN) this.#closeFile();
+      if (!KEEP_OPEN) await this.#closeFile();
     } catch (err) {
       if (err instanceof AuditUnavailableError) return;
       const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
@@ -218,7 +218,7 @@ class FileAuditTrail implements AuditTrail {
       try {
         records = await this.#writeLocked(batch.map((pending) => pending.fields));
       } finally {
-        if (!KEEP_OPEN) this.#closeFile();
+        if (!KEEP_OPEN) await this.#closeFile();
         await lock.release();
       }
     } catch (err) {
@@ -285,7 +285,7 @@ class FileAuditTrail implements AuditTrail {
     try {
       const fresh = await this.#fs.fstat(fd);
       const file = await this.#refresh(fd, fresh);
-      this.#closeFile();
+      await this.#closeFile();
       this.#file = { fd, dev: fresh.dev, ino: fresh.ino };
       return { fd, file };
     } catch (err) {
@@ -294,11 +294,11 @@ class FileAuditTrail implements AuditTrail {
     }
   }
 
-  /** Closes the open file in the background: after a successful fdatasync a failing close must not refuse anything. */
-  #closeFile(): void {
+  /** Closes the open file; after a successful fdatasync a failing close must not refuse anything. */
+  async #closeFile(): Promise<void> {
     const open = this.#file;
     this.#file = undefined;
-    if (open !== undefined) void this.#fs.close(open.fd).catch(() => {});
+    if (open !== undefined) await this.#fs.close(open.fd).catch(() => {});
   }
 
   /**
