@@ -1,13 +1,13 @@
 import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
-import { asContinuation, buildRecord, EMPTY_CHAIN, normalizeEntry, serializeRecord, type ChainPosition } from './chain.js';
-import { explainOpenFailure, judgeAccess } from './access.js';
-import { AuditUnavailableError, describeOsError, osErrorCode, verifyAdvice } from './errors.js';
-import { nodeAuditFileSystem, readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
+import { buildRecord, normalizeEntry, serializeRecord } from './chain.js';
+import { explainOpenFailure } from './access.js';
+import { AuditUnavailableError, describeOsError, osErrorCode } from './errors.js';
+import { nodeAuditFileSystem, type AuditFileSystem } from './fileSystem.js';
 import { auditPathProblem } from './location.js';
 import { LOCK_WAIT_MS, LockError, takeLock, type HeldLock } from './lock.js';
 import type { AuditEntry, AuditRecord, AuditSink } from './record.js';
-import { chainHolds } from './verify.js';
+import { FileRefusal, TrailFile } from './trailFile.js';
 
 export type { AuditFileSystem } from './fileSystem.js';
 export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
@@ -25,12 +25,8 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * once its own record is durable. The cross-process lock (on the file's real
  * path) is held per batch.
  *
- * The file stays open between batches. Under the lock, one stat of the path
- * tells whether it still names the open file (the open descriptor keeps its
- * inode from being reused) and whether its size is what this process left:
- * a larger file was appended by another process (its tail is read), a smaller
- * one was cut (broken), and another file under the name (a rotation, or a
- * replacement) is opened and judged as before.
+ * The file stays open between batches (TrailFile): under the lock, one stat
+ * of its path says whether anyone else changed it since.
  *
  * Failure policy (fail closed):
  * - An I/O failure during an append marks the trail broken for the life of
@@ -92,11 +88,6 @@ export async function openAuditTrail(path: string, options: AuditTrailOptions = 
   return trail;
 }
 
-type FileIdentity = { dev: number; ino: number; size: number };
-
-/** The file this process has open, and which inode that is. */
-type OpenFile = { fd: number; dev: number; ino: number };
-
 type Broken = { reason: string; osCode: string | undefined; cause: unknown };
 
 interface Pending {
@@ -107,16 +98,10 @@ interface Pending {
 
 class FileAuditTrail implements AuditTrail {
   readonly path: string;
-  readonly warnings: string[] = [];
   readonly #now: () => Date;
   readonly #fs: AuditFileSystem;
-  /** The file's real path: the lock's key, so two names for one file share one chain. */
-  #realPath: string;
+  #file: TrailFile | undefined;
   #broken: Broken | undefined;
-  #last: ChainPosition = EMPTY_CHAIN;
-  /** The file as it was right after our last look or append; any difference means someone else wrote. Undefined: tail not verified yet. */
-  #seen: FileIdentity | undefined;
-  #file: OpenFile | undefined;
   readonly #queue: Pending[] = [];
   #draining = false;
   #records = 0;
@@ -124,9 +109,12 @@ class FileAuditTrail implements AuditTrail {
 
   constructor(path: string, now: () => Date, fs: AuditFileSystem) {
     this.path = path;
-    this.#realPath = path;
     this.#now = now;
     this.#fs = fs;
+  }
+
+  get warnings(): readonly string[] {
+    return this.#file?.warnings ?? [];
   }
 
   async open(verifyTail: 'open' | 'first-append'): Promise<void> {
@@ -137,35 +125,32 @@ class FileAuditTrail implements AuditTrail {
     }
     try {
       await this.#fs.mkdir(nodePath.dirname(this.path), { recursive: true, mode: 0o700 });
-      const fd = await this.#fs.open(this.path, 'a+', 0o600); // creates the file, so its real path exists
-      const stat = await this.#fs.fstat(fd).catch(async (err: unknown) => {
-        await this.#fs.close(fd).catch(() => {});
-        throw err;
-      });
-      this.#file = { fd, dev: stat.dev, ino: stat.ino };
-      this.#realPath = await nodeFs.promises.realpath(this.path).catch(() => this.path);
-      this.#checkFile(stat);
-      if (verifyTail === 'open') await this.#verifyNow();
-      if (!KEEP_OPEN) await this.#closeFile();
+      const file = await TrailFile.open(this.path, this.#fs);
+      this.#file = file;
+      if (verifyTail === 'open') await this.#checkTail(file);
+      if (!KEEP_OPEN) await file.close();
     } catch (err) {
-      if (err instanceof AuditUnavailableError) return;
+      if (err instanceof FileRefusal) {
+        this.#breakWith(err.message, undefined);
+        return;
+      }
       const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
       this.#breakWith(`Cannot open the audit file ${this.path}: ${await explainOpenFailure(this.path, cause)}.`, cause);
     }
   }
 
   /** Reads and checks the tail at open. */
-  async #verifyNow(): Promise<void> {
+  async #checkTail(file: TrailFile): Promise<void> {
     let lock: HeldLock | undefined;
     try {
       // Under the lock: another server's append in progress must not look like a cut line.
-      lock = await takeLock(this.#realPath);
+      lock = await takeLock(file.realPath);
     } catch (err) {
       if (!(err instanceof LockError && err.failure.kind === 'timeout')) throw err;
       // best effort without it; every append re-checks under the lock anyway
     }
     try {
-      await this.#currentFile();
+      await file.current();
     } finally {
       await lock?.release();
     }
@@ -173,7 +158,8 @@ class FileAuditTrail implements AuditTrail {
 
   status(): AuditTrailStatus {
     if (this.#broken !== undefined) return { state: 'broken', path: this.path, reason: this.#broken.reason };
-    return { state: 'ready', path: this.path, nextSeq: this.#seen === undefined ? undefined : this.#last.seq + 1 };
+    const file = this.#file;
+    return { state: 'ready', path: this.path, nextSeq: file?.checked === true ? file.last.seq + 1 : undefined };
   }
 
   syncStats(): { records: number; syncs: number } {
@@ -214,11 +200,12 @@ class FileAuditTrail implements AuditTrail {
     let records: AuditRecord[];
     try {
       if (this.#broken !== undefined) throw this.#brokenError();
-      const lock = await takeLock(this.#realPath);
+      const file = this.#file as TrailFile; // set whenever the trail is not broken
+      const lock = await takeLock(file.realPath);
       try {
-        records = await this.#writeLocked(batch.map((pending) => pending.fields));
+        records = await this.#writeLocked(file, batch.map((pending) => pending.fields));
       } finally {
-        if (!KEEP_OPEN) await this.#closeFile();
+        if (!KEEP_OPEN) await file.close();
         await lock.release();
       }
     } catch (err) {
@@ -232,6 +219,7 @@ class FileAuditTrail implements AuditTrail {
   /** The error a batch's callers get: a lock timeout fails the batch only, anything else breaks the trail. */
   #failure(err: unknown): AuditUnavailableError {
     if (err instanceof AuditUnavailableError) return err;
+    if (err instanceof FileRefusal) return this.#breakWith(err.message, undefined);
     if (err instanceof LockError && err.failure.kind === 'timeout') {
       return new AuditUnavailableError(
         `The audit file ${this.path} has been locked by ${err.failure.holder} for more than ${LOCK_WAIT_MS / 1000} s, so nothing was recorded.`,
@@ -242,10 +230,10 @@ class FileAuditTrail implements AuditTrail {
     return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
   }
 
-  async #writeLocked(batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
-    const { fd, file } = await this.#currentFile();
+  async #writeLocked(file: TrailFile, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
+    const { fd, size } = await file.current();
     const time = this.#now().toISOString();
-    let last = this.#last;
+    let last = file.last;
     const records = batch.map((fields) => {
       const record = buildRecord(fields, last, time);
       last = { seq: record.seq, hash: record.hash };
@@ -259,102 +247,17 @@ class FileAuditTrail implements AuditTrail {
       offset += written;
     }
     await this.#fs.fdatasync(fd);
-    if (file.size === 0) await this.#syncDirectory();
+    if (size === 0) await this.#syncDirectory(file.realPath);
     this.#syncs += 1;
     this.#records += records.length;
-    this.#last = last;
-    this.#seen = { ...file, size: file.size + bytes.length };
+    file.appended(size, bytes.length, last);
     return records;
   }
 
-  /**
-   * Under the lock: the open file when the path still names it, else the file the
-   * path names now (opened, and the old one closed), with #last brought up to date.
-   */
-  async #currentFile(): Promise<{ fd: number; file: FileIdentity }> {
-    const open = this.#file;
-    const stat = await this.#fs.stat(this.#realPath).catch((err: unknown) => {
-      if (osErrorCode(err) === 'ENOENT') return undefined; // removed: opening it below makes an empty file, judged as a replacement
-      throw err;
-    });
-    // While our descriptor is open its inode cannot be reused, so equal numbers mean the same file.
-    if (open !== undefined && stat !== undefined && stat.dev === open.dev && stat.ino === open.ino) {
-      return { fd: open.fd, file: await this.#refresh(open.fd, stat) };
-    }
-    const fd = await this.#fs.open(this.#realPath, 'a+', 0o600);
-    try {
-      const fresh = await this.#fs.fstat(fd);
-      const file = await this.#refresh(fd, fresh);
-      await this.#closeFile();
-      this.#file = { fd, dev: fresh.dev, ino: fresh.ino };
-      return { fd, file };
-    } catch (err) {
-      await this.#fs.close(fd).catch(() => {});
-      throw err;
-    }
-  }
-
-  /** Closes the open file; after a successful fdatasync a failing close must not refuse anything. */
-  async #closeFile(): Promise<void> {
-    const open = this.#file;
-    this.#file = undefined;
-    if (open !== undefined) await this.#fs.close(open.fd).catch(() => {});
-  }
-
-  /**
-   * Brings #last up to date with the file `stat` describes when it changed since our last
-   * look (another process appended, or `audit rotate` started a new file). Throws
-   * AuditUnavailableError, trail broken, when the file cannot be continued.
-   */
-  async #refresh(fd: number, stat: AuditFileStat): Promise<FileIdentity> {
-    const file: FileIdentity = { dev: stat.dev, ino: stat.ino, size: stat.size };
-    const seen = this.#seen;
-    const sameFile = seen !== undefined && seen.dev === file.dev && seen.ino === file.ino;
-    if (sameFile && seen.size === file.size) return file;
-    if (!sameFile) this.#checkFile(stat);
-    if (sameFile && file.size < seen.size) {
-      throw this.#breakWith(
-        `The audit file ${this.path} shrank from ${seen.size} to ${file.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
-        undefined,
-      );
-    }
-    if (seen !== undefined && !sameFile && !(await this.#continuesOurChain(fd, file.size))) {
-      throw this.#breakWith(
-        `The audit file ${this.path} was replaced while this server was running, and the new file does not continue its chain; ${verifyAdvice(this.path)}`,
-        undefined,
-      );
-    }
-    const tail = await readTail(this.#fs, fd, stat.size);
-    if (!tail.ok) {
-      throw this.#breakWith(`The audit file ${this.path} ends with a record that does not verify (${tail.detail}); ${verifyAdvice(this.path)}`, undefined);
-    }
-    this.#last = tail.last;
-    this.#seen = file;
-    return file;
-  }
-
-  /** Whether a replaced file is what `audit rotate` leaves: its link is forgeable, so the file it names must hold our last record. */
-  async #continuesOurChain(fd: number, size: number): Promise<boolean> {
-    const first = await readFirstRecord(this.#fs, fd, size);
-    const continuation = first === undefined ? undefined : asContinuation(first);
-    if (continuation === undefined) return false;
-    const { file, seq, hash } = continuation.continues;
-    if (seq < this.#last.seq || nodePath.basename(file) !== file) return false;
-    return chainHolds(nodePath.join(nodePath.dirname(this.#realPath), file), this.#last, { seq, hash });
-  }
-
-  /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */
-  #checkFile(stat: AuditFileStat): void {
-    if (!stat.isFile()) throw this.#breakWith(`The audit file ${this.path} is not a regular file.`, undefined);
-    const access = judgeAccess(this.path, stat);
-    if (access.refuse !== undefined) throw this.#breakWith(access.refuse, undefined);
-    if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
-  }
-
   /** Makes a newly created file's directory entry durable too (best effort: not every platform allows it). */
-  async #syncDirectory(): Promise<void> {
+  async #syncDirectory(realPath: string): Promise<void> {
     if (this.#fs !== nodeAuditFileSystem || process.platform === 'win32') return;
-    const handle = await nodeFs.promises.open(nodePath.dirname(this.#realPath), 'r').catch(() => undefined);
+    const handle = await nodeFs.promises.open(nodePath.dirname(realPath), 'r').catch(() => undefined);
     // Some file systems refuse fsync on a directory; the file itself is synced.
     await handle?.sync().catch(() => {});
     await handle?.close().catch(() => {});
