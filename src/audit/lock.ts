@@ -6,18 +6,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 /**
- * A short cross-process lock: `<file>.lock`, naming who took it. Two servers
- * (say Claude Desktop and Claude Code) may share one audit file; the lock makes
- * "read the last record, append the next" atomic between them, so seq stays
- * gap-free and the chain stays linear. Callers key it on the file's real path,
- * so two names for one file share one lock.
+ * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
+ * who took it ("<pid> <host> <nonce>"). Two servers (say Claude Desktop and
+ * Claude Code) may share one audit file; the lock makes "read the last record,
+ * append the next" atomic between them, so seq stays gap-free and the chain
+ * stays linear. Callers key it on the file's real path, so two names for one
+ * file share one lock. The form is the one release 0.1.0 uses, so servers of
+ * both releases can share a file.
  *
- * Form: a symbolic link whose target text is the holder ("<pid> <host> <nonce>"),
- * so taking it is one `symlink` and reading it one `readlink`: the link appears
- * with its text or not at all. Where symbolic links cannot be made (Windows
- * without the privilege, some mounted file systems) it is a regular file created
- * exclusively (`wx`) holding the same text, which is what release 0.1.0 writes;
- * both forms are read, so a 0.1.0 lock is honoured.
+ * Taking it waits for one operation, the exclusive create: that alone decides
+ * who holds it. The holder's text is written and the descriptor closed behind
+ * it, while the holder goes on; until the text lands a reader sees an empty
+ * lock, which every release treats as one being written (only the age rule
+ * applies to it).
  *
  * Everything is asynchronous: a server waiting for another's lock keeps
  * answering other requests (ping, reads of other calls). Waiting ends at a
@@ -47,15 +48,9 @@ const heldTokens = new Set<string>();
 const PROCESS_NONCE = randomBytes(6).toString('hex');
 let holds = 0;
 
-/** False once this platform or file system has refused a symbolic link: the file form is used from then on. */
-let symlinksWork = process.platform !== 'win32';
-
 const openFile = promisify(openCallback);
 const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
 const closeFile = promisify(closeCallback);
-
-/** Codes that mean "no symbolic links here", not "no lock here". */
-const NO_SYMLINKS = new Set(['EPERM', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP']);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -101,18 +96,13 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** Creates the lock in one step; false when it exists already. */
-async function create(lockPath: string, token: string): Promise<boolean> {
-  if (symlinksWork) {
-    try {
-      await fs.symlink(token, lockPath);
-      return true;
-    } catch (err) {
-      if (code(err) === 'EEXIST') return false;
-      if (!NO_SYMLINKS.has(code(err) ?? '')) throw err;
-      symlinksWork = false;
-    }
-  }
+/**
+ * Creates the lock; false when it exists already. Resolves once the exclusive
+ * create has succeeded; `written` settles once the holder's text is written and
+ * the descriptor closed (never rejects: a lock left empty by a failed write is
+ * still ours, and still removed on release).
+ */
+async function create(lockPath: string, token: string): Promise<{ written: Promise<void> } | false> {
   let fd: number;
   try {
     fd = await openFile(lockPath, 'wx', 0o600);
@@ -120,25 +110,14 @@ async function create(lockPath: string, token: string): Promise<boolean> {
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
-  try {
-    await writeFile(fd, token);
-  } catch (err) {
-    await closeFile(fd).catch(() => {});
-    await fs.unlink(lockPath).catch(() => {});
-    throw err;
-  }
-  void closeFile(fd).catch(() => {}); // the text is written: readers see it whether or not the descriptor is closed yet
-  return true;
+  const written = writeFile(fd, token)
+    .then(() => undefined, () => undefined)
+    .then(() => closeFile(fd))
+    .catch(() => {});
+  return { written };
 }
 
-/** The holder's text of either form, or undefined when there is no lock. */
 async function readLock(lockPath: string): Promise<string | undefined> {
-  try {
-    return await fs.readlink(lockPath);
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    if (code(err) !== 'EINVAL' && code(err) !== 'UNKNOWN') throw err; // EINVAL: not a symbolic link, so the file form
-  }
   try {
     return await fs.readFile(lockPath, 'utf8');
   } catch (err) {
@@ -151,13 +130,13 @@ async function readLock(lockPath: string): Promise<string | undefined> {
 async function isStale(path: string, text: string, host: string): Promise<boolean> {
   let ageMs: number;
   try {
-    ageMs = Date.now() - (await fs.lstat(path)).mtimeMs;
+    ageMs = Date.now() - (await fs.stat(path)).mtimeMs;
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
   if (ageMs > STALE_AFTER_MS) return true;
   const holder = parseLock(text);
-  // A file-form lock being written right now may still be empty; give it the age rule.
+  // A lock being written right now may still be empty; give it the age rule.
   if (holder === undefined) return false;
   if (holder.host !== host) return false;
   // Our own pid but not a lock we hold: left by an earlier process that had the
@@ -180,15 +159,16 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   let delay = 1;
   for (;;) {
     const takenAt = Date.now();
-    let taken: boolean;
+    let taken: { written: Promise<void> } | false;
     try {
       taken = await create(lockPath, token);
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
-    if (taken) {
+    if (taken !== false) {
       heldTokens.add(token);
-      return { release: () => release(lockPath, token, takenAt) };
+      const { written } = taken;
+      return { release: () => release(lockPath, token, takenAt, written) };
     }
     let text: string | undefined;
     try {
@@ -213,8 +193,9 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   }
 }
 
-async function release(lockPath: string, token: string, takenAt: number): Promise<void> {
+async function release(lockPath: string, token: string, takenAt: number, written: Promise<void>): Promise<void> {
   try {
+    await written; // long settled by now; a descriptor is never left open
     // Held long enough that others may have judged it stale and taken it over: only our own.
     if (Date.now() - takenAt >= STALE_AFTER_MS && (await readLock(lockPath)) !== token) return;
     await fs.unlink(lockPath);

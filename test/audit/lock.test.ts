@@ -1,34 +1,40 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/audit/lock.js';
 import { tempDir } from './helpers.js';
 
-const posix = process.platform !== 'win32';
 
 function osHost(): string {
   return os.hostname().replace(/\s+/g, '_');
 }
 
-function lockText(lockPath: string): string {
-  return fs.lstatSync(lockPath).isSymbolicLink() ? fs.readlinkSync(lockPath) : fs.readFileSync(lockPath, 'utf8');
+/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
+async function writtenText(lockPath: string): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const text = fs.readFileSync(lockPath, 'utf8');
+    if (text !== '' || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe.skipIf(!posix)('the lock is a symbolic link naming its holder', () => {
-  it('taking it makes one link whose text is "<pid> <host> <nonce>"; releasing removes it', async () => {
+describe('the lock: a file created exclusively, naming its holder', () => {
+  it('holds "<pid> <host> <nonce>" while taken, and is gone once released', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const lock = await takeLock(file);
-    const stat = fs.lstatSync(`${file}.lock`);
-    expect(stat.isSymbolicLink()).toBe(true);
-    expect(fs.readlinkSync(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} ${osHost().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} [0-9a-f]{12}-\\d+$`));
+    expect(fs.lstatSync(`${file}.lock`).isFile()).toBe(true);
+    const host = osHost().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} ${host} [0-9a-f]{12}-\\d+$`));
     await lock.release();
-    expect(() => fs.lstatSync(`${file}.lock`)).toThrow(/ENOENT/);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 
   it('each hold has its own text, so a later hold is never mistaken for an earlier one', async () => {
@@ -36,64 +42,109 @@ describe.skipIf(!posix)('the lock is a symbolic link naming its holder', () => {
     const texts: string[] = [];
     for (let i = 0; i < 3; i++) {
       const lock = await takeLock(file);
-      texts.push(fs.readlinkSync(`${file}.lock`));
+      texts.push(await writtenText(`${file}.lock`));
       await lock.release();
     }
     expect(new Set(texts).size).toBe(3);
   });
 
-  it('a link naming a live holder is honoured until the deadline: LockError timeout naming it', async () => {
+  it('a lock naming a live holder is honoured until the deadline: LockError timeout naming it', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    fs.symlinkSync(`${process.ppid} ${osHost()} feedface-1`, `${file}.lock`);
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} ${osHost()} feedface`);
     const error = await takeLock(file, 300).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LockError);
     expect((error as LockError).failure).toEqual({ kind: 'timeout', holder: `process ${process.ppid} on ${osHost()}` });
-    expect(fs.readlinkSync(`${file}.lock`)).toBe(`${process.ppid} ${osHost()} feedface-1`);
-  });
-
-  it('a link naming a dead process on this host is removed and the lock taken', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    const dead = spawnSync(process.execPath, ['-e', '']).pid;
-    fs.symlinkSync(`${dead} ${osHost()} deadbeef-1`, `${file}.lock`);
-    const lock = await takeLock(file, 1_000);
-    expect(lockText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
-    await lock.release();
-  });
-
-  it('a link older than STALE_AFTER_MS is removed even when its holder lives (another host, or hung)', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    fs.symlinkSync(`${process.ppid} elsewhere cafebabe-1`, `${file}.lock`);
-    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
-    fs.lutimesSync(`${file}.lock`, old, old);
-    const lock = await takeLock(file, 1_000);
-    expect(lockText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
-    await lock.release();
-  });
-
-  it('a young link of a live holder on another host is not stale', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    fs.symlinkSync(`1 elsewhere cafebabe-1`, `${file}.lock`);
-    await expect(takeLock(file, 200)).rejects.toBeInstanceOf(LockError);
-    expect(fs.readlinkSync(`${file}.lock`)).toBe('1 elsewhere cafebabe-1');
-  });
-});
-
-describe('a lock written by release 0.1.0 (a regular file holding the same text)', () => {
-  it('is honoured while its holder lives', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    fs.writeFileSync(`${file}.lock`, `${process.ppid} ${osHost()} feedface`);
-    await expect(takeLock(file, 200)).rejects.toMatchObject({ failure: { kind: 'timeout', holder: `process ${process.ppid} on ${osHost()}` } });
     expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} ${osHost()} feedface`);
   });
 
-  it('is removed when its holder is dead', async () => {
+  // The holder's text is written after the exclusive create: in between, the lock is empty.
+  it('an empty lock is one being written: honoured, not stale, until it is older than STALE_AFTER_MS', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, '');
+    await expect(takeLock(file, 300)).rejects.toMatchObject({ failure: { kind: 'timeout', holder: 'another process' } });
+    expect(fs.existsSync(`${file}.lock`)).toBe(true);
+    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    await (await takeLock(file, 1_000)).release();
+  });
+
+  it('a lock naming a dead process on this host is removed and the lock taken', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     fs.writeFileSync(`${file}.lock`, `${dead} ${osHost()} deadbeef`);
     const lock = await takeLock(file, 1_000);
-    expect(lockText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
     await lock.release();
   });
+
+  it('a lock older than STALE_AFTER_MS is removed even when its holder lives (another host, or hung)', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere cafebabe`);
+    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    const lock = await takeLock(file, 1_000);
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
+    await lock.release();
+  });
+
+  it('a young lock of a holder on another host is not stale', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, '1 elsewhere cafebabe');
+    await expect(takeLock(file, 200)).rejects.toBeInstanceOf(LockError);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe('1 elsewhere cafebabe');
+  });
+});
+
+describe('servers of release 0.1.0 share the lock', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/hold-0.1.0.ts', import.meta.url));
+
+  /** Runs a 0.1.0 server's lock in a child process; resolves with what it printed per attempt. */
+  function run010(file: string, count: number, marks: string, waitMs: number): Promise<string[]> {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, String(count), marks, String(waitMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(stdout.split('\n').filter((line) => line !== '')) : reject(new Error(stderr)))));
+  }
+
+  it('a 0.1.0 server and this release never hold the lock at the same time', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    fs.writeFileSync(marks, '');
+    const child = run010(file, 40, marks, 10_000);
+    // Start once the child is taking the lock, so the two really overlap.
+    const deadline = Date.now() + 15_000;
+    while (fs.readFileSync(marks, 'utf8') === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 40; i++) {
+      await withFileLock(file, async () => {
+        fs.appendFileSync(marks, `enter ${process.pid}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        fs.appendFileSync(marks, `exit ${process.pid}\n`);
+      }, 10_000);
+    }
+    expect(await child).toEqual(Array.from({ length: 40 }, () => 'ran'));
+    const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(160);
+    // Every enter is followed by the same process's exit: no two holders at once.
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(lines[i]).toMatch(/^enter /);
+      expect(lines[i + 1]).toBe((lines[i] ?? '').replace('enter', 'exit'));
+    }
+    expect(new Set(lines.map((line) => line.split(' ')[1])).size).toBe(2);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 40_000);
+
+  it('a lock this release holds is honoured by a 0.1.0 server until its deadline', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    const lock = await takeLock(file);
+    expect(await run010(file, 1, marks, 300)).toEqual(['timeout']);
+    await lock.release();
+    expect(await run010(file, 1, marks, 300)).toEqual(['ran']);
+  }, 30_000);
 });
 
 describe('release', () => {
