@@ -147,6 +147,12 @@ export function asContinuation(record: Readonly<Record<string, unknown>>): Audit
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Any surrogate at all: most text has none, and this test is far cheaper than the replacement's lookarounds. */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+
+function wellFormed(text: string): string {
+  return ANY_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
+}
 
 /**
  * A deep copy of `value` as plain JSON data: strings made well-formed (a lone
@@ -157,7 +163,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 function toJsonData(value: unknown, where: string): unknown {
   switch (typeof value) {
     case 'string':
-      return value.replace(LONE_SURROGATE, '\uFFFD');
+      return wellFormed(value);
     case 'boolean':
       return value;
     case 'number':
@@ -170,7 +176,7 @@ function toJsonData(value: unknown, where: string): unknown {
       if (proto !== Object.prototype && proto !== null) throw new TypeError(`audit ${where} must be plain data`);
       const copy: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(value)) {
-        if (item !== undefined) setData(copy, key.replace(LONE_SURROGATE, '\uFFFD'), toJsonData(item, `${where}.${key}`));
+        if (item !== undefined) setData(copy, wellFormed(key), toJsonData(item, `${where}.${key}`));
       }
       return copy;
     }
