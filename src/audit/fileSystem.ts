@@ -13,6 +13,8 @@ export interface AuditFileSystem {
   /** Follows symbolic links, like open. */
   stat(path: string): Promise<AuditFileStat>;
   fstat(fd: number): Promise<AuditFileStat>;
+  /** The file system's type number (Linux: its magic number). */
+  statfs(path: string): Promise<{ type: number }>;
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number>;
   fdatasync(fd: number): Promise<void>;
@@ -41,6 +43,7 @@ export const nodeAuditFileSystem: AuditFileSystem = {
   open: promisify(fs.open) as (path: string, flags: string, mode: number) => Promise<number>,
   stat: (path) => stat(path),
   fstat: (fd) => fstat(fd),
+  statfs: (path) => fs.promises.statfs(path),
   read: async (fd, buffer, offset, length, position) => (await read(fd, buffer, offset, length, position)).bytesRead,
   write: async (fd, buffer, offset, length) => (await write(fd, buffer, offset, length)).bytesWritten,
   fdatasync: promisify(fs.fdatasync),

@@ -25,8 +25,8 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * once its own record is durable. The cross-process lock (on the file's real
  * path) is held per batch.
  *
- * The file stays open between batches (TrailFile): under the lock, one stat
- * of its path says whether anyone else changed it since.
+ * The file stays open between batches where that is sound (TrailFile): under
+ * the lock, one stat of its path says whether anyone else changed it since.
  *
  * Failure policy (fail closed):
  * - An I/O failure during an append marks the trail broken for the life of
@@ -73,9 +73,6 @@ export interface AuditTrailOptions {
 
 /** Most records written by one write + fdatasync; bounds a batch's memory and latency. */
 const MAX_BATCH = 512;
-
-/** Windows cannot rename over a file another process holds open (`audit rotate`): there it is closed after each batch. */
-const KEEP_OPEN = process.platform !== 'win32';
 
 /**
  * Opens (creating if needed, with the directory) the audit trail at `path`.
@@ -128,7 +125,6 @@ class FileAuditTrail implements AuditTrail {
       const file = await TrailFile.open(this.path, this.#fs);
       this.#file = file;
       if (verifyTail === 'open') await this.#checkTail(file);
-      if (!KEEP_OPEN) await file.close();
     } catch (err) {
       if (err instanceof FileRefusal) {
         this.#breakWith(err.message, undefined);
@@ -152,6 +148,7 @@ class FileAuditTrail implements AuditTrail {
     try {
       await file.current();
     } finally {
+      await file.betweenBatches();
       await lock?.release();
     }
   }
@@ -205,7 +202,7 @@ class FileAuditTrail implements AuditTrail {
       try {
         records = await this.#writeLocked(file, batch.map((pending) => pending.fields));
       } finally {
-        if (!KEEP_OPEN) await file.close();
+        await file.betweenBatches();
         await lock.release();
       }
     } catch (err) {

@@ -17,7 +17,36 @@ import { chainHolds } from './verify.js';
  * A smaller one was cut. Another file under the name (a rotation, or a
  * replacement) is opened and continued only when it continues our chain.
  * Whatever cannot be continued is a FileRefusal, which breaks the trail.
+ *
+ * Kept open only where that is known to be sound: on Linux, on a local file
+ * system. A network file system (NFS, SMB, FUSE mounts…) is consistent between
+ * hosts only from an open to a close, so there, as on other platforms (Windows
+ * cannot rename over a file another process holds open, which `audit rotate`
+ * does), the file is opened for each batch and closed after it.
  */
+
+/** Linux magic numbers of file systems shared over a network or served by a user process. */
+const NETWORK_FILE_SYSTEMS: ReadonlySet<number> = new Set([
+  0x6969, // nfs
+  0x517b, // smb
+  0xff534d42, // cifs
+  0xfe534d42, // smb2
+  0x65735546, // fuse (sshfs, s3fs, rclone…)
+  0x01021997, // 9p
+  0x00c36400, // ceph
+  0x5346414f, // afs
+  0x0bd00bd0, // lustre
+  0x47504653, // gpfs
+  0x01161970, // gfs2
+  0x7461636f, // ocfs2
+  0x73757245, // coda
+  0x564c, // ncp
+]);
+
+/** Whether a file on a file system of `type` may stay open between batches. */
+export function mayStayOpen(platform: NodeJS.Platform, type: number | undefined): boolean {
+  return platform === 'linux' && type !== undefined && !NETWORK_FILE_SYSTEMS.has(type);
+}
 
 /** The file cannot be continued, or is not one the trail may write; the message says why and what to do. */
 export class FileRefusal extends Error {
@@ -32,6 +61,8 @@ type OpenFile = { fd: number; dev: number; ino: number };
 export class TrailFile {
   /** Things an operator should know that do not stop the trail (a file others can read). */
   readonly warnings: string[] = [];
+  /** Whether the descriptor stays open between batches (see mayStayOpen). */
+  readonly keptOpen: boolean;
   /** The path as configured, for messages. */
   readonly path: string;
   /** The file's real path: the lock's key, so two names for one file share one chain. */
@@ -42,11 +73,12 @@ export class TrailFile {
   #seen: FileIdentity | undefined;
   #last: ChainPosition = EMPTY_CHAIN;
 
-  private constructor(path: string, realPath: string, fs: AuditFileSystem, open: OpenFile) {
+  private constructor(path: string, realPath: string, fs: AuditFileSystem, open: OpenFile, keptOpen: boolean) {
     this.path = path;
     this.realPath = realPath;
     this.#fs = fs;
     this.#open = open;
+    this.keptOpen = keptOpen;
   }
 
   /**
@@ -59,8 +91,10 @@ export class TrailFile {
     try {
       const stat = await fs.fstat(fd);
       const realPath = await nodeFs.promises.realpath(path).catch(() => path);
-      const file = new TrailFile(path, realPath, fs, { fd, dev: stat.dev, ino: stat.ino });
+      const type = process.platform === 'linux' ? (await fs.statfs(realPath).catch(() => undefined))?.type : undefined;
+      const file = new TrailFile(path, realPath, fs, { fd, dev: stat.dev, ino: stat.ino }, mayStayOpen(process.platform, type));
       file.#check(stat);
+      await file.betweenBatches();
       return file;
     } catch (err) {
       await fs.close(fd).catch(() => {});
@@ -81,12 +115,12 @@ export class TrailFile {
   /** Under the lock: the descriptor to append to and the file's size, with `last` brought up to date. */
   async current(): Promise<{ fd: number; size: number }> {
     const open = this.#open;
-    const stat = await this.#fs.stat(this.realPath).catch((err: unknown) => {
-      if (osErrorCode(err) === 'ENOENT') return undefined; // removed: opening it below makes an empty file, judged as a replacement
-      throw err;
-    });
-    if (open !== undefined && stat !== undefined && stat.dev === open.dev && stat.ino === open.ino) {
-      return { fd: open.fd, size: await this.#refresh(open.fd, stat) };
+    if (open !== undefined) {
+      const stat = await this.#fs.stat(this.realPath).catch((err: unknown) => {
+        if (osErrorCode(err) === 'ENOENT') return undefined; // removed: opening it below makes an empty file, judged as a replacement
+        throw err;
+      });
+      if (stat !== undefined && stat.dev === open.dev && stat.ino === open.ino) return { fd: open.fd, size: await this.#refresh(open.fd, stat) };
     }
     const fd = await this.#fs.open(this.realPath, 'a+', 0o600);
     try {
@@ -106,6 +140,11 @@ export class TrailFile {
     const open = this.#open;
     if (open !== undefined) this.#seen = { dev: open.dev, ino: open.ino, size: size + bytes };
     this.#last = last;
+  }
+
+  /** After a batch (and at open): closes the file unless it stays open. */
+  async betweenBatches(): Promise<void> {
+    if (!this.keptOpen) await this.close();
   }
 
   /** Closes the descriptor; the next `current()` opens the path again. A failing close refuses nothing. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AuditUnavailableError } from '../../src/audit/errors.js';
 import { rotateAuditFile } from '../../src/audit/rotate.js';
 import { nodeAuditFileSystem, openAuditTrail, type AuditFileSystem } from '../../src/audit/trail.js';
+import { mayStayOpen } from '../../src/audit/trailFile.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { readLines, sampleEntry, tempDir, writeLines, writeTrail } from './helpers.js';
 
@@ -26,7 +27,7 @@ function countingFs(): { fileSystem: AuditFileSystem; calls: Map<Call, number>; 
     }) as AuditFileSystem[K];
   };
   const fileSystem: AuditFileSystem = {
-    mkdir: count('mkdir'), open: count('open'), stat: count('stat'), fstat: count('fstat'), read: count('read'),
+    mkdir: count('mkdir'), open: count('open'), stat: count('stat'), fstat: count('fstat'), statfs: count('statfs'), read: count('read'),
     write: count('write'), fdatasync: count('fdatasync'), close: count('close'),
   };
   return { fileSystem, calls, reset: () => calls.clear() };
@@ -43,7 +44,9 @@ function openPaths(): string[] {
   });
 }
 
-describe('the audit file stays open between batches', () => {
+const linux = process.platform === 'linux';
+
+describe.skipIf(!linux)('the audit file stays open between batches (Linux, local file system)', () => {
   it('a lone append is one stat, one write and one fdatasync: no open, no close, no read', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const counting = countingFs();
@@ -108,6 +111,32 @@ describe('the audit file stays open between batches', () => {
     expect(readLines(file)).toHaveLength(2);
     expect(openPaths()).not.toContain(rotated.kept);
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true });
+  });
+});
+
+describe('on a network file system the file is opened for each batch', () => {
+  // NFS and its kind are consistent between hosts only from an open to a close.
+  it('an NFS trail opens, reads its size and closes around every append, and still follows another writer', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const counting = countingFs();
+    const nfs: AuditFileSystem = { ...counting.fileSystem, statfs: async () => ({ type: 0x6969 }) };
+    const trail = await openAuditTrail(file, { fileSystem: nfs });
+    await trail.append(sampleEntry(0));
+    const other = await openAuditTrail(file);
+    await other.append(sampleEntry(1));
+    counting.reset();
+    for (let i = 2; i < 5; i++) await trail.append(sampleEntry(i));
+    expect(Object.fromEntries(counting.calls)).toMatchObject({ open: 3, fstat: 3, write: 3, fdatasync: 3, close: 3 });
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 5 });
+  });
+
+  it('which file systems keep the file open', () => {
+    expect(mayStayOpen('linux', 0xef53)).toBe(true); // ext4
+    expect(mayStayOpen('linux', 0x01021994)).toBe(true); // tmpfs
+    for (const network of [0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546]) expect(mayStayOpen('linux', network)).toBe(false);
+    expect(mayStayOpen('linux', undefined)).toBe(false);
+    expect(mayStayOpen('darwin', 0x1a)).toBe(false);
+    expect(mayStayOpen('win32', 0)).toBe(false);
   });
 });
 
