@@ -44,8 +44,12 @@ export const STALE_AFTER_MS = 10_000;
 /** Tokens of the locks this process holds right now (kept until the lock is gone from the disk). */
 const heldTokens = new Set<string>();
 
-/** Distinguishes this process's tokens from an earlier process with the same pid; a counter makes each hold unique. */
-const PROCESS_NONCE = randomBytes(6).toString('hex');
+/**
+ * Distinguishes this process's tokens from an earlier process with the same pid;
+ * a counter makes each hold unique. Drawn at the first lock, not at start-up
+ * (the first draw from the system's generator costs a few hundred µs).
+ */
+let processNonce: string | undefined;
 let holds = 0;
 
 const openFile = promisify(openCallback);
@@ -154,7 +158,8 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   const lockPath = `${file}.lock`;
   const host = hostName();
   holds += 1;
-  const token = `${process.pid} ${host} ${PROCESS_NONCE}-${holds}`;
+  processNonce ??= randomBytes(6).toString('hex');
+  const token = `${process.pid} ${host} ${processNonce}-${holds}`;
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
