@@ -10,7 +10,11 @@ import { checkRecordLine, EMPTY_CHAIN, type ChainPosition } from './chain.js';
 export interface AuditFileSystem {
   mkdir(path: string, options: { recursive: true; mode: number }): Promise<unknown>;
   open(path: string, flags: string, mode: number): Promise<number>;
+  /** Follows symbolic links, like open. */
+  stat(path: string): Promise<AuditFileStat>;
   fstat(fd: number): Promise<AuditFileStat>;
+  /** The file system's type number (Linux: its magic number). */
+  statfs(path: string): Promise<{ type: number }>;
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number>;
   fdatasync(fd: number): Promise<void>;
@@ -28,6 +32,7 @@ export interface AuditFileStat {
   isFile(): boolean;
 }
 
+const stat = promisify(fs.stat);
 const fstat = promisify(fs.fstat);
 const read = promisify(fs.read);
 const write = promisify(fs.write);
@@ -36,7 +41,9 @@ const write = promisify(fs.write);
 export const nodeAuditFileSystem: AuditFileSystem = {
   mkdir: (path, options) => fs.promises.mkdir(path, options),
   open: promisify(fs.open) as (path: string, flags: string, mode: number) => Promise<number>,
+  stat: (path) => stat(path),
   fstat: (fd) => fstat(fd),
+  statfs: (path) => fs.promises.statfs(path),
   read: async (fd, buffer, offset, length, position) => (await read(fd, buffer, offset, length, position)).bytesRead,
   write: async (fd, buffer, offset, length) => (await write(fd, buffer, offset, length)).bytesWritten,
   fdatasync: promisify(fs.fdatasync),

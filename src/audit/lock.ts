@@ -1,14 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { close as closeCallback, open as openCallback, write as writeCallback } from 'node:fs';
 import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 
 /**
  * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
- * who took it. Two servers (say Claude Desktop and Claude Code) may share one
- * audit file; the lock makes "read the last record, append the next" atomic
- * between them, so seq stays gap-free and the chain stays linear. Callers key
- * it on the file's real path, so two names for one file share one lock.
+ * who took it ("<pid> <host> <nonce>"). Two servers (say Claude Desktop and
+ * Claude Code) may share one audit file; the lock makes "read the last record,
+ * append the next" atomic between them, so seq stays gap-free and the chain
+ * stays linear. Callers key it on the file's real path, so two names for one
+ * file share one lock. The form is the one release 0.1.0 uses, so servers of
+ * both releases can share a file.
+ *
+ * Taking it waits for one operation, the exclusive create: that alone decides
+ * who holds it. The holder's text is written and the descriptor closed behind
+ * it, while the holder goes on; until the text lands a reader sees an empty
+ * lock, which every release treats as one being written (only the age rule
+ * applies to it).
  *
  * Everything is asynchronous: a server waiting for another's lock keeps
  * answering other requests (ping, reads of other calls). Waiting ends at a
@@ -18,15 +28,33 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a
  * hung one). Removing a stale lock re-reads it first and removes it only if
  * unchanged, which narrows, but cannot close, the race between two waiters
- * that both judge the same lock stale; a holder also removes the lock only
- * while it still holds its own token.
+ * that both judge the same lock stale.
+ *
+ * Release: no one following these rules removes a live holder's lock younger
+ * than STALE_AFTER_MS, so a holder that took it less than that long ago
+ * (clock read before taking it) unlinks it without reading it back. Only an
+ * older hold re-reads it and removes it only while it still names our token.
+ * The re-read could not have helped in the residual race above: by the time a
+ * holder releases, the two holds have already overlapped.
  */
 
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
-/** Tokens of the locks this process holds right now. */
+/** Tokens of the locks this process holds right now (kept until the lock is gone from the disk). */
 const heldTokens = new Set<string>();
+
+/**
+ * Distinguishes this process's tokens from an earlier process with the same pid;
+ * a counter makes each hold unique. Drawn at the first lock, not at start-up
+ * (the first draw from the system's generator costs a few hundred µs).
+ */
+let processNonce: string | undefined;
+let holds = 0;
+
+const openFile = promisify(openCallback);
+const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
+const closeFile = promisify(closeCallback);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -38,6 +66,11 @@ export class LockError extends Error {
     super(failure.kind === 'timeout' ? `lock held by ${failure.holder}` : 'lock I/O error');
     this.failure = failure;
   }
+}
+
+/** A lock this process holds; `release` never rejects. */
+export interface HeldLock {
+  release(): Promise<void>;
 }
 
 interface LockContent {
@@ -63,11 +96,36 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Creates the lock; false when it exists already. Resolves once the exclusive
+ * create has succeeded; `written` settles once the holder's text is written and
+ * the descriptor closed (never rejects: a lock left empty by a failed write is
+ * still ours, and still removed on release).
+ */
+async function create(lockPath: string, token: string): Promise<{ written: Promise<void> } | false> {
+  let fd: number;
   try {
-    return await fs.readFile(path, 'utf8');
+    fd = await openFile(lockPath, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (code(err) === 'EEXIST') return false;
+    throw err;
+  }
+  const written = writeFile(fd, token)
+    .then(() => undefined, () => undefined)
+    .then(() => closeFile(fd))
+    .catch(() => {});
+  return { written };
+}
+
+async function readLock(lockPath: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(lockPath, 'utf8');
+  } catch (err) {
+    if (code(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -91,37 +149,40 @@ async function isStale(path: string, text: string, host: string): Promise<boolea
   return !isProcessAlive(holder.pid);
 }
 
-/** Takes `<file>.lock`, waiting at most `waitMs`. Throws LockError when it cannot. */
-async function acquire(lockPath: string, token: string, host: string, waitMs: number): Promise<void> {
+function hostName(): string {
+  return os.hostname().replace(/\s+/g, '_') || 'unknown-host';
+}
+
+/** Takes `<file>.lock`, waiting at most `waitMs`. Rejects with LockError when it cannot. */
+export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<HeldLock> {
+  const lockPath = `${file}.lock`;
+  const host = hostName();
+  holds += 1;
+  processNonce ??= randomBytes(6).toString('hex');
+  const token = `${process.pid} ${host} ${processNonce}-${holds}`;
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    let handle: fs.FileHandle | undefined;
+    const takenAt = Date.now();
+    let taken: { written: Promise<void> } | false;
     try {
-      handle = await fs.open(lockPath, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError({ kind: 'io', error: err });
-    }
-    if (handle !== undefined) {
-      try {
-        await handle.writeFile(token);
-      } catch (err) {
-        await handle.close().catch(() => {});
-        await fs.unlink(lockPath).catch(() => {});
-        throw new LockError({ kind: 'io', error: err });
-      }
-      await handle.close().catch(() => {});
-      heldTokens.add(token);
-      return;
-    }
-    let text: string | undefined;
-    try {
-      text = await readIfExists(lockPath);
+      taken = await create(lockPath, token);
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
-    if (text === undefined) continue; // released between our open and read
-    if ((await isStale(lockPath, text, host)) && (await readIfExists(lockPath).catch(() => undefined)) === text) {
+    if (taken !== false) {
+      heldTokens.add(token);
+      const { written } = taken;
+      return { release: () => release(lockPath, token, takenAt, written) };
+    }
+    let text: string | undefined;
+    try {
+      text = await readLock(lockPath);
+    } catch (err) {
+      throw new LockError({ kind: 'io', error: err });
+    }
+    if (text === undefined) continue; // released between our attempt and our read
+    if ((await isStale(lockPath, text, host)) && (await readLock(lockPath).catch(() => undefined)) === text) {
       await fs.unlink(lockPath).catch(() => {});
       continue;
     }
@@ -137,21 +198,26 @@ async function acquire(lockPath: string, token: string, host: string, waitMs: nu
   }
 }
 
+async function release(lockPath: string, token: string, takenAt: number, written: Promise<void>): Promise<void> {
+  try {
+    await written; // long settled by now; a descriptor is never left open
+    // Held long enough that others may have judged it stale and taken it over: only our own.
+    if (Date.now() - takenAt >= STALE_AFTER_MS && (await readLock(lockPath)) !== token) return;
+    await fs.unlink(lockPath);
+  } catch {
+    // best effort: the caller's outcome is already decided
+  } finally {
+    // Only now: until the link is gone, another lock of this process must not judge it stale.
+    heldTokens.delete(token);
+  }
+}
+
 /** Runs `fn` while holding `<file>.lock`. Throws LockError when the lock cannot be taken within `waitMs`. */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
-  const lockPath = `${file}.lock`;
-  const host = os.hostname().replace(/\s+/g, '_') || 'unknown-host';
-  const token = `${process.pid} ${host} ${randomBytes(8).toString('hex')}`;
-  await acquire(lockPath, token, host, waitMs);
+  const lock = await takeLock(file, waitMs);
   try {
     return await fn();
   } finally {
-    heldTokens.delete(token);
-    // Only our own lock: if it was judged stale and taken over, it is no longer ours.
-    try {
-      if ((await readIfExists(lockPath)) === token) await fs.unlink(lockPath);
-    } catch {
-      // best effort: the caller's outcome is already decided
-    }
+    await lock.release();
   }
 }

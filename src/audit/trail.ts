@@ -1,13 +1,13 @@
 import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
-import { asContinuation, buildRecord, EMPTY_CHAIN, normalizeEntry, serializeRecord, type ChainPosition } from './chain.js';
-import { explainOpenFailure, judgeAccess } from './access.js';
-import { AuditUnavailableError, describeOsError, osErrorCode, verifyAdvice } from './errors.js';
-import { nodeAuditFileSystem, readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
+import { buildRecord, normalizeEntry, serializeRecord } from './chain.js';
+import { explainOpenFailure } from './access.js';
+import { AuditUnavailableError, describeOsError, osErrorCode } from './errors.js';
+import { nodeAuditFileSystem, type AuditFileSystem } from './fileSystem.js';
 import { auditPathProblem } from './location.js';
-import { LOCK_WAIT_MS, LockError, withFileLock } from './lock.js';
+import { LOCK_WAIT_MS, LockError, takeLock, type HeldLock } from './lock.js';
 import type { AuditEntry, AuditRecord, AuditSink } from './record.js';
-import { chainHolds } from './verify.js';
+import { FileRefusal, TrailFile } from './trailFile.js';
 
 export type { AuditFileSystem } from './fileSystem.js';
 export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
@@ -25,6 +25,9 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * once its own record is durable. The cross-process lock (on the file's real
  * path) is held per batch.
  *
+ * The file stays open between batches where that is sound (TrailFile): under
+ * the lock, one stat of its path says whether anyone else changed it since.
+ *
  * Failure policy (fail closed):
  * - An I/O failure during an append marks the trail broken for the life of
  *   this process: a half-written line must never be followed by more records.
@@ -38,7 +41,7 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  */
 
 export type AuditTrailStatus =
-  | { state: 'ready'; path: string; nextSeq: number }
+  | { state: 'ready'; path: string; nextSeq: number | undefined }
   | { state: 'broken'; path: string; reason: string };
 
 export interface AuditTrail extends AuditSink {
@@ -46,7 +49,10 @@ export interface AuditTrail extends AuditSink {
   readonly path: string;
   /** Things an operator should know that do not stop the trail (a file others can read). */
   readonly warnings: readonly string[];
-  /** For a start-up line on stderr; `nextSeq` is as of this process's last look at the file. */
+  /**
+   * For a start-up line on stderr; `nextSeq` is as of this process's last look at the
+   * file, undefined while the tail is yet to be verified (`verifyTail: 'first-append'`).
+   */
   status(): AuditTrailStatus;
   /** Records made durable and the fdatasync calls that did it, since open. */
   syncStats(): { records: number; syncs: number };
@@ -57,6 +63,12 @@ export interface AuditTrailOptions {
   now?: () => Date;
   /** File-system calls (tests: ENOSPC, EIO, short writes). Defaults to node:fs. */
   fileSystem?: AuditFileSystem;
+  /**
+   * When the last record's hash is checked: at open (default: a damaged tail shows
+   * in `status()` right away), or under the lock of the first append, before anything
+   * is written (a faster start-up; the path, owner and mode are checked at open either way).
+   */
+  verifyTail?: 'open' | 'first-append';
 }
 
 /** Most records written by one write + fdatasync; bounds a batch's memory and latency. */
@@ -69,11 +81,9 @@ const MAX_BATCH = 512;
  */
 export async function openAuditTrail(path: string, options: AuditTrailOptions = {}): Promise<AuditTrail> {
   const trail = new FileAuditTrail(nodePath.resolve(path), options.now ?? (() => new Date()), options.fileSystem ?? nodeAuditFileSystem);
-  await trail.open();
+  await trail.open(options.verifyTail ?? 'open');
   return trail;
 }
-
-type FileIdentity = { dev: number; ino: number; size: number };
 
 type Broken = { reason: string; osCode: string | undefined; cause: unknown };
 
@@ -85,15 +95,10 @@ interface Pending {
 
 class FileAuditTrail implements AuditTrail {
   readonly path: string;
-  readonly warnings: string[] = [];
   readonly #now: () => Date;
   readonly #fs: AuditFileSystem;
-  /** The file's real path: the lock's key, so two names for one file share one chain. */
-  #realPath: string;
+  #file: TrailFile | undefined;
   #broken: Broken | undefined;
-  #last: ChainPosition = EMPTY_CHAIN;
-  /** The file as it was right after our last look or append; any difference means someone else wrote. */
-  #seen: FileIdentity | undefined;
   readonly #queue: Pending[] = [];
   #draining = false;
   #records = 0;
@@ -101,12 +106,15 @@ class FileAuditTrail implements AuditTrail {
 
   constructor(path: string, now: () => Date, fs: AuditFileSystem) {
     this.path = path;
-    this.#realPath = path;
     this.#now = now;
     this.#fs = fs;
   }
 
-  async open(): Promise<void> {
+  get warnings(): readonly string[] {
+    return this.#file?.warnings ?? [];
+  }
+
+  async open(verifyTail: 'open' | 'first-append'): Promise<void> {
     const problem = auditPathProblem(this.path);
     if (problem !== undefined) {
       this.#breakWith(problem, undefined);
@@ -114,25 +122,41 @@ class FileAuditTrail implements AuditTrail {
     }
     try {
       await this.#fs.mkdir(nodePath.dirname(this.path), { recursive: true, mode: 0o700 });
-      await this.#fs.close(await this.#fs.open(this.path, 'a+', 0o600)); // creates the file, so its real path exists
-      this.#realPath = await nodeFs.promises.realpath(this.path).catch(() => this.path);
-      try {
-        // Under the lock: another server's append in progress must not look like a cut line.
-        await withFileLock(this.#realPath, () => this.#withFile(async () => {}));
-      } catch (err) {
-        if (!(err instanceof LockError && err.failure.kind === 'timeout')) throw err;
-        await this.#withFile(async () => {}); // best effort; every append re-checks under the lock anyway
-      }
+      const file = await TrailFile.open(this.path, this.#fs);
+      this.#file = file;
+      if (verifyTail === 'open') await this.#checkTail(file);
     } catch (err) {
-      if (err instanceof AuditUnavailableError) return;
+      if (err instanceof FileRefusal) {
+        this.#breakWith(err.message, undefined);
+        return;
+      }
       const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
       this.#breakWith(`Cannot open the audit file ${this.path}: ${await explainOpenFailure(this.path, cause)}.`, cause);
     }
   }
 
+  /** Reads and checks the tail at open. */
+  async #checkTail(file: TrailFile): Promise<void> {
+    let lock: HeldLock | undefined;
+    try {
+      // Under the lock: another server's append in progress must not look like a cut line.
+      lock = await takeLock(file.realPath);
+    } catch (err) {
+      if (!(err instanceof LockError && err.failure.kind === 'timeout')) throw err;
+      // best effort without it; every append re-checks under the lock anyway
+    }
+    try {
+      await file.current();
+    } finally {
+      await file.betweenBatches();
+      await lock?.release();
+    }
+  }
+
   status(): AuditTrailStatus {
     if (this.#broken !== undefined) return { state: 'broken', path: this.path, reason: this.#broken.reason };
-    return { state: 'ready', path: this.path, nextSeq: this.#last.seq + 1 };
+    const file = this.#file;
+    return { state: 'ready', path: this.path, nextSeq: file?.checked === true ? file.last.seq + 1 : undefined };
   }
 
   syncStats(): { records: number; syncs: number } {
@@ -158,40 +182,55 @@ class FileAuditTrail implements AuditTrail {
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        try {
-          const records = await this.#writeBatch(batch.map((pending) => pending.fields));
-          batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
-        } catch (err) {
-          for (const pending of batch) pending.reject(err);
-        }
-      }
+      while (this.#queue.length > 0) await this.#writeBatch(this.#queue.splice(0, MAX_BATCH));
     } finally {
       this.#draining = false;
     }
   }
 
-  async #writeBatch(batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
-    if (this.#broken !== undefined) throw this.#brokenError();
+  /**
+   * Writes one batch under the lock, then answers its callers. Never rejects.
+   * The lock is released before they are answered: a process that exits after
+   * its last append must not leave a lock behind that others wait on.
+   */
+  async #writeBatch(batch: readonly Pending[]): Promise<void> {
+    let records: AuditRecord[];
     try {
-      return await withFileLock(this.#realPath, () => this.#withFile((fd, file) => this.#writeLocked(fd, file, batch)));
-    } catch (err) {
-      if (err instanceof AuditUnavailableError) throw err;
-      if (err instanceof LockError && err.failure.kind === 'timeout') {
-        throw new AuditUnavailableError(
-          `The audit file ${this.path} has been locked by ${err.failure.holder} for more than ${LOCK_WAIT_MS / 1000} s, so nothing was recorded.`,
-          { path: this.path, cause: err },
-        );
+      if (this.#broken !== undefined) throw this.#brokenError();
+      const file = this.#file as TrailFile; // set whenever the trail is not broken
+      const lock = await takeLock(file.realPath);
+      try {
+        records = await this.#writeLocked(file, batch.map((pending) => pending.fields));
+      } finally {
+        await file.betweenBatches();
+        await lock.release();
       }
-      const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
-      throw this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
+    } catch (err) {
+      const error = this.#failure(err);
+      for (const pending of batch) pending.reject(error);
+      return;
     }
+    batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
   }
 
-  async #writeLocked(fd: number, file: FileIdentity, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
+  /** The error a batch's callers get: a lock timeout fails the batch only, anything else breaks the trail. */
+  #failure(err: unknown): AuditUnavailableError {
+    if (err instanceof AuditUnavailableError) return err;
+    if (err instanceof FileRefusal) return this.#breakWith(err.message, undefined);
+    if (err instanceof LockError && err.failure.kind === 'timeout') {
+      return new AuditUnavailableError(
+        `The audit file ${this.path} has been locked by ${err.failure.holder} for more than ${LOCK_WAIT_MS / 1000} s, so nothing was recorded.`,
+        { path: this.path, cause: err },
+      );
+    }
+    const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
+    return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
+  }
+
+  async #writeLocked(file: TrailFile, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
+    const { fd, size } = await file.current();
     const time = this.#now().toISOString();
-    let last = this.#last;
+    let last = file.last;
     const records = batch.map((fields) => {
       const record = buildRecord(fields, last, time);
       last = { seq: record.seq, hash: record.hash };
@@ -205,85 +244,17 @@ class FileAuditTrail implements AuditTrail {
       offset += written;
     }
     await this.#fs.fdatasync(fd);
-    if (file.size === 0) await this.#syncDirectory();
+    if (size === 0) await this.#syncDirectory(file.realPath);
     this.#syncs += 1;
     this.#records += records.length;
-    this.#last = last;
-    this.#seen = { ...file, size: file.size + bytes.length };
+    file.appended(size, bytes.length, last);
     return records;
   }
 
-  /** Opens the file, brings #last up to date with it, runs `fn`, closes. */
-  async #withFile<T>(fn: (fd: number, file: FileIdentity) => Promise<T>): Promise<T> {
-    const fd = await this.#fs.open(this.#realPath, 'a+', 0o600);
-    try {
-      const file = await this.#refresh(fd);
-      return await fn(fd, file);
-    } finally {
-      // After a successful fdatasync the records are durable; a failing close must
-      // not turn them into refused actions.
-      await this.#fs.close(fd).catch(() => {});
-    }
-  }
-
-  /**
-   * Brings #last up to date with the file when it changed since our last look
-   * (another process appended, or `audit rotate` started a new file). Throws
-   * AuditUnavailableError, trail broken, when the file cannot be continued.
-   */
-  async #refresh(fd: number): Promise<FileIdentity> {
-    const stat = await this.#fs.fstat(fd);
-    if (!stat.isFile()) {
-      // Refused rather than written to: /dev/null or a pipe would swallow the trail.
-      throw this.#breakWith(`The audit file ${this.path} is not a regular file.`, undefined);
-    }
-    const file: FileIdentity = { dev: stat.dev, ino: stat.ino, size: stat.size };
-    const seen = this.#seen;
-    const sameFile = seen !== undefined && seen.dev === file.dev && seen.ino === file.ino;
-    if (sameFile && seen.size === file.size) return file;
-    if (!sameFile) this.#checkOwnership(stat);
-    if (sameFile && file.size < seen.size) {
-      throw this.#breakWith(
-        `The audit file ${this.path} shrank from ${seen.size} to ${file.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
-        undefined,
-      );
-    }
-    if (seen !== undefined && !sameFile && !(await this.#continuesOurChain(fd, file.size))) {
-      throw this.#breakWith(
-        `The audit file ${this.path} was replaced while this server was running, and the new file does not continue its chain; ${verifyAdvice(this.path)}`,
-        undefined,
-      );
-    }
-    const tail = await readTail(this.#fs, fd, stat.size);
-    if (!tail.ok) {
-      throw this.#breakWith(`The audit file ${this.path} ends with a record that does not verify (${tail.detail}); ${verifyAdvice(this.path)}`, undefined);
-    }
-    this.#last = tail.last;
-    this.#seen = file;
-    return file;
-  }
-
-  /** Whether a replaced file is what `audit rotate` leaves: its link is forgeable, so the file it names must hold our last record. */
-  async #continuesOurChain(fd: number, size: number): Promise<boolean> {
-    const first = await readFirstRecord(this.#fs, fd, size);
-    const continuation = first === undefined ? undefined : asContinuation(first);
-    if (continuation === undefined) return false;
-    const { file, seq, hash } = continuation.continues;
-    if (seq < this.#last.seq || nodePath.basename(file) !== file) return false;
-    return chainHolds(nodePath.join(nodePath.dirname(this.#realPath), file), this.#last, { seq, hash });
-  }
-
-  /** Refuses a file others could rewrite; warns when others can read it. */
-  #checkOwnership(stat: AuditFileStat): void {
-    const access = judgeAccess(this.path, stat);
-    if (access.refuse !== undefined) throw this.#breakWith(access.refuse, undefined);
-    if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
-  }
-
   /** Makes a newly created file's directory entry durable too (best effort: not every platform allows it). */
-  async #syncDirectory(): Promise<void> {
+  async #syncDirectory(realPath: string): Promise<void> {
     if (this.#fs !== nodeAuditFileSystem || process.platform === 'win32') return;
-    const handle = await nodeFs.promises.open(nodePath.dirname(this.#realPath), 'r').catch(() => undefined);
+    const handle = await nodeFs.promises.open(nodePath.dirname(realPath), 'r').catch(() => undefined);
     // Some file systems refuse fsync on a directory; the file itself is synced.
     await handle?.sync().catch(() => {});
     await handle?.close().catch(() => {});

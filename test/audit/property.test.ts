@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { canonicalRecordJson, normalizeEntry } from '../../src/audit/chain.js';
 import type { AuditEntry } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditContent, verifyAuditFile } from '../../src/audit/verify.js';
@@ -54,6 +56,32 @@ describe('properties', () => {
         expect(await verifyAuditFile(file)).toEqual(expect.objectContaining({ ok: true, records: entries.length }));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  // The append path spells RFC 8785 with JSON.stringify over sorted keys; the library
+  // that verifies every line read back must agree on all data an entry can carry.
+  it('the append path\'s canonical JSON equals the RFC 8785 library\'s, for any entry data', () => {
+    const key = fc.oneof(hostileText, fc.constantFrom('0', '1', '10', '9', '01', '-1', '__proto__', 'é', 'e\u0301', '😀', 'Z', 'a', 'ab', ''));
+    const data = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        hostileText,
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        tie('object'),
+      ),
+      object: fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+    }));
+    fc.assert(
+      fc.property(data.object, (object) => {
+        const fields = normalizeEntry(object as unknown as AuditEntry);
+        expect(canonicalRecordJson(fields)).toBe(canonicalize(fields));
+      }),
+      { numRuns: 2000 },
     );
   });
 

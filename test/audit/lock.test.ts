@@ -1,0 +1,213 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/audit/lock.js';
+import { tempDir } from './helpers.js';
+
+
+function osHost(): string {
+  return os.hostname().replace(/\s+/g, '_');
+}
+
+/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
+async function writtenText(lockPath: string): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const text = fs.readFileSync(lockPath, 'utf8');
+    if (text !== '' || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('the lock: a file created exclusively, naming its holder', () => {
+  it('holds "<pid> <host> <nonce>" while taken, and is gone once released', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    expect(fs.lstatSync(`${file}.lock`).isFile()).toBe(true);
+    const host = osHost().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} ${host} [0-9a-f]{12}-\\d+$`));
+    await lock.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('each hold has its own text, so a later hold is never mistaken for an earlier one', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const texts: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const lock = await takeLock(file);
+      texts.push(await writtenText(`${file}.lock`));
+      await lock.release();
+    }
+    expect(new Set(texts).size).toBe(3);
+  });
+
+  it('a lock naming a live holder is honoured until the deadline: LockError timeout naming it', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} ${osHost()} feedface`);
+    const error = await takeLock(file, 300).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(LockError);
+    expect((error as LockError).failure).toEqual({ kind: 'timeout', holder: `process ${process.ppid} on ${osHost()}` });
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} ${osHost()} feedface`);
+  });
+
+  // The holder's text is written after the exclusive create: in between, the lock is empty.
+  it('an empty lock is one being written: honoured, not stale, until it is older than STALE_AFTER_MS', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, '');
+    await expect(takeLock(file, 300)).rejects.toMatchObject({ failure: { kind: 'timeout', holder: 'another process' } });
+    expect(fs.existsSync(`${file}.lock`)).toBe(true);
+    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    await (await takeLock(file, 1_000)).release();
+  });
+
+  it('a lock naming a dead process on this host is removed and the lock taken', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(`${file}.lock`, `${dead} ${osHost()} deadbeef`);
+    const lock = await takeLock(file, 1_000);
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
+    await lock.release();
+  });
+
+  it('a lock older than STALE_AFTER_MS is removed even when its holder lives (another host, or hung)', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere cafebabe`);
+    const old = new Date(Date.now() - STALE_AFTER_MS - 5_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    const lock = await takeLock(file, 1_000);
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
+    await lock.release();
+  });
+
+  it('a young lock of a holder on another host is not stale', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    fs.writeFileSync(`${file}.lock`, '1 elsewhere cafebabe');
+    await expect(takeLock(file, 200)).rejects.toBeInstanceOf(LockError);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe('1 elsewhere cafebabe');
+  });
+});
+
+describe('servers of release 0.1.0 share the lock', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/hold-0.1.0.ts', import.meta.url));
+
+  /** Runs a 0.1.0 server's lock in a child process; resolves with what it printed per attempt. */
+  function run010(file: string, count: number, marks: string, waitMs: number): Promise<string[]> {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, String(count), marks, String(waitMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(stdout.split('\n').filter((line) => line !== '')) : reject(new Error(stderr)))));
+  }
+
+  it('a 0.1.0 server and this release never hold the lock at the same time', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    fs.writeFileSync(marks, '');
+    const child = run010(file, 40, marks, 10_000);
+    // Start once the child is taking the lock, so the two really overlap.
+    const deadline = Date.now() + 15_000;
+    while (fs.readFileSync(marks, 'utf8') === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 40; i++) {
+      await withFileLock(file, async () => {
+        fs.appendFileSync(marks, `enter ${process.pid}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        fs.appendFileSync(marks, `exit ${process.pid}\n`);
+      }, 10_000);
+    }
+    expect(await child).toEqual(Array.from({ length: 40 }, () => 'ran'));
+    const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(160);
+    // Every enter is followed by the same process's exit: no two holders at once.
+    for (let i = 0; i < lines.length; i += 2) {
+      expect(lines[i]).toMatch(/^enter /);
+      expect(lines[i + 1]).toBe((lines[i] ?? '').replace('enter', 'exit'));
+    }
+    expect(new Set(lines.map((line) => line.split(' ')[1])).size).toBe(2);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 40_000);
+
+  it('a lock this release holds is honoured by a 0.1.0 server until its deadline', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    const lock = await takeLock(file);
+    expect(await run010(file, 1, marks, 300)).toEqual(['timeout']);
+    await lock.release();
+    expect(await run010(file, 1, marks, 300)).toEqual(['ran']);
+  }, 30_000);
+});
+
+describe('release', () => {
+  // No one following the rules may take a live holder's lock before STALE_AFTER_MS, so a young
+  // hold is released with one unlink and no read. Seen from outside: it removes whatever is there.
+  it('a hold shorter than STALE_AFTER_MS is released by unlinking, without reading the lock back', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    fs.unlinkSync(`${file}.lock`);
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere not-read`);
+    await lock.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('after a hold longer than STALE_AFTER_MS, a lock another process took over is left alone', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    // Another waiter judged our lock stale and took it over: the lock now names them.
+    fs.unlinkSync(`${file}.lock`);
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere successor`);
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockReturnValue(now + STALE_AFTER_MS + 1_000);
+    await lock.release();
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere successor`);
+  });
+
+  it('after a hold longer than STALE_AFTER_MS, our own lock is still removed', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + STALE_AFTER_MS + 1_000);
+    await lock.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+});
+
+describe('two holders in one process', () => {
+  // The second sees a lock with its own pid: it must know the lock is held, not left by an earlier process with that pid.
+  it('the second waits for the first, and gets the lock once it is released', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const events: string[] = [];
+    const first = await takeLock(file);
+    const second = takeLock(file, 5_000).then((lock) => {
+      events.push('second');
+      return lock;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events).toEqual([]);
+    events.push('first released');
+    await first.release();
+    await (await second).release();
+    expect(events).toEqual(['first released', 'second']);
+  });
+
+  it('withFileLock runs one body at a time', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    let inside = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 8 }, () => withFileLock(file, async () => {
+      inside += 1;
+      most = Math.max(most, inside);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inside -= 1;
+    }, 5_000)));
+    expect(most).toBe(1);
+  });
+});
