@@ -3,7 +3,7 @@ import { assemble, type AppParts } from '../app.js';
 import type { AuditSink } from '../audit/record.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { mirrorToLog } from '../audit/mirror.js';
-import { openAuditTrail } from '../audit/trail.js';
+import { openAuditTrail, type AuditTrailOptions } from '../audit/trail.js';
 import type { Config, DatabaseSettings, PingOneSettings } from '../config.js';
 import type { DrainOptions, InFlightCalls } from '../lifecycle.js';
 import { StdioConnection } from '../stdio/connection.js';
@@ -34,7 +34,8 @@ export async function serve(config: Config): Promise<void> {
     const { serveHttp } = await import('./serveHttp.js');
     return serveHttp(config, config.http, logger);
   }
-  const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger);
+  // A desktop client waits for start-up: the trail's last record is checked under the first call's lock instead.
+  const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { verifyTail: 'first-append' });
   const connection = new StdioConnection({
     input: process.stdin,
     output: process.stdout,
@@ -85,7 +86,11 @@ export interface Prepared {
 }
 
 /** What both transports serve: the audit trail, PingOne (a tenant or the emulator) and the tools' dependencies. */
-export async function prepare(config: Config, logger: Logger, options: { wrapSink?: (sink: AuditSink) => AuditSink; telemetry?: Telemetry } = {}): Promise<Prepared> {
+export async function prepare(
+  config: Config,
+  logger: Logger,
+  options: { wrapSink?: (sink: AuditSink) => AuditSink; telemetry?: Telemetry; verifyTail?: AuditTrailOptions['verifyTail'] } = {},
+): Promise<Prepared> {
   const sandbox = config.target.kind === 'sandbox';
   let closeEmulator = async (): Promise<void> => {};
   let pingone: PingOneSettings;
@@ -100,7 +105,7 @@ export async function prepare(config: Config, logger: Logger, options: { wrapSin
   }
 
   const shared = config.database === undefined ? undefined : await openDatabase(config, config.database, pingone, sandbox, logger, closeEmulator);
-  const audit = shared?.audit ?? (await openFileTrail(config.auditLogPath, logger));
+  const audit = shared?.audit ?? (await openFileTrail(config.auditLogPath, logger, options.verifyTail ?? 'open'));
   const wrapped = options.wrapSink ? options.wrapSink(audit) : audit;
   const sink = config.auditToStderr ? mirrorToLog(wrapped, logger) : wrapped;
   const parts = assemble({
@@ -121,8 +126,8 @@ export async function prepare(config: Config, logger: Logger, options: { wrapSin
   return { parts: { ...parts, close }, pingone, sandbox, closeEmulator };
 }
 
-async function openFileTrail(path: string, logger: Logger): Promise<AuditSink> {
-  const audit = await openAuditTrail(path);
+async function openFileTrail(path: string, logger: Logger, verifyTail: NonNullable<AuditTrailOptions['verifyTail']>): Promise<AuditSink> {
+  const audit = await openAuditTrail(path, { verifyTail });
   const auditStatus = audit.status();
   if (auditStatus.state === 'broken') {
     logger.error({ auditLog: auditStatus.path }, `audit trail unusable, write tools will refuse: ${auditStatus.reason}`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -141,4 +141,26 @@ describe('start-up configuration errors', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/Unknown option/);
   });
+});
+
+it('over stdio, a trail whose last record does not verify refuses the first call with the reason, and is left as it was', async () => {
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'p1mcp-e2e-')), 'audit.jsonl');
+  const first = new StdioClientTransport({ command: process.execPath, args: [BIN, '--sandbox', '--audit-log', auditPath], env: baseEnv({ PINGONE_MCP_LOG_LEVEL: 'silent' }) });
+  client = new Client({ name: 'e2e', version: '1.0.0' });
+  await client.connect(first);
+  await client.callTool({ name: 'find_user', arguments: { user: 'bsmith' } });
+  await client.close();
+  // Someone edits the last record: its hash no longer matches.
+  const tampered = readFileSync(auditPath, 'utf8').replace(/"tool":"find_user"(?![\s\S]*"tool":"find_user")/, '"tool":"unlock_user"');
+  writeFileSync(auditPath, tampered);
+
+  const second = new StdioClientTransport({ command: process.execPath, args: [BIN, '--sandbox', '--audit-log', auditPath], env: baseEnv({ PINGONE_MCP_LOG_LEVEL: 'silent' }) });
+  client = new Client({ name: 'e2e', version: '1.0.0' });
+  await client.connect(second);
+  // Start-up did not wait for the check; the first call makes it, before anything is written or read.
+  const answer = await client.callTool({ name: 'find_user', arguments: { user: 'bsmith' } });
+  expect(answer.isError).toBe(true);
+  expect(JSON.stringify(answer.content)).toMatch(/does not verify/);
+  expect(JSON.stringify(answer.content)).not.toContain('Bob Smith');
+  expect(readFileSync(auditPath, 'utf8')).toBe(tampered);
 });
