@@ -8,6 +8,7 @@ import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
+import { MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 import type { TurnPacer } from './pacer.js';
 
@@ -212,6 +213,10 @@ export class HttpService implements Idleable {
       this.reportTransportError(new Error('Parse error: the request body is not valid JSON'));
       return sendResponse(res, jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.'));
     }
+    if (body.kind === 'too-deep') {
+      this.reportTransportError(new Error(`Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      return sendResponse(res, jsonRpcError(400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`));
+    }
     this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
     await this.options.pacer.turn();
     // A shutdown may have begun while this request waited for its turn.
@@ -220,6 +225,8 @@ export class HttpService implements Idleable {
   }
 
   private trackPost(res: ServerResponse): void {
+    // The client left while its headers were checked: its 'close' has passed, nothing would ever untrack it.
+    if (res.destroyed) return;
     this.postsInProgress.add(res);
     const done = () => {
       if (this.postsInProgress.delete(res) && this.idle) this.waiters.release();
@@ -239,38 +246,6 @@ function shuttingDown(refusal: string): Response {
 
 function bodyTooLarge(): Response {
   return jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
-}
-
-type JsonBody = { kind: 'json'; value: unknown } | { kind: 'invalid' } | { kind: 'too-large' } | { kind: 'gone' };
-
-/**
- * A POST body read and parsed once, at most `maxBytes` long. The SDK would
- * otherwise read it through a web Request, clone it to decide the protocol
- * era, and parse it again for the chosen handler: a fifth of the CPU of an
- * audited call under load went to that. A body over the limit is drained
- * unkept, so the 413 can still be answered on the connection.
- */
-function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<JsonBody> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= maxBytes) return void chunks.push(chunk);
-      chunks.length = 0;
-      resolve({ kind: 'too-large' });
-    });
-    req.once('end', () => {
-      if (received > maxBytes) return;
-      try {
-        resolve({ kind: 'json', value: JSON.parse(Buffer.concat(chunks, received).toString('utf8')) as unknown });
-      } catch {
-        resolve({ kind: 'invalid' });
-      }
-    });
-    // The client went away (or the request deadline cut it): nobody is left to answer.
-    req.once('close', () => resolve({ kind: 'gone' }));
-  });
 }
 
 /** The request's path, without query; `/` when it cannot be read. */
