@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { createMcpHandler, isJsonContentType, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
@@ -179,30 +179,23 @@ export class HttpService implements Idleable {
     const isMetrics = path === '/metrics' && settings.metricsPort === undefined;
     if (!isMcp && !isMetrics) return sendText(res, 404, 'not found\n');
     const checked = await guard.check(req);
-    if (!checked.ok) {
-      req.resume();
-      return sendResponse(res, checked.response);
-    }
+    if (!checked.ok) return sendResponse(res, checked.response);
     if (isMetrics) return req.method === 'GET' ? this.sendMetrics(res) : sendText(res, 405, 'method not allowed\n', { allow: 'GET' });
     // Streamable HTTP is GET, POST and DELETE (OPTIONS and HEAD the SDK answers itself); a TRACE or CONNECT
     // would make the web Request the SDK builds throw, and be answered 500 with an error in the log.
-    if (!MCP_METHODS.has(req.method ?? '')) {
-      req.resume();
-      return sendText(res, 405, 'method not allowed\n', { allow: 'GET, POST, DELETE' });
-    }
-    if (this.refusal !== undefined) {
-      req.resume();
-      return sendResponse(res, shuttingDown(this.refusal));
-    }
+    if (!MCP_METHODS.has(req.method ?? '')) return sendText(res, 405, 'method not allowed\n', { allow: 'GET, POST, DELETE' });
+    if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      req.resume();
-      return sendResponse(res, bodyTooLarge());
-    }
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return sendResponse(res, bodyTooLarge());
     if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
     if (req.method !== 'POST') {
       this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
       return this.mcp(req as Parameters<typeof this.mcp>[0], res);
+    }
+    // The SDK refuses any other media type without reading the body: so does this, before reading it.
+    if (!isJsonContentType(req.headers['content-type'])) {
+      this.reportTransportError(new Error('Unsupported Media Type: Content-Type must be application/json'));
+      return sendResponse(res, jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'));
     }
     this.trackPost(res);
     const body = await readJsonBody(req, MAX_BODY_BYTES);
@@ -256,13 +249,32 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  discardRest(res.req);
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(text);
 }
 
 async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  discardRest(res.req);
   const headers: Record<string, string> = {};
   for (const [name, value] of response.headers) headers[name] = value;
   res.writeHead(response.status, headers).end(Buffer.from(await response.arrayBuffer()));
+}
+
+/**
+ * The rest of the body of a request answered before it all arrived (a refusal
+ * on its headers), read and dropped so that the answer reaches the client and
+ * the connection can be reused, as Node itself would; but only up to the body
+ * limit, where Node would read on, for anyone, token or not, until the request
+ * deadline: past it the connection is cut.
+ */
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > MAX_BODY_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }
 
 function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {

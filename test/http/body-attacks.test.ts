@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { httpHarnessPerTest } from './support.js';
 
@@ -64,6 +64,65 @@ describe('bodies the listener parses', () => {
     expect(harness.service.sessionCount).toBe(0);
   });
 });
+
+describe('bodies the listener must not read', () => {
+  it('answers 415 to a body of another media type before reading it, as the SDK did', async () => {
+    const harness = await start();
+    for (const body of ['not json at all', JSON.stringify(INITIALIZE)]) {
+      const response = await fetch(harness.url, { method: 'POST', headers: { ...MCP_HEADERS, 'content-type': 'text/plain' }, body });
+      expect(response.status).toBe(415);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Content-Type/) }, id: null });
+    }
+    expect(harness.service.sessionCount).toBe(0);
+  });
+
+  it('reads no more than the body limit from a caller without a token, once refused, however long its body', async () => {
+    const harness = await start({ oauth: {} });
+    const limit = 64 * 1024 * 1024;
+    const sent = await new Promise<number>((resolve) => {
+      const socket = rawSocket(harness.url);
+      let sent = 0;
+      socket.on('close', () => resolve(sent));
+      socket.write(`POST ${harness.url.pathname} HTTP/1.1\r\nhost: ${harness.url.host}\r\n${RAW_HEADERS}transfer-encoding: chunked\r\n\r\n`);
+      const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+      const pump = () => {
+        while (!socket.destroyed && sent < limit) {
+          sent += 0x10000;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+        socket.destroy();
+      };
+      pump();
+    });
+    expect(sent).toBeLessThan(limit);
+    expect((await fetch(harness.url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(INITIALIZE) })).status).toBe(401);
+  });
+
+  it('still reads the rest of a refused body within the limit, so the refusal arrives and the connection serves on', async () => {
+    const harness = await start({ oauth: {} });
+    const socket = rawSocket(harness.url);
+    let answers = '';
+    socket.on('data', (data: Buffer) => (answers += data.toString('latin1')));
+    const body = JSON.stringify({ ...INITIALIZE, padding: 'x'.repeat(256 * 1024) });
+    socket.write(`POST ${harness.url.pathname} HTTP/1.1\r\nhost: ${harness.url.host}\r\n${RAW_HEADERS}content-length: ${body.length}\r\n\r\n`);
+    // Refused on its headers, before the body is sent.
+    await until(() => answers.includes('\r\n\r\n'));
+    expect(answers).toMatch(/^HTTP\/1\.1 401 /);
+    socket.write(body);
+    socket.write(`GET /healthz HTTP/1.1\r\nhost: ${harness.url.host}\r\n\r\n`);
+    await until(() => answers.includes('\r\nok\n') || socket.destroyed);
+    expect(answers).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\r\nok\n/);
+    socket.destroy();
+  });
+});
+
+const RAW_HEADERS = 'content-type: application/json\r\naccept: application/json, text/event-stream\r\n';
+
+function rawSocket(url: URL): Socket {
+  const socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => {});
+  return socket;
+}
 
 describe('clients that leave early', () => {
   it('a client that hangs up while its token is being checked is not counted as waiting for ever', async () => {
