@@ -49,22 +49,32 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Js
 
 const [QUOTE, BACKSLASH, OPEN_ARRAY, OPEN_OBJECT, CLOSE_ARRAY, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x7b, 0x5d, 0x7d] as const;
 
-/** Whether valid JSON text nests arrays and objects deeper than `limit` (brackets inside strings do not count). */
-function nestsDeeperThan(json: Uint8Array, limit: number): boolean {
+/**
+ * Whether valid JSON text nests arrays and objects deeper than `limit`. Strings
+ * are skipped natively (a long string costs next to nothing): brackets in them
+ * are text. Bytes suffice: in UTF-8 no byte of a longer character is ASCII.
+ */
+export function nestsDeeperThan(json: Buffer, limit: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < json.length; i++) {
-    const byte = json[i]!;
-    if (inString) {
-      if (byte === BACKSLASH) i++;
-      else if (byte === QUOTE) inString = false;
-    } else if (byte === QUOTE) {
-      inString = true;
-    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
-      if (++depth > limit) return true;
-    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
-      depth--;
-    }
+    const byte = json[i];
+    if (byte === QUOTE) i = closingQuote(json, i);
+    else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) depth++;
+    else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
+    if (depth > limit) return true;
   }
   return false;
+}
+
+/** Where the string opened at `opening` ends: the next quote not escaped by an odd run of backslashes. */
+function closingQuote(json: Buffer, opening: number): number {
+  let at = json.indexOf(QUOTE, opening + 1);
+  while (escaped(json, at)) at = json.indexOf(QUOTE, at + 1);
+  return at;
+}
+
+function escaped(json: Buffer, at: number): boolean {
+  let backslashes = 0;
+  while (json[at - 1 - backslashes] === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
 }
