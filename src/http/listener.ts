@@ -1,13 +1,14 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
+import { createMcpHandler, isJsonContentType, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
+import { MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 import type { TurnPacer } from './pacer.js';
 
@@ -178,30 +179,23 @@ export class HttpService implements Idleable {
     const isMetrics = path === '/metrics' && settings.metricsPort === undefined;
     if (!isMcp && !isMetrics) return sendText(res, 404, 'not found\n');
     const checked = await guard.check(req);
-    if (!checked.ok) {
-      req.resume();
-      return sendResponse(res, checked.response);
-    }
+    if (!checked.ok) return sendResponse(res, checked.response);
     if (isMetrics) return req.method === 'GET' ? this.sendMetrics(res) : sendText(res, 405, 'method not allowed\n', { allow: 'GET' });
     // Streamable HTTP is GET, POST and DELETE (OPTIONS and HEAD the SDK answers itself); a TRACE or CONNECT
     // would make the web Request the SDK builds throw, and be answered 500 with an error in the log.
-    if (!MCP_METHODS.has(req.method ?? '')) {
-      req.resume();
-      return sendText(res, 405, 'method not allowed\n', { allow: 'GET, POST, DELETE' });
-    }
-    if (this.refusal !== undefined) {
-      req.resume();
-      return sendResponse(res, shuttingDown(this.refusal));
-    }
+    if (!MCP_METHODS.has(req.method ?? '')) return sendText(res, 405, 'method not allowed\n', { allow: 'GET, POST, DELETE' });
+    if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      req.resume();
-      return sendResponse(res, bodyTooLarge());
-    }
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return sendResponse(res, bodyTooLarge());
     if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
     if (req.method !== 'POST') {
       this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
       return this.mcp(req as Parameters<typeof this.mcp>[0], res);
+    }
+    // The SDK refuses any other media type without reading the body: so does this, before reading it.
+    if (!isJsonContentType(req.headers['content-type'])) {
+      this.reportTransportError(new Error('Unsupported Media Type: Content-Type must be application/json'));
+      return sendResponse(res, jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'));
     }
     this.trackPost(res);
     const body = await readJsonBody(req, MAX_BODY_BYTES);
@@ -212,6 +206,10 @@ export class HttpService implements Idleable {
       this.reportTransportError(new Error('Parse error: the request body is not valid JSON'));
       return sendResponse(res, jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.'));
     }
+    if (body.kind === 'too-deep') {
+      this.reportTransportError(new Error(`Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      return sendResponse(res, jsonRpcError(400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`));
+    }
     this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
     await this.options.pacer.turn();
     // A shutdown may have begun while this request waited for its turn.
@@ -220,6 +218,8 @@ export class HttpService implements Idleable {
   }
 
   private trackPost(res: ServerResponse): void {
+    // The client left while its headers were checked: its 'close' has passed, nothing would ever untrack it.
+    if (res.destroyed) return;
     this.postsInProgress.add(res);
     const done = () => {
       if (this.postsInProgress.delete(res) && this.idle) this.waiters.release();
@@ -241,38 +241,6 @@ function bodyTooLarge(): Response {
   return jsonRpcError(413, -32000, `Request body too large: at most ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
 }
 
-type JsonBody = { kind: 'json'; value: unknown } | { kind: 'invalid' } | { kind: 'too-large' } | { kind: 'gone' };
-
-/**
- * A POST body read and parsed once, at most `maxBytes` long. The SDK would
- * otherwise read it through a web Request, clone it to decide the protocol
- * era, and parse it again for the chosen handler: a fifth of the CPU of an
- * audited call under load went to that. A body over the limit is drained
- * unkept, so the 413 can still be answered on the connection.
- */
-function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<JsonBody> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= maxBytes) return void chunks.push(chunk);
-      chunks.length = 0;
-      resolve({ kind: 'too-large' });
-    });
-    req.once('end', () => {
-      if (received > maxBytes) return;
-      try {
-        resolve({ kind: 'json', value: JSON.parse(Buffer.concat(chunks, received).toString('utf8')) as unknown });
-      } catch {
-        resolve({ kind: 'invalid' });
-      }
-    });
-    // The client went away (or the request deadline cut it): nobody is left to answer.
-    req.once('close', () => resolve({ kind: 'gone' }));
-  });
-}
-
 /** The request's path, without query; `/` when it cannot be read. */
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
@@ -281,13 +249,32 @@ function pathOf(req: IncomingMessage): string {
 }
 
 function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  discardRest(res.req);
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(text);
 }
 
 async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  discardRest(res.req);
   const headers: Record<string, string> = {};
   for (const [name, value] of response.headers) headers[name] = value;
   res.writeHead(response.status, headers).end(Buffer.from(await response.arrayBuffer()));
+}
+
+/**
+ * The rest of the body of a request answered before it all arrived (a refusal
+ * on its headers), read and dropped so that the answer reaches the client and
+ * the connection can be reused, as Node itself would; but only up to the body
+ * limit, where Node would read on, for anyone, token or not, until the request
+ * deadline: past it the connection is cut.
+ */
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > MAX_BODY_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }
 
 function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {

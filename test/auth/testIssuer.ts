@@ -35,6 +35,8 @@ export interface TestIssuer {
   discovery: 'oidc' | 'rfc8414';
   /** Whether the JWKS endpoint works or answers 503. */
   jwks: 'ok' | 'failing';
+  /** While set, the JWKS endpoint answers only once this settles (a slow issuer). */
+  jwksHeld: Promise<void> | undefined;
   readonly requests: { discovery: number; jwks: number };
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startTestIssuer(path = '/as'): Promise<TestIssuer> {
     published: [],
     discovery: 'oidc',
     jwks: 'ok',
+    jwksHeld: undefined,
     requests: { discovery: 0, jwks: 0 },
     close: async () => {},
   };
@@ -63,8 +66,9 @@ export async function startTestIssuer(path = '/as'): Promise<TestIssuer> {
     }
     if (url === `${path}/jwks`) {
       state.requests.jwks += 1;
-      if (state.jwks === 'failing') return json(503, { error: 'unavailable' });
-      return json(200, { keys: state.published.map((key) => key.publicJwk) });
+      const answer = () => (state.jwks === 'failing' ? json(503, { error: 'unavailable' }) : json(200, { keys: state.published.map((key) => key.publicJwk) }));
+      if (state.jwksHeld !== undefined) return void state.jwksHeld.then(answer);
+      return answer();
     }
     return json(404, { error: 'not_found' });
   });
