@@ -12,6 +12,8 @@
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
 // the server bundle carries as a constant (src/ui/html.ts) and serves as its ui:// resource.
+// So are the tools' JSON Schemas (src/tools/builtSchemas.ts), which zod would otherwise
+// convert in every process at its first tools/list.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,14 @@ process.setSourceMapsEnabled(true);
 await import('./src/index.ts');
 `;
 
+// Node code in a bundle: bundled CommonJS dependencies (pino, undici) call require() for Node
+// built-ins; an ES module has no require, so each output file gets one.
+const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+// src/version.ts reads these instead of ../package.json when bundled.
+const PACKAGE_DEFINES = { __PACKAGE_NAME__: JSON.stringify(pkg.name), __PACKAGE_VERSION__: JSON.stringify(pkg.version) };
+
 const cardHtml = await buildCardHtml();
+const toolJsonSchemas = await convertToolJsonSchemas();
 
 let result;
 try {
@@ -62,16 +71,11 @@ try {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    banner: {
-      // Bundled CommonJS dependencies (pino, undici) call require() for Node built-ins;
-      // an ES module has no require, so each output file gets one.
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    // src/version.ts reads these instead of ../package.json when bundled.
+    banner: { js: REQUIRE_BANNER },
     define: {
-      __PACKAGE_NAME__: JSON.stringify(pkg.name),
-      __PACKAGE_VERSION__: JSON.stringify(pkg.version),
+      ...PACKAGE_DEFINES,
       __UI_CARD_HTML__: JSON.stringify(cardHtml),
+      __TOOL_JSON_SCHEMAS__: JSON.stringify(toolJsonSchemas),
     },
   });
 
@@ -98,6 +102,38 @@ if (process.argv.includes('--mcpb')) packMcpb();
 if (process.argv.includes('--report')) {
   for (const [file, info] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.js')) process.stdout.write(`${file.replace(/^\.dist-\d+/, 'dist')}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
+  }
+}
+
+/**
+ * The tools' JSON Schemas as the SDK would ask zod for them at tools/list: a one-line
+ * program over the tool catalog, bundled into a temporary file and run.
+ */
+async function convertToolJsonSchemas() {
+  const dir = mkdtempSync(join(tmpdir(), 'tool-schemas-'));
+  try {
+    const program = join(dir, 'convert.mjs');
+    await build({
+      absWorkingDir: root,
+      stdin: {
+        contents: `import { ALL_TOOLS } from './src/tools/catalog.ts';
+import { convertToolSchemas } from './src/tools/builtSchemas.ts';
+process.stdout.write(JSON.stringify(convertToolSchemas(ALL_TOOLS.map((tool) => tool.schemas))));`,
+        resolveDir: root,
+        sourcefile: 'convert-tool-schemas.js',
+        loader: 'js',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      outfile: program,
+      logLevel: 'warning',
+      banner: { js: REQUIRE_BANNER },
+      define: PACKAGE_DEFINES,
+    });
+    return JSON.parse(execFileSync(process.execPath, [program], { encoding: 'utf8' }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,6 +2,7 @@ import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolAnnotations
 import type { z } from 'zod';
 import { escapedText, hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName, type WriteToolName } from '../toolNames.js';
+import { withBuiltJsonSchema, type ToolSchemas } from './builtSchemas.js';
 import { ToolError } from './errors.js';
 import type { BodyResult, Call, ToolDeps } from './call.js';
 import { runTool } from './runtime.js';
@@ -32,6 +33,8 @@ export const PROTO_ARGUMENT_MARK = '(__proto__)';
 export interface ToolModule<N extends ToolName = ToolName> {
   readonly name: N;
   readonly access: Access;
+  /** Its zod schemas as written, for build.mjs to convert to JSON Schema (builtSchemas.ts). */
+  readonly schemas: ToolSchemas;
   /** Adds the tool to `server`; the registration is returned so the composition can decorate it (the card link). */
   register(server: McpServer, deps: ToolDeps): RegisteredTool;
 }
@@ -46,18 +49,23 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
   run: (args: z.infer<I>, call: Call) => Promise<BodyResult>;
 }): ToolModule<N> {
   const access = TOOL_ACCESS[spec.name];
+  // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
+  const schemas: ToolSchemas = { name: spec.name, input: spec.input as unknown as StandardSchemaWithJSON, output: spec.output as StandardSchemaWithJSON };
+  // Built once per tool, not per server: over HTTP a server is built for every request.
+  const inputSchema = withBuiltJsonSchema(advertised(schemas.input), spec.name, 'input');
+  const outputSchema = withBuiltJsonSchema(schemas.output, spec.name, 'output');
   return {
     name: spec.name,
     access,
+    schemas,
     register(server, deps) {
       return server.registerTool(
         spec.name,
         {
           title: spec.title,
           description: spec.description,
-          inputSchema: advertised(spec.input),
-          // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
-          outputSchema: spec.output as StandardSchemaWithJSON,
+          inputSchema,
+          outputSchema,
           annotations: ANNOTATIONS[access],
           // Over HTTP with OAuth, a token without the write scope is answered 403 before the tool runs.
           ...(access === 'write' ? { scopeChallenge: writeScopeChallenge(deps, server, spec.name as WriteToolName) } : {}),
@@ -97,8 +105,8 @@ function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { succe
  * call is answered like any other failure (structured, with a recovery hint)
  * and recorded in the audit trail as `invalid_input`.
  */
-function advertised(schema: z.ZodObject): StandardSchemaWithJSON {
-  const standard = (schema as unknown as StandardSchemaWithJSON)['~standard'];
+function advertised(schema: StandardSchemaWithJSON): StandardSchemaWithJSON {
+  const standard = schema['~standard'];
   return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
 }
 

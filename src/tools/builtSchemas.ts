@@ -1,0 +1,59 @@
+import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import type { ToolName } from '../toolNames.js';
+
+/**
+ * The JSON Schemas the tools show in `tools/list`, converted from their zod
+ * schemas when the bundle is built rather than by every process that starts.
+ * zod's JSON Schema conversion of the five tools is the largest part of a
+ * first `tools/list` (about 9 ms on a 2-core machine, half a first answer),
+ * and its result depends only on the schemas, which are fixed at build time.
+ *
+ * build.mjs runs `convertToolSchemas` over the catalog and the bundle carries
+ * the result as a constant; unbundled (tests, tsx) there is none and zod
+ * converts when asked, as it always did. A test compares the built binary's
+ * `tools/list` with the unbundled server's.
+ */
+
+/** The target the SDK asks schemas for (its JSON_SCHEMA_CONVERSION_TARGET); any other is converted live. */
+export const SDK_JSON_SCHEMA_TARGET = 'draft-2020-12';
+
+type JsonSchema = Record<string, unknown>;
+export type ToolJsonSchemas = Partial<Record<ToolName, { input: JsonSchema; output: JsonSchema }>>;
+
+// Set by the bundler (build.mjs); absent when src/ runs unbundled.
+declare const __TOOL_JSON_SCHEMAS__: ToolJsonSchemas | undefined;
+
+const BUILT: ToolJsonSchemas = typeof __TOOL_JSON_SCHEMAS__ === 'object' ? __TOOL_JSON_SCHEMAS__ : {};
+
+/** A tool's schemas as the SDK reads them: its zod input (erased to the SDK's type) and output. */
+export interface ToolSchemas {
+  readonly name: ToolName;
+  readonly input: StandardSchemaWithJSON;
+  readonly output: StandardSchemaWithJSON;
+}
+
+/** What build.mjs stores: each tool's schemas converted exactly as the SDK converts them. */
+export function convertToolSchemas(tools: readonly ToolSchemas[]): ToolJsonSchemas {
+  const converted: ToolJsonSchemas = {};
+  for (const tool of tools) {
+    converted[tool.name] = {
+      input: tool.input['~standard'].jsonSchema.input({ target: SDK_JSON_SCHEMA_TARGET }),
+      output: tool.output['~standard'].jsonSchema.output({ target: SDK_JSON_SCHEMA_TARGET }),
+    };
+  }
+  return converted;
+}
+
+/**
+ * `schema` answering the SDK's JSON Schema request with the build-time
+ * conversion of `tool`'s `io` schema when there is one (a fresh copy each time,
+ * as zod gives), and converting live otherwise. Validation is untouched.
+ */
+export function withBuiltJsonSchema(schema: StandardSchemaWithJSON, tool: ToolName, io: 'input' | 'output'): StandardSchemaWithJSON {
+  const built = BUILT[tool]?.[io];
+  if (built === undefined) return schema;
+  const standard = schema['~standard'];
+  const convert = standard.jsonSchema[io];
+  const answer: typeof convert = (options) => (options.target === SDK_JSON_SCHEMA_TARGET ? structuredClone(built) : convert(options));
+  return { '~standard': { ...standard, jsonSchema: { ...standard.jsonSchema, [io]: answer } } };
+}
