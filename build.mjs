@@ -39,7 +39,8 @@ await import('./src/index.ts');
 `;
 
 // Node code in a bundle: bundled CommonJS dependencies (pino, undici) call require() for Node
-// built-ins; an ES module has no require, so each output file gets one.
+// built-ins; an ES module has no require, so each output file gets one (and keeps it only
+// if it uses it: see dropUnusedRequireBanners).
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 // src/version.ts reads these instead of ../package.json when bundled.
 const PACKAGE_DEFINES = { __PACKAGE_NAME__: JSON.stringify(pkg.name), __PACKAGE_VERSION__: JSON.stringify(pkg.version) };
@@ -71,14 +72,17 @@ try {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
+    plugins: [deferPinoAssert()],
     banner: { js: REQUIRE_BANNER },
     define: {
       ...PACKAGE_DEFINES,
       __UI_CARD_HTML__: JSON.stringify(cardHtml),
-      __TOOL_JSON_SCHEMAS__: JSON.stringify(toolJsonSchemas),
+      // As JSON text: an object here would be initialised by every bundled module.
+      __TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(toolJsonSchemas)),
     },
   });
 
+  dropUnusedRequireBanners(outdir);
   trimSourceMaps(outdir);
   writeThirdPartyLicenses(result.metafile, join(outdir, 'THIRD-PARTY-LICENSES.txt'));
 
@@ -102,6 +106,40 @@ if (process.argv.includes('--mcpb')) packMcpb();
 if (process.argv.includes('--report')) {
   for (const [file, info] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.js')) process.stdout.write(`${file.replace(/^\.dist-\d+/, 'dist')}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
+  }
+}
+
+/**
+ * pino's sonic-boom and thread-stream require node:assert when they load, each for one check
+ * made later (a destination closing, a worker stream draining); loading node:assert costs
+ * about 3 ms of every start-up. They get this stand-in instead, which loads it at that check.
+ */
+function deferPinoAssert() {
+  return {
+    name: 'defer-pino-assert',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^assert$/ }, (args) => (/[\\/](sonic-boom|thread-stream)[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'deferred-assert' } : undefined));
+      plugin.onLoad({ filter: /.*/, namespace: 'deferred-assert' }, () => ({
+        contents: "module.exports = function assert(...args) { return require('node:assert')(...args); };",
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * Every output file starts with REQUIRE_BANNER, and creating a require costs each module
+ * that loads a fraction of a millisecond. Files that never call require lose it; the line
+ * stays, empty, so that the source maps' line numbers stay right.
+ */
+function dropUnusedRequireBanners(dir) {
+  for (const file of readdirSync(dir, { recursive: true }).map(String)) {
+    if (!file.endsWith('.js')) continue;
+    const path = join(dir, file);
+    const code = readFileSync(path, 'utf8');
+    const at = code.indexOf(REQUIRE_BANNER);
+    if (at < 0 || /\brequire\b/.test(code.slice(at + REQUIRE_BANNER.length))) continue;
+    writeFileSync(path, code.slice(0, at) + code.slice(at + REQUIRE_BANNER.length));
   }
 }
 

@@ -20,10 +20,16 @@ export const SDK_JSON_SCHEMA_TARGET = 'draft-2020-12';
 type JsonSchema = Record<string, unknown>;
 export type ToolJsonSchemas = Partial<Record<ToolName, { input: JsonSchema; output: JsonSchema }>>;
 
-// Set by the bundler (build.mjs); absent when src/ runs unbundled.
-declare const __TOOL_JSON_SCHEMAS__: ToolJsonSchemas | undefined;
+// Set by the bundler (build.mjs) to the JSON text of a ToolJsonSchemas; absent when src/ runs unbundled.
+declare const __TOOL_JSON_SCHEMAS__: string | undefined;
 
-const BUILT: ToolJsonSchemas = typeof __TOOL_JSON_SCHEMAS__ === 'object' ? __TOOL_JSON_SCHEMAS__ : {};
+let built: ToolJsonSchemas | undefined;
+
+function builtJsonSchema(tool: ToolName, io: 'input' | 'output'): JsonSchema | undefined {
+  if (typeof __TOOL_JSON_SCHEMAS__ !== 'string') return undefined;
+  built ??= JSON.parse(__TOOL_JSON_SCHEMAS__) as ToolJsonSchemas;
+  return built[tool]?.[io];
+}
 
 /** A tool's schemas as the SDK reads them: its zod input (erased to the SDK's type) and output. */
 export interface ToolSchemas {
@@ -50,10 +56,10 @@ export function convertToolSchemas(tools: readonly ToolSchemas[]): ToolJsonSchem
  * as zod gives), and converting live otherwise. Validation is untouched.
  */
 export function withBuiltJsonSchema(schema: StandardSchemaWithJSON, tool: ToolName, io: 'input' | 'output'): StandardSchemaWithJSON {
-  const built = BUILT[tool]?.[io];
-  if (built === undefined) return schema;
+  const json = builtJsonSchema(tool, io);
+  if (json === undefined) return schema;
   const standard = schema['~standard'];
   const convert = standard.jsonSchema[io];
-  const answer: typeof convert = (options) => (options.target === SDK_JSON_SCHEMA_TARGET ? structuredClone(built) : convert(options));
+  const answer: typeof convert = (options) => (options.target === SDK_JSON_SCHEMA_TARGET ? structuredClone(json) : convert(options));
   return { '~standard': { ...standard, jsonSchema: { ...standard.jsonSchema, [io]: answer } } };
 }
