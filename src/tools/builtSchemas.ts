@@ -4,9 +4,9 @@ import type { ToolName } from '../toolNames.js';
 /**
  * The JSON Schemas the tools show in `tools/list`, converted from their zod
  * schemas when the bundle is built rather than by every process that starts.
- * zod's JSON Schema conversion of the five tools is the largest part of a
- * first `tools/list` (about 9 ms on a 2-core machine, half a first answer),
- * and its result depends only on the schemas, which are fixed at build time.
+ * zod's JSON Schema conversion of the five tools was most of a first
+ * `tools/list` (9 to 18 ms on the 2-core machine, by its load), and its
+ * result depends only on the schemas, which are fixed at build time.
  *
  * build.mjs runs `convertToolSchemas` over the catalog and the bundle carries
  * the result as a constant; unbundled (tests, tsx) there is none and zod
