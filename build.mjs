@@ -12,6 +12,8 @@
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
 // the server bundle carries as a constant (src/ui/html.ts) and serves as its ui:// resource.
+// So are the tools' JSON Schemas (src/tools/builtSchemas.ts), which zod would otherwise
+// convert in every process at its first tools/list.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,15 @@ process.setSourceMapsEnabled(true);
 await import('./src/index.ts');
 `;
 
+// Node code in a bundle: bundled CommonJS dependencies (pino, undici) call require() for Node
+// built-ins; an ES module has no require, so each output file gets one (and keeps it only
+// if it uses it: see dropUnusedRequireBanners).
+const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+// src/version.ts reads these instead of ../package.json when bundled.
+const PACKAGE_DEFINES = { __PACKAGE_NAME__: JSON.stringify(pkg.name), __PACKAGE_VERSION__: JSON.stringify(pkg.version) };
+
 const cardHtml = await buildCardHtml();
+const toolJsonSchemas = await convertToolJsonSchemas();
 
 let result;
 try {
@@ -62,19 +72,17 @@ try {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    banner: {
-      // Bundled CommonJS dependencies (pino, undici) call require() for Node built-ins;
-      // an ES module has no require, so each output file gets one.
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    // src/version.ts reads these instead of ../package.json when bundled.
+    plugins: [deferPinoAssert()],
+    banner: { js: REQUIRE_BANNER },
     define: {
-      __PACKAGE_NAME__: JSON.stringify(pkg.name),
-      __PACKAGE_VERSION__: JSON.stringify(pkg.version),
+      ...PACKAGE_DEFINES,
       __UI_CARD_HTML__: JSON.stringify(cardHtml),
+      // As JSON text: an object here would be initialised by every bundled module.
+      __TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(toolJsonSchemas)),
     },
   });
 
+  dropUnusedRequireBanners(outdir);
   trimSourceMaps(outdir);
   writeThirdPartyLicenses(result.metafile, join(outdir, 'THIRD-PARTY-LICENSES.txt'));
 
@@ -98,6 +106,72 @@ if (process.argv.includes('--mcpb')) packMcpb();
 if (process.argv.includes('--report')) {
   for (const [file, info] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.js')) process.stdout.write(`${file.replace(/^\.dist-\d+/, 'dist')}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
+  }
+}
+
+/**
+ * pino's sonic-boom and thread-stream require node:assert when they load, each for one check
+ * made later (a destination closing, a worker stream draining); loading node:assert costs
+ * about 3 ms of every start-up. They get this stand-in instead, which loads it at that check.
+ */
+function deferPinoAssert() {
+  return {
+    name: 'defer-pino-assert',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^assert$/ }, (args) => (/[\\/](sonic-boom|thread-stream)[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'deferred-assert' } : undefined));
+      plugin.onLoad({ filter: /.*/, namespace: 'deferred-assert' }, () => ({
+        contents: "module.exports = function assert(...args) { return require('node:assert')(...args); };",
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * Every output file starts with REQUIRE_BANNER, and creating a require costs each module
+ * that loads a fraction of a millisecond. Files that never call require lose it; the line
+ * stays, empty, so that the source maps' line numbers stay right.
+ */
+function dropUnusedRequireBanners(dir) {
+  for (const file of readdirSync(dir, { recursive: true }).map(String)) {
+    if (!file.endsWith('.js')) continue;
+    const path = join(dir, file);
+    const code = readFileSync(path, 'utf8');
+    const at = code.indexOf(REQUIRE_BANNER);
+    if (at < 0 || /\brequire\b/.test(code.slice(at + REQUIRE_BANNER.length))) continue;
+    writeFileSync(path, code.slice(0, at) + code.slice(at + REQUIRE_BANNER.length));
+  }
+}
+
+/**
+ * The tools' JSON Schemas as the SDK would ask zod for them at tools/list: a one-line
+ * program over the tool catalog, bundled into a temporary file and run.
+ */
+async function convertToolJsonSchemas() {
+  const dir = mkdtempSync(join(tmpdir(), 'tool-schemas-'));
+  try {
+    const program = join(dir, 'convert.mjs');
+    await build({
+      absWorkingDir: root,
+      stdin: {
+        contents: `import { ALL_TOOLS } from './src/tools/catalog.ts';
+import { convertToolSchemas } from './src/tools/builtSchemas.ts';
+process.stdout.write(JSON.stringify(convertToolSchemas(ALL_TOOLS.map((tool) => tool.schemas))));`,
+        resolveDir: root,
+        sourcefile: 'convert-tool-schemas.js',
+        loader: 'js',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      outfile: program,
+      logLevel: 'warning',
+      banner: { js: REQUIRE_BANNER },
+      define: PACKAGE_DEFINES,
+    });
+    return JSON.parse(execFileSync(process.execPath, [program], { encoding: 'utf8' }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

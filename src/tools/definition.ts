@@ -2,10 +2,11 @@ import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolAnnotations
 import type { z } from 'zod';
 import { escapedText, hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName, type WriteToolName } from '../toolNames.js';
+import { withBuiltJsonSchema, type ToolSchemas } from './builtSchemas.js';
 import { ToolError } from './errors.js';
 import type { BodyResult, Call, ToolDeps } from './call.js';
 import { runTool } from './runtime.js';
-import { convertedOnce } from './schemaJson.js';
+import { sharedJsonSchema } from './schemaJson.js';
 import { writeScopeChallenge } from './scopes.js';
 
 /**
@@ -33,6 +34,8 @@ export const PROTO_ARGUMENT_MARK = '(__proto__)';
 export interface ToolModule<N extends ToolName = ToolName> {
   readonly name: N;
   readonly access: Access;
+  /** Its zod schemas as written, for build.mjs to convert to JSON Schema (builtSchemas.ts). */
+  readonly schemas: ToolSchemas;
   /** Adds the tool to `server`; the registration is returned so the composition can decorate it (the card link). */
   register(server: McpServer, deps: ToolDeps): RegisteredTool;
 }
@@ -47,12 +50,16 @@ export function defineTool<N extends ToolName, I extends z.ZodObject, O extends 
   run: (args: z.infer<I>, call: Call) => Promise<BodyResult>;
 }): ToolModule<N> {
   const access = TOOL_ACCESS[spec.name];
-  // Made once per tool, not per server instance: their JSON Schema conversions are shared (schemaJson.ts).
-  const inputSchema = advertised(spec.input);
-  const outputSchema: StandardSchemaWithJSON = { '~standard': convertedOnce((spec.output as unknown as StandardSchemaWithJSON)['~standard']) };
+  // Erased to the SDK's schema type: the generic zod object does not narrow through its overloads.
+  const schemas: ToolSchemas = { name: spec.name, input: spec.input as unknown as StandardSchemaWithJSON, output: spec.output as StandardSchemaWithJSON };
+  // Made once per tool, not per server (over HTTP a server is built for every request): the build's JSON
+  // Schemas when bundled (builtSchemas.ts), converted at most once and shared between servers (schemaJson.ts).
+  const inputSchema = sharedJsonSchema(withBuiltJsonSchema(advertised(schemas.input), spec.name, 'input'));
+  const outputSchema = sharedJsonSchema(withBuiltJsonSchema(schemas.output, spec.name, 'output'));
   return {
     name: spec.name,
     access,
+    schemas,
     register(server, deps) {
       return server.registerTool(
         spec.name,
@@ -100,9 +107,9 @@ function parseArguments<I extends z.ZodObject>(schema: I, raw: unknown): { succe
  * call is answered like any other failure (structured, with a recovery hint)
  * and recorded in the audit trail as `invalid_input`.
  */
-function advertised(schema: z.ZodObject): StandardSchemaWithJSON {
-  const standard = (schema as unknown as StandardSchemaWithJSON)['~standard'];
-  return { '~standard': { ...convertedOnce(standard), validate: (value: unknown) => ({ value }) } };
+function advertised(schema: StandardSchemaWithJSON): StandardSchemaWithJSON {
+  const standard = schema['~standard'];
+  return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
 }
 
 /** Zod's issues name the agent's keys: made safe text like anything else that is echoed. */
