@@ -37,7 +37,6 @@ import { createResourceServer } from '../src/auth/resourceServer.js';
 import { loadConfig } from '../src/config.js';
 import { createRequestGuard } from '../src/http/guard.js';
 import { HttpService } from '../src/http/listener.js';
-import { pacedAuditSink, TurnPacer } from '../src/http/pacer.js';
 import { createLogger } from '../src/logger.js';
 import type { User } from '../src/pingone/model.js';
 import { settingsFor } from '../src/sandbox/connect.js';
@@ -103,8 +102,7 @@ async function startServer(emulator: Emulator, issuer: TestIssuer, auditPath: st
   };
   const config = loadConfig(env, { sandbox: true, http: true, auditLog: auditPath, logLevel: 'silent' });
   const logger = createLogger('silent');
-  const pacer = new TurnPacer(1);
-  const parts = assemble({ config, pingone: settingsFor(emulator), audit: pacedAuditSink(await openAuditTrail(auditPath), pacer), logger, sandbox: false });
+  const parts = assemble({ config, pingone: settingsFor(emulator), audit: await openAuditTrail(auditPath), logger, sandbox: false });
   const service = new HttpService({
     settings: { ...config.http!, port: 0, maxSessions: Math.max(config.http!.maxSessions, operators * 2) },
     factory: (ctx) => createServer(parts.httpDeps, ctx.authInfo),
@@ -113,7 +111,6 @@ async function startServer(emulator: Emulator, issuer: TestIssuer, auditPath: st
     ready: async () => true,
     metrics: () => '',
     logger,
-    pacer,
   });
   const url = new URL((await service.listen()).url);
   return {

@@ -3,7 +3,6 @@ import { createResourceServer, resourceServerSettings, type ResourceServer } fro
 import { ConfigError, type Config, type HttpSettings, type OAuthConfig } from '../config.js';
 import { createRequestGuard } from '../http/guard.js';
 import { HttpService } from '../http/listener.js';
-import { pacedAuditSink, TurnPacer } from '../http/pacer.js';
 import { createReadiness } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import { createTelemetry, meteredAuditSink, type Telemetry } from '../metrics/telemetry.js';
@@ -23,9 +22,7 @@ import { drainCalls, prepare } from './serve.js';
  */
 export async function serveHttp(config: Config, settings: HttpSettings, logger: Logger): Promise<void> {
   const telemetry = createTelemetry();
-  // One new request, or one caller resuming after its audit record, per event-loop turn (see pacer.ts).
-  const pacer = new TurnPacer(1);
-  const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => pacedAuditSink(meteredAuditSink(sink, telemetry), pacer), telemetry });
+  const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => meteredAuditSink(sink, telemetry), telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.database ? undefined : config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   // The tools see the verified caller per request as ctx.http?.authInfo; the factory sees it as ctx.authInfo.
   const factory: McpServerFactory = (ctx) => createServer(parts.httpDeps, ctx.authInfo);
@@ -40,7 +37,6 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
     ready: readiness.ready,
     metrics: () => telemetry.render(),
     logger,
-    pacer,
   });
   registerServiceGauges(telemetry, parts, service);
 

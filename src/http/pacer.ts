@@ -1,14 +1,11 @@
-import type { AuditSink } from '../audit/record.js';
-
 /**
  * Lets at most `perTurn` new MCP requests start in one turn of the event loop;
  * the rest start in later turns, in arrival order. Requests that arrive
  * together (a client with 100 calls in flight sends them together) would
  * otherwise all run their first, CPU-heavy steps (the SDK's parsing, a server
  * instance, the tool's checks) back to back in one turn, while timers, probes
- * and the answers of calls already running waited for all of them: 80-130 ms
- * at 100 in flight, 15-30 ms when they start one per turn (`npm run bench`).
- * A lone request starts at once.
+ * and the answers of calls already running waited for all of them (the
+ * figures are beside the listener's pacer). A lone request starts at once.
  */
 export class TurnPacer {
   private startedThisTurn = 0;
@@ -47,18 +44,3 @@ export class TurnPacer {
   }
 }
 
-/**
- * An audit sink whose callers resume through the pacer. Group commit answers
- * every record of a batch at once (forty at 100 calls in flight), and each
- * caller then builds and sends its answer: in one turn, without this.
- */
-export function pacedAuditSink(sink: AuditSink, pacer: TurnPacer): AuditSink {
-  return {
-    async append(entry) {
-      const record = await sink.append(entry);
-      await pacer.turn();
-      return record;
-    },
-    status: () => sink.status(),
-  };
-}

@@ -12,7 +12,6 @@ import { loadConfig, type PingOneSettings } from '../../src/config.js';
 import { registerServiceGauges } from '../../src/cli/serveHttp.js';
 import { createRequestGuard } from '../../src/http/guard.js';
 import { HttpService, type HttpTimeouts } from '../../src/http/listener.js';
-import { pacedAuditSink, TurnPacer } from '../../src/http/pacer.js';
 import { createReadiness } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/logger.js';
 import { createTelemetry, meteredAuditSink } from '../../src/metrics/telemetry.js';
@@ -79,8 +78,7 @@ export async function startHttpHarness(
   const settings = { ...config.http!, port: 0 };
   const telemetry = createTelemetry();
   const logger = createLogger('silent');
-  const pacer = new TurnPacer(1);
-  const parts = assemble({ config, pingone: { ...settingsFor(emulator), ...options.pingone }, audit: pacedAuditSink(meteredAuditSink(await openAuditTrail(auditPath), telemetry), pacer), logger, sandbox: false, telemetry });
+  const parts = assemble({ config, pingone: { ...settingsFor(emulator), ...options.pingone }, audit: meteredAuditSink(await openAuditTrail(auditPath), telemetry), logger, sandbox: false, telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   let oauth: HarnessOAuth | undefined;
   const service = new HttpService({
@@ -99,7 +97,6 @@ export async function startHttpHarness(
     ready: readiness.ready,
     metrics: () => telemetry.render(),
     logger,
-    pacer,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   registerServiceGauges(telemetry, parts, service);
