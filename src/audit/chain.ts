@@ -50,7 +50,11 @@ const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
  */
 export function canonicalRecordJson(record: Readonly<Record<string, unknown>>): string {
   const sorted = withSortedKeys(record);
-  return sorted === undefined ? (canonicalize(record) ?? '') : JSON.stringify(sorted);
+  if (sorted !== undefined) return JSON.stringify(sorted);
+  const canonical = canonicalize(record);
+  // Never hash an empty text in its place: a record that cannot be spelled is not written.
+  if (canonical === undefined) throw new TypeError('audit record is not JSON data');
+  return canonical;
 }
 
 function withSortedKeys(value: unknown): unknown {
