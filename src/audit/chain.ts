@@ -26,11 +26,7 @@ export function sha256Hex(text: string): string {
 /** The hash of a record: SHA-256 of the canonical JSON of every field but `hash`. */
 export function computeRecordHash(record: Readonly<Record<string, unknown>>): string {
   const { hash: _ignored, ...withoutHash } = record;
-  return hashUnsigned(withoutHash);
-}
-
-function hashUnsigned(unsigned: Readonly<Record<string, unknown>>): string {
-  const canonical = canonicalize(unsigned);
+  const canonical = canonicalize(withoutHash);
   if (canonical === undefined) throw new TypeError('audit record is not JSON data');
   return sha256Hex(canonical);
 }
