@@ -26,11 +26,7 @@ export function sha256Hex(text: string): string {
 /** The hash of a record: SHA-256 of the canonical JSON of every field but `hash`. */
 export function computeRecordHash(record: Readonly<Record<string, unknown>>): string {
   const { hash: _ignored, ...withoutHash } = record;
-  return hashUnsigned(withoutHash);
-}
-
-function hashUnsigned(unsigned: Readonly<Record<string, unknown>>): string {
-  const canonical = canonicalize(unsigned);
+  const canonical = canonicalize(withoutHash);
   if (canonical === undefined) throw new TypeError('audit record is not JSON data');
   return sha256Hex(canonical);
 }
@@ -50,7 +46,11 @@ const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
  */
 export function canonicalRecordJson(record: Readonly<Record<string, unknown>>): string {
   const sorted = withSortedKeys(record);
-  return sorted === undefined ? (canonicalize(record) ?? '') : JSON.stringify(sorted);
+  if (sorted !== undefined) return JSON.stringify(sorted);
+  const canonical = canonicalize(record);
+  // Never hash an empty text in its place: a record that cannot be spelled is not written.
+  if (canonical === undefined) throw new TypeError('audit record is not JSON data');
+  return canonical;
 }
 
 function withSortedKeys(value: unknown): unknown {

@@ -50,8 +50,9 @@ export interface AuditTrail extends AuditSink {
   /** Things an operator should know that do not stop the trail (a file others can read). */
   readonly warnings: readonly string[];
   /**
-   * For a start-up line on stderr; `nextSeq` is as of this process's last look at the
-   * file, undefined while the tail is yet to be verified (`verifyTail: 'first-append'`).
+   * Whether the trail can record (the start-up error line, `/readyz`, the write path);
+   * `nextSeq` is as of this process's last look at the file, undefined while the tail
+   * is yet to be verified (`verifyTail: 'first-append'`).
    */
   status(): AuditTrailStatus;
   /** Records made durable and the fdatasync calls that did it, since open. */

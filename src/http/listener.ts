@@ -79,15 +79,16 @@ export class HttpService implements Idleable {
   constructor(private readonly options: HttpServiceOptions) {
     const { settings, factory, logger } = options;
     // The SDK's message may quote the request (a JSON snippet, an unknown message whole): the client's text, made safe.
-    const onerror = (this.reportTransportError = (error: Error) => logger.warn({ problem: safeText(error.message, 300) }, 'MCP HTTP transport error'));
+    this.reportTransportError = (error: Error) => logger.warn({ problem: safeText(error.message, 300) }, 'MCP HTTP transport error');
+    const onerror = this.reportTransportError;
     this.modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
     this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
     // A POST's body arrives parsed (see readJsonBody): neither the routing nor the SDK reads or clones it again.
     const route = async (request: Request, extra?: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> => {
-      const options = { ...(extra?.authInfo === undefined ? {} : { authInfo: extra.authInfo }), ...(extra?.parsedBody === undefined ? {} : { parsedBody: extra.parsedBody }) };
+      const perRequest = { ...(extra?.authInfo === undefined ? {} : { authInfo: extra.authInfo }), ...(extra?.parsedBody === undefined ? {} : { parsedBody: extra.parsedBody }) };
       return (await isLegacyRequest(request, extra?.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES }))
-        ? this.sessions.handle(request, options)
-        : this.modern.fetch(request, options);
+        ? this.sessions.handle(request, perRequest)
+        : this.modern.fetch(request, perRequest);
     };
     this.mcp = toNodeHandler({ fetch: route }, { maxRequestBodySize: MAX_BODY_BYTES, onerror });
     const listener = (req: IncomingMessage, res: ServerResponse) => {

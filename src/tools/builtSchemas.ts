@@ -15,7 +15,7 @@ import type { ToolName } from '../toolNames.js';
  */
 
 /** The target the SDK asks schemas for (its JSON_SCHEMA_CONVERSION_TARGET); any other is converted live. */
-export const SDK_JSON_SCHEMA_TARGET = 'draft-2020-12';
+const SDK_JSON_SCHEMA_TARGET = 'draft-2020-12';
 
 type JsonSchema = Record<string, unknown>;
 export type ToolJsonSchemas = Partial<Record<ToolName, { input: JsonSchema; output: JsonSchema }>>;

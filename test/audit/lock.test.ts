@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/audit/lock.js';
 import { tempDir } from './helpers.js';
 
-
 function osHost(): string {
   return os.hostname().replace(/\s+/g, '_');
 }
