@@ -69,9 +69,9 @@ export class HttpService implements Idleable {
   private readonly reportTransportError: (error: Error) => void;
   /**
    * At most four new MCP requests start per event-loop turn (pacer.ts). Measured at 100 calls in flight
-   * on the 2-core machine: unpaced, event-loop delay p99 70-80 ms; one per turn 10 ms, but calls then
-   * reach the audit trail one by one (3.5 records per fdatasync) and throughput drops a fifth; two 10-11 ms
-   * at 550-610 calls/s; four 15 ms, 13 records per fdatasync, 740 calls/s, more than unpaced.
+   * on the 2-core machine: unpaced, event-loop delay p99 67 ms; one per turn 7-9 ms, but calls then reach
+   * the audit trail one by one (3.4 records per fdatasync); two 10-11 ms at 550-610 calls/s; four 13-15 ms,
+   * 12-13 records per fdatasync and the most throughput (700-740 calls/s, unpaced 470-650).
    */
   private readonly pacer = new TurnPacer(4);
   private guard: Promise<RequestGuard> | undefined;
