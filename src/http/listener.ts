@@ -85,7 +85,7 @@ export class HttpService implements Idleable {
     this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
     // A POST's body arrives parsed (see readJsonBody): neither the routing nor the SDK reads or clones it again.
     const route = async (request: Request, extra?: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> => {
-      const perRequest = { ...(extra?.authInfo === undefined ? {} : { authInfo: extra.authInfo }), ...(extra?.parsedBody === undefined ? {} : { parsedBody: extra.parsedBody }) };
+      const perRequest = extra ?? {};
       return (await isLegacyRequest(request, extra?.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES }))
         ? this.sessions.handle(request, perRequest)
         : this.modern.fetch(request, perRequest);
@@ -194,33 +194,27 @@ export class HttpService implements Idleable {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return sendResponse(res, bodyTooLarge());
     if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
-    if (req.method !== 'POST') {
-      this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
-      return this.mcp(req as Parameters<typeof this.mcp>[0], res);
-    }
+    this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
+    if (req.method !== 'POST') return this.mcp(req as Parameters<typeof this.mcp>[0], res);
     // The SDK refuses any other media type without reading the body: so does this, before reading it.
-    if (!isJsonContentType(req.headers['content-type'])) {
-      this.reportTransportError(new Error('Unsupported Media Type: Content-Type must be application/json'));
-      return sendResponse(res, jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json'));
-    }
+    if (!isJsonContentType(req.headers['content-type'])) return this.refuseBody(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     this.trackPost(res);
     const body = await readJsonBody(req, MAX_BODY_BYTES);
     if (body.kind === 'gone') return;
     if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
-    if (body.kind === 'invalid') {
-      // Said without quoting the body: its text is the client's, and this line goes to the log.
-      this.reportTransportError(new Error('Parse error: the request body is not valid JSON'));
-      return sendResponse(res, jsonRpcError(400, -32700, 'Parse error: the request body is not valid JSON.'));
-    }
-    if (body.kind === 'too-deep') {
-      this.reportTransportError(new Error(`Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels`));
-      return sendResponse(res, jsonRpcError(400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`));
-    }
-    this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
+    // Said without quoting the body: its text is the client's, and these lines go to the log.
+    if (body.kind === 'invalid') return this.refuseBody(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
+    if (body.kind === 'too-deep') return this.refuseBody(res, 400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
     await this.pacer.turn();
     // A shutdown may have begun while this request waited for its turn.
     if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
     await this.mcp(req as Parameters<typeof this.mcp>[0], res, body.value);
+  }
+
+  /** A body the SDK would refuse too, refused without building a server, and said once in the log. */
+  private refuseBody(res: ServerResponse, status: number, code: number, problem: string): Promise<void> {
+    this.reportTransportError(new Error(problem));
+    return sendResponse(res, jsonRpcError(status, code, problem));
   }
 
   private trackPost(res: ServerResponse): void {

@@ -52,14 +52,15 @@ export function convertToolSchemas(tools: readonly ToolSchemas[]): ToolJsonSchem
 
 /**
  * `schema` answering the SDK's JSON Schema request with the build-time
- * conversion of `tool`'s `io` schema when there is one (a fresh copy each time,
- * as zod gives), and converting live otherwise. Validation is untouched.
+ * conversion of `tool`'s `io` schema when there is one, and converting live
+ * otherwise. Validation is untouched. The answer is not copied: the tools
+ * share it between servers, frozen (schemaJson.ts).
  */
 export function withBuiltJsonSchema(schema: StandardSchemaWithJSON, tool: ToolName, io: 'input' | 'output'): StandardSchemaWithJSON {
   const json = builtJsonSchema(tool, io);
   if (json === undefined) return schema;
   const standard = schema['~standard'];
   const convert = standard.jsonSchema[io];
-  const answer: typeof convert = (options) => (options.target === SDK_JSON_SCHEMA_TARGET ? structuredClone(json) : convert(options));
+  const answer: typeof convert = (options) => (options.target === SDK_JSON_SCHEMA_TARGET ? json : convert(options));
   return { '~standard': { ...standard, jsonSchema: { ...standard.jsonSchema, [io]: answer } } };
 }
