@@ -90,23 +90,19 @@ export function toDeviceRecord(device: Device, id: Uuid): DeviceRecord {
 }
 
 /** The wire schemas, turned into records; an ID that is not a UUID makes the answer unusable. */
-export const UserRecordSchema = UserSchema.transform((user, ctx): UserRecord => {
-  const id = parseUuid(user.id);
-  if (id === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'a user ID that is not a UUID' });
-    return z.NEVER;
-  }
-  return toUserRecord(user, id);
-});
+export const UserRecordSchema = withUuidId(UserSchema, 'user', toUserRecord);
+export const DeviceRecordSchema = withUuidId(DeviceSchema, 'device', toDeviceRecord);
 
-export const DeviceRecordSchema = DeviceSchema.transform((device, ctx): DeviceRecord => {
-  const id = parseUuid(device.id);
-  if (id === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'a device ID that is not a UUID' });
-    return z.NEVER;
-  }
-  return toDeviceRecord(device, id);
-});
+function withUuidId<W extends { id: string }, R>(schema: z.ZodType<W>, what: string, toRecord: (wire: W, id: Uuid) => R) {
+  return schema.transform((wire, ctx): R => {
+    const id = parseUuid(wire.id);
+    if (id === undefined) {
+      ctx.addIssue({ code: 'custom', message: `a ${what} ID that is not a UUID` });
+      return z.NEVER;
+    }
+    return toRecord(wire, id);
+  });
+}
 
 export const UserRecordPageSchema = z.looseObject({ _embedded: z.looseObject({ users: z.array(UserRecordSchema) }).optional() });
 export const DeviceRecordPageSchema = z.looseObject({ _embedded: z.looseObject({ devices: z.array(DeviceRecordSchema) }).optional() });
