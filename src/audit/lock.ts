@@ -180,7 +180,12 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
-    if (text === undefined) continue; // released between our attempt and our read
+    if (text === undefined) {
+      // Released between our attempt and our read: try again at once. But a name that exists and
+      // cannot be read (a dangling symlink) stays so, and must not hold the caller past its deadline.
+      if (Date.now() < deadline) continue;
+      throw new LockError({ kind: 'timeout', holder: 'another process' });
+    }
     if ((await isStale(lockPath, text, host)) && (await readLock(lockPath).catch(() => undefined)) === text) {
       await fs.unlink(lockPath).catch(() => {});
       continue;

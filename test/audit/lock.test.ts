@@ -177,6 +177,25 @@ describe('release', () => {
   });
 });
 
+describe('a lock that is not a file', () => {
+  // The exclusive create fails (the name exists) and reading it finds nothing (the link leads nowhere):
+  // that looks like a lock released between the two, but it stays so; the deadline must still hold.
+  it.skipIf(process.platform === 'win32')('a dangling symlink in its place times out at the deadline instead of retrying forever', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    fs.symlinkSync(path.join(dir, 'nowhere'), `${file}.lock`);
+    const outcome = await Promise.race([
+      takeLock(file, 200).then(
+        () => 'taken',
+        (err: unknown) => (err instanceof LockError ? err.failure.kind : 'other error'),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+    ]);
+    expect(outcome).toBe('timeout');
+    expect(fs.lstatSync(`${file}.lock`).isSymbolicLink()).toBe(true);
+  });
+});
+
 describe('two holders in one process', () => {
   // One removal of a live lock (a clean-up script, or the race two waiters judging one lock stale
   // can lose) lets two hold at once. That must stay one overlap: were each release to remove
