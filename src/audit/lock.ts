@@ -30,12 +30,12 @@ import { promisify } from 'node:util';
  * unchanged, which narrows, but cannot close, the race between two waiters
  * that both judge the same lock stale.
  *
- * Release: no one following these rules removes a live holder's lock younger
- * than STALE_AFTER_MS, so a holder that took it less than that long ago
- * (clock read before taking it) unlinks it without reading it back. Only an
- * older hold re-reads it and removes it only while it still names our token.
- * The re-read could not have helped in the residual race above: by the time a
- * holder releases, the two holds have already overlapped.
+ * Release re-reads the lock and removes it only while it still names our
+ * token, however young the hold. Rules alone do not keep a young lock ours: a
+ * clean-up that removes it, or the residual race above, lets another take it
+ * while we hold. That is one overlap; removing whatever lock is there on
+ * release would remove the other's live lock, and so on back and forth, for
+ * as long as both keep writing.
  */
 
 export const LOCK_WAIT_MS = 2_000;
@@ -163,7 +163,6 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    const takenAt = Date.now();
     let taken: { written: Promise<void> } | false;
     try {
       taken = await create(lockPath, token);
@@ -173,7 +172,7 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
     if (taken !== false) {
       heldTokens.add(token);
       const { written } = taken;
-      return { release: () => release(lockPath, token, takenAt, written) };
+      return { release: () => release(lockPath, token, written) };
     }
     let text: string | undefined;
     try {
@@ -181,7 +180,12 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
-    if (text === undefined) continue; // released between our attempt and our read
+    if (text === undefined) {
+      // Released between our attempt and our read: try again at once. But a name that exists and
+      // cannot be read (a dangling symlink) stays so, and must not hold the caller past its deadline.
+      if (Date.now() < deadline) continue;
+      throw new LockError({ kind: 'timeout', holder: 'another process' });
+    }
     if ((await isStale(lockPath, text, host)) && (await readLock(lockPath).catch(() => undefined)) === text) {
       await fs.unlink(lockPath).catch(() => {});
       continue;
@@ -198,11 +202,11 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   }
 }
 
-async function release(lockPath: string, token: string, takenAt: number, written: Promise<void>): Promise<void> {
+async function release(lockPath: string, token: string, written: Promise<void>): Promise<void> {
   try {
     await written; // long settled by now; a descriptor is never left open
-    // Held long enough that others may have judged it stale and taken it over: only our own.
-    if (Date.now() - takenAt >= STALE_AFTER_MS && (await readLock(lockPath)) !== token) return;
+    // Only our own: another may hold it now (see above).
+    if ((await readLock(lockPath)) !== token) return;
     await fs.unlink(lockPath);
   } catch {
     // best effort: the caller's outcome is already decided

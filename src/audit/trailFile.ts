@@ -168,6 +168,11 @@ export class TrailFile {
         `The audit file ${this.path} shrank from ${seen.size} to ${stat.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
       );
     }
+    if (sameFile && !(await this.#stillEndsWithOurs(fd, seen.size))) {
+      throw new FileRefusal(
+        `The audit file ${this.path} was rewritten while this server was running: its record at ${seen.size} bytes is no longer our last one; ${verifyAdvice(this.path)}`,
+      );
+    }
     if (seen !== undefined && !sameFile && !(await this.#continuesOurChain(fd, stat.size))) {
       throw new FileRefusal(
         `The audit file ${this.path} was replaced while this server was running, and the new file does not continue its chain; ${verifyAdvice(this.path)}`,
@@ -180,6 +185,16 @@ export class TrailFile {
     this.#last = tail.last;
     this.#seen = { dev: stat.dev, ino: stat.ino, size: stat.size };
     return stat.size;
+  }
+
+  /**
+   * Whether the file, grown in place, still holds our last record where we left it.
+   * Another writer only appends; a file cut and refilled (`cp older.jsonl audit.jsonl`
+   * keeps the inode) would otherwise be continued whenever its own tail verifies.
+   */
+  async #stillEndsWithOurs(fd: number, size: number): Promise<boolean> {
+    const before = await readTail(this.#fs, fd, size);
+    return before.ok && before.last.seq === this.#last.seq && before.last.hash === this.#last.hash;
   }
 
   /** Whether a replaced file is what `audit rotate` leaves: its link is forgeable, so the file it names must hold our last record. */

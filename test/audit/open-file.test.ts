@@ -74,15 +74,29 @@ describe.skipIf(!linux)('the audit file stays open between batches (Linux, local
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 4 });
   });
 
-  it('a file cut and refilled to a larger size is caught by its tail: writes refused', async () => {
+  it('a file cut and refilled to a larger size is caught: our last record is gone: writes refused', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const trail = await openAuditTrail(file);
     await trail.append(sampleEntry(0));
     const size = fs.statSync(file).size;
     fs.truncateSync(file, 0);
     fs.appendFileSync(file, `${'x'.repeat(size + 10)}\n`);
-    await expect(trail.append(sampleEntry(1))).rejects.toThrow(/ends with a record that does not verify/);
+    await expect(trail.append(sampleEntry(1))).rejects.toThrow(/rewritten while this server was running/);
     expect(trail.status().state).toBe('broken');
+  });
+
+  it('a file overwritten in place by another genuine, larger trail (`cp older.jsonl audit.jsonl`) is refused, not continued', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    for (let i = 0; i < 2; i++) await trail.append(sampleEntry(i));
+    const older = path.join(dir, 'older.jsonl');
+    await writeTrail(older, 6); // a chain of its own that verifies, longer than ours
+    const copied = fs.readFileSync(older);
+    fs.writeFileSync(file, copied); // truncates and refills the same inode
+    await expect(trail.append(sampleEntry(2))).rejects.toThrow(/rewritten while this server was running/);
+    expect(trail.status().state).toBe('broken');
+    expect(fs.readFileSync(file).equals(copied)).toBe(true);
   });
 
   it.skipIf(!posix)('a file replaced under the same name between two appends is caught, and nothing is written to either file', async () => {
