@@ -157,7 +157,7 @@ it('over stdio, a trail whose last record does not verify refuses the first call
   const second = new StdioClientTransport({ command: process.execPath, args: [BIN, '--sandbox', '--audit-log', auditPath], env: baseEnv({ PINGONE_MCP_LOG_LEVEL: 'silent' }) });
   client = new Client({ name: 'e2e', version: '1.0.0' });
   await client.connect(second);
-  // The tail is checked by start-up or, at the latest, under the first call's lock: nothing is read or written.
+  // The tail is checked by start-up or, at the latest, under the first call's lock: nothing is returned or written.
   const answer = await client.callTool({ name: 'find_user', arguments: { user: 'bsmith' } });
   expect(answer.isError).toBe(true);
   expect(JSON.stringify(answer.content)).toMatch(/does not verify/);
