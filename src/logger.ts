@@ -61,7 +61,8 @@ export function createStartupLogger(level: LogLevel): StartupLogger {
   };
   const logger = {
     startupLine(data: object, message: string): void {
-      if (loaded || held || LEVELS.info < LEVELS[level]) return void load().info(data, message);
+      if (LEVELS.info < LEVELS[level]) return;
+      if (loaded || held) return void load().info(data, message);
       held = { time: Date.now(), data, message };
       process.on('exit', load);
     },
