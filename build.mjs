@@ -8,6 +8,8 @@
 //   dist/index.js          tiny entry: shebang, source maps on, then loads the CLI
 //   dist/chunks/*.js       the CLI and what it loads on demand (serve, sandbox emulator,
 //                          audit CLI), each only when that code path runs
+//   dist/chunks/pino.cjs   pino, one CommonJS file that src/logger.ts require()s at the first
+//                          line it writes (over stdio that is after start-up; see buildPino)
 //   dist/**/*.js.map       source maps, so stack traces name src/*.ts lines
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
