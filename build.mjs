@@ -8,6 +8,8 @@
 //   dist/index.js          tiny entry: shebang, source maps on, then loads the CLI
 //   dist/chunks/*.js       the CLI and what it loads on demand (serve, sandbox emulator,
 //                          audit CLI), each only when that code path runs
+//   dist/chunks/pino.cjs   pino, one CommonJS file that src/logger.ts require()s at the first
+//                          line it writes (over stdio that is after start-up; see buildPino)
 //   dist/**/*.js.map       source maps, so stack traces name src/*.ts lines
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
@@ -22,6 +24,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
+// The file pino is bundled into, in dist/chunks/ (see buildPino).
+const PINO_CHUNK = 'pino.cjs';
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const root = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -79,12 +83,14 @@ try {
       __UI_CARD_HTML__: JSON.stringify(cardHtml),
       // As JSON text: an object here would be initialised by every bundled module.
       __TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(toolJsonSchemas)),
+      __PINO_CHUNK__: JSON.stringify(`./${PINO_CHUNK}`),
     },
   });
+  const pinoResult = await buildPino(join(outdir, 'chunks', PINO_CHUNK));
 
   dropUnusedRequireBanners(outdir);
   trimSourceMaps(outdir);
-  writeThirdPartyLicenses(result.metafile, join(outdir, 'THIRD-PARTY-LICENSES.txt'));
+  writeThirdPartyLicenses([result.metafile, pinoResult.metafile], join(outdir, 'THIRD-PARTY-LICENSES.txt'));
 
   const entry = join(outdir, 'index.js');
   const shebang = '#!/usr/bin/env node\n';
@@ -107,6 +113,29 @@ if (process.argv.includes('--report')) {
   for (const [file, info] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.js')) process.stdout.write(`${file.replace(/^\.dist-\d+/, 'dist')}  ${(info.bytes / 1024).toFixed(0)} KiB\n`);
   }
+}
+
+/**
+ * pino, bundled on its own as one CommonJS file beside the chunks: src/logger.ts loads it with
+ * require() when the first line is written (over stdio, after start-up), and an exit handler can
+ * still load it then, which an import() could not. No source map: no code of ours in it.
+ */
+async function buildPino(outfile) {
+  return build({
+    absWorkingDir: root,
+    entryPoints: ['pino'],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: `node${pkg.engines.node.replace(/^>=\s*/, '')}`,
+    outfile,
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [deferPinoAssert()],
+  });
 }
 
 /**
@@ -196,9 +225,9 @@ function packMcpb() {
  * The bundle redistributes its dependencies' code, so it carries their licences:
  * name, version, licence and licence text of every package that ended up in dist/.
  */
-function writeThirdPartyLicenses(metafile, file) {
+function writeThirdPartyLicenses(metafiles, file) {
   const packages = new Map();
-  for (const input of Object.keys(metafile.inputs)) {
+  for (const input of metafiles.flatMap((metafile) => Object.keys(metafile.inputs))) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
     if (match && !packages.has(match[1])) packages.set(match[1], join(root, match[1]));
   }

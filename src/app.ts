@@ -5,11 +5,11 @@ import type { ToolDeps } from './tools/call.js';
 import type { Config, PingOneSettings } from './config.js';
 import type { Logger } from './logger.js';
 import { PingOneClient } from './pingone/client.js';
-import { randomUUID } from 'node:crypto';
 import { createCallScope, HttpExchange } from './pingone/http.js';
 import { DEFAULT_RETRY_POLICY } from './pingone/retry.js';
 import { ClientCredentialsTokenSource } from './pingone/token.js';
 import { USER_AGENT } from './version.js';
+import { nodeCrypto } from './lazyCrypto.js';
 import { localActor } from './audit/actor.js';
 import { CallGate, InFlightCalls } from './lifecycle.js';
 import { MemoryConfirmationLedger, MemoryWriteLimiter } from './store/memory.js';
@@ -98,7 +98,7 @@ export function assemble(options: {
     ),
   };
   const warmUp = async (): Promise<boolean> => {
-    const scope = createCallScope({ transactionId: `readiness-${randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });
+    const scope = createCallScope({ transactionId: `readiness-${nodeCrypto().randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });
     return tokens.get(scope).then(
       () => true,
       () => false,

@@ -33,6 +33,20 @@ export function memoryOf(pid: number, readFile: (path: string) => string): { rss
   }
 }
 
+/**
+ * CPU time a process has used so far, all its threads, in ms, from /proc/<pid>/task/<tid>/schedstat
+ * (Linux only; NaN elsewhere). On a shared machine it moves less with the others' load than wall time.
+ */
+export function cpuTimeOf(pid: number, readFile: (path: string) => string, listDir: (path: string) => string[]): number {
+  try {
+    let nanoseconds = 0;
+    for (const task of listDir(`/proc/${pid}/task`)) nanoseconds += Number(readFile(`/proc/${pid}/task/${task}/schedstat`).split(' ')[0]);
+    return nanoseconds / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Least-squares slope of y over x; NaN with fewer than two points. */
 export function slope(points: ReadonlyArray<readonly [number, number]>): number {
   if (points.length < 2) return Number.NaN;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../lazyCrypto.js';
 import canonicalize from 'canonicalize';
 import { AUDIT_FORMAT_VERSION, type AuditContinuation, type AuditEntry, type AuditRecord } from './record.js';
 
@@ -20,7 +20,7 @@ const HASH_PATTERN = /^[0-9a-f]{64}$/;
 const TRAIL_FIELDS = new Set(['v', 'time', 'seq', 'prevHash', 'hash']);
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return nodeCrypto().createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** The hash of a record: SHA-256 of the canonical JSON of every field but `hash`. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../lazyCrypto.js';
 import * as fs from 'node:fs/promises';
 import { close as closeCallback, open as openCallback, write as writeCallback } from 'node:fs';
 import * as os from 'node:os';
@@ -158,7 +158,7 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   const lockPath = `${file}.lock`;
   const host = hostName();
   holds += 1;
-  processNonce ??= randomBytes(6).toString('hex');
+  processNonce ??= nodeCrypto().randomBytes(6).toString('hex');
   const token = `${process.pid} ${host} ${processNonce}-${holds}`;
   const deadline = Date.now() + waitMs;
   let delay = 1;

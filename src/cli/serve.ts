@@ -8,7 +8,7 @@ import type { Config, DatabaseSettings, PingOneSettings } from '../config.js';
 import type { DrainOptions, InFlightCalls } from '../lifecycle.js';
 import { StdioConnection } from '../stdio/connection.js';
 import { safeText } from '../text/untrusted.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, createStartupLogger, type Logger } from '../logger.js';
 import { createServer } from '../server.js';
 import type { PostgresStores } from '../store/postgres/index.js';
 import { SERVER_NAME } from '../version.js';
@@ -27,13 +27,16 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
  * error is logged and ends the process with exit code 1, never a hang.
  */
 export async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
-  exitOnCrash(logger);
   if (config.http !== undefined) {
+    const logger = createLogger(config.logLevel);
+    exitOnCrash(logger);
     // Loaded only in HTTP mode: stdio start-up pays nothing for the listener.
     const { serveHttp } = await import('./serveHttp.js');
     return serveHttp(config, config.http, logger);
   }
+  // pino loads after start-up (see StartupLogger): at the first line other than the start-up line, or on exit.
+  const logger = createStartupLogger(config.logLevel);
+  exitOnCrash(logger);
   // A desktop client waits for start-up: the trail's last record is checked under the first call's lock instead.
   const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { verifyTail: 'first-append' });
   const connection = new StdioConnection({
@@ -48,7 +51,7 @@ export async function serve(config: Config): Promise<void> {
     onerror: (error) => logger.warn({ problem: safeText(error.message, 500) }, 'MCP transport error'),
   });
   const graceMs = config.shutdownGraceMs;
-  logger.info(
+  logger.startupLine(
     { environmentId: pingone.environmentId, apiUrl: pingone.apiUrl, ...(config.database ? {} : { auditLog: config.auditLogPath }), sandbox },
     sandbox ? 'serving MCP on stdio against the embedded PingOne sandbox' : 'serving MCP on stdio',
   );

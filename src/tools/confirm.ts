@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazyCrypto.js';
 import {
   acceptedContent,
   CLIENT_CAPABILITIES_META_KEY,
@@ -53,14 +53,18 @@ export type Decision = { kind: 'proceed'; how: 'confirmed' | 'not asked' } | { k
  * exactly what runs.
  */
 export class ConfirmationGate {
-  private readonly codec: RequestStateCodec<SealedQuestion>;
+  // Made at first use: the codec loads Web Crypto, which no start-up needs.
+  private sealer: RequestStateCodec<SealedQuestion> | undefined;
 
   constructor(
     readonly mode: ConfirmMode,
     private readonly ledger: ConfirmationLedger = new MemoryConfirmationLedger(),
-    key: Uint8Array = randomBytes(32),
-  ) {
-    this.codec = createRequestStateCodec<SealedQuestion>({ key, ttlSeconds: TTL_SECONDS });
+    private readonly key?: Uint8Array,
+  ) {}
+
+  private get codec(): RequestStateCodec<SealedQuestion> {
+    this.sealer ??= createRequestStateCodec<SealedQuestion>({ key: this.key ?? nodeCrypto().randomBytes(32), ttlSeconds: TTL_SECONDS });
+    return this.sealer;
   }
 
   /** For `ServerOptions.requestState.verify`: rejects state we did not seal, or that expired. */
@@ -134,7 +138,7 @@ export class ConfirmationGate {
   private async ask(ctx: ServerContext, auditId: string, operator: string, action: ApprovedAction, question: string): Promise<InputRequiredResult> {
     return inputRequired({
       inputRequests: { [ANSWER_KEY]: inputRequired.elicit({ message: question, requestedSchema: AnswerSchema }) },
-      requestState: await this.codec.mint({ auditId, operator, questionId: randomUUID(), action }, ctx),
+      requestState: await this.codec.mint({ auditId, operator, questionId: nodeCrypto().randomUUID(), action }, ctx),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazyCrypto.js';
 import {
   CLIENT_INFO_META_KEY,
   isInputRequiredResult,
@@ -52,7 +52,7 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
   }
   try {
     // A call that resumes after the person answered keeps the audit id it was asked under.
-    const auditId = deps.confirmation.resumedAuditId(init.ctx, init.tool) ?? randomUUID();
+    const auditId = deps.confirmation.resumedAuditId(init.ctx, init.tool) ?? nodeCrypto().randomUUID();
     // The deadline starts now: waiting for a turn counts toward it.
     const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
     const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazyCrypto.js';
 import type { McpServer, ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { operatorFromAuthInfo, operatorMay, stepUpScopes } from '../auth/tokenOperator.js';
 import { safeText } from '../text/untrusted.js';
@@ -21,7 +21,7 @@ export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: Wri
     const client = server.server.getClientVersion();
     try {
       await deps.audit.append({
-        auditId: randomUUID(),
+        auditId: nodeCrypto().randomUUID(),
         phase: 'outcome',
         tool,
         target: { environmentId: deps.pingone.environmentId },

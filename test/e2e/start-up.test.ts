@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,8 +11,9 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
  * What the built binary loads on the way to its first tools/list answer, in
- * tenant mode as a desktop client starts it: a preloaded fixture records the
- * Node built-ins loaded by then. `npm test` builds dist/ first.
+ * tenant mode as a desktop client starts it (a preloaded fixture records it),
+ * and the log lines it still writes although pino loads only after start-up.
+ * `npm test` builds dist/ first.
  */
 
 const BIN = resolve(import.meta.dirname, '../../dist/index.js');
@@ -25,36 +27,134 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function builtInsAtFirstToolsList(): Promise<string[]> {
+function serverEnv(work: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: work, ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: join(work, 'audit.jsonl'), PINGONE_MCP_LOG_LEVEL: 'info', ...extra };
+}
+
+interface LogLine {
+  level: number;
+  time: number;
+  pid: number;
+  name: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** Every stderr line must be one of pino's JSON records. */
+function logLines(stderr: string): LogLine[] {
+  return stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+interface Loaded {
+  builtIns: string[];
+  commonJs: string[];
+}
+
+/** What was loaded at the first tools/list answer, and at exit after the client closed (which logs a line). */
+async function loadedAtFirstToolsList(): Promise<{ atFirstList: Loaded; atExit: Loaded }> {
   const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
   const out = join(work, 'modules.json');
   const client = new Client({ name: 'start-up-e2e', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', FIXTURE, BIN],
-      env: { PATH: process.env.PATH ?? '', HOME: work, ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: join(work, 'audit.jsonl'), LOADED_MODULES_OUT: out },
-    }),
-  );
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: ['--import', FIXTURE, BIN], env: serverEnv(work, { LOADED_MODULES_OUT: out }) }));
   try {
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
-    for (let waited = 0; !existsSync(out) && waited < 5_000; waited += 50) await sleep(50);
-    return JSON.parse(readFileSync(out, 'utf8')) as string[];
   } finally {
     await client.close();
   }
+  for (let waited = 0; !existsSync(`${out}.at-exit`) && waited < 5_000; waited += 50) await sleep(50);
+  return { atFirstList: JSON.parse(readFileSync(out, 'utf8')) as Loaded, atExit: JSON.parse(readFileSync(`${out}.at-exit`, 'utf8')) as Loaded };
 }
 
 describe('the built binary on its way to the first tools/list', () => {
-  it('loads node:assert only when pino would use it (never, at start-up), nor anything for HTTP', async () => {
-    const loaded = await builtInsAtFirstToolsList();
-    // The record is real: what the server did need is in it.
-    expect(loaded).toContain('NativeModule crypto');
-    expect(loaded).toContain('NativeModule fs/promises');
+  it('loads neither pino nor node:crypto nor node:assert, nor anything for HTTP', async () => {
+    const { atFirstList, atExit } = await loadedAtFirstToolsList();
+    const { builtIns, commonJs } = atFirstList;
+    // The record is real: what the server did need is in it (the audit trail's file checks),
+    // and pino is there by the time the server logged that it is shutting down.
+    expect(builtIns).toContain('NativeModule fs/promises');
+    expect(atExit.commonJs.filter((file) => file.endsWith('pino.cjs'))).toHaveLength(1);
+    expect(atExit.builtIns).toContain('NativeModule worker_threads');
+    // pino (dist/chunks/pino.cjs) and its built-ins load at the first line after the start-up line.
+    expect(commonJs.filter((file) => file.includes('pino'))).toEqual([]);
+    expect(builtIns).not.toContain('NativeModule worker_threads');
+    // node:crypto loads at its first use (src/lazyCrypto.ts): audit hashes, audit ids, the confirmation key.
+    expect(builtIns).not.toContain('NativeModule crypto');
     // pino's sonic-boom and thread-stream get a stand-in that loads node:assert at its one check (build.mjs).
-    expect(loaded).not.toContain('NativeModule assert');
+    expect(builtIns).not.toContain('NativeModule assert');
     // undici (PingOne's transport) and the HTTP listener load on first use.
-    expect(loaded).not.toContain('NativeModule http');
-    expect(loaded).not.toContain('NativeModule tls');
+    expect(builtIns).not.toContain('NativeModule http');
+    expect(builtIns).not.toContain('NativeModule tls');
+  });
+});
+
+describe('the start-up line, held until pino loads', () => {
+  it('is written first, with the time it was logged at, once a call has run and the client closes', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN], env: serverEnv(work), stderr: 'pipe' });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: 'start-up-e2e', version: '1.0.0' });
+    const spawnedAt = Date.now();
+    await client.connect(transport);
+    await client.listTools();
+    const listedAt = Date.now();
+    await sleep(50);
+    const found = await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } });
+    expect(found.isError).toBeFalsy();
+    await client.close();
+    for (let waited = 0; !stderr.includes('shutting down') && waited < 5_000; waited += 50) await sleep(50);
+
+    const lines = logLines(stderr);
+    expect(lines.map((line) => line.msg)).toEqual(['serving MCP on stdio', 'shutting down']);
+    const [started, stopping] = lines as [LogLine, LogLine];
+    expect(started).toMatchObject({ level: 30, name: 'pingone-helpdesk-mcp', environmentId: environmentFor(emulator).PINGONE_ENVIRONMENT_ID, sandbox: false });
+    expect(started.time).toBeGreaterThanOrEqual(spawnedAt);
+    expect(started.time).toBeLessThanOrEqual(listedAt);
+    expect(stopping.time).toBeGreaterThan(listedAt);
+    expect(stopping.pid).toBe(started.pid);
+  });
+
+  it('still reaches stderr on a SIGTERM right after start-up', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
+    const child = spawn(process.execPath, [BIN], { env: serverEnv(work), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } })}\n`);
+    for (let waited = 0; !stdout.includes('"id":1') && waited < 10_000; waited += 10) await sleep(10);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const lines = logLines(stderr);
+    expect(lines.map((line) => line.msg)).toEqual(['serving MCP on stdio', 'shutting down']);
+    expect(lines[1]).toMatchObject({ why: 'SIGTERM', level: 30 });
+    // stdout carried MCP only: the initialize answer.
+    expect(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)).toEqual([1]);
+  });
+
+  it('is not written (and pino not loaded for it) below the configured level; a configuration error is one plain line, exit 2', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
+    const out = join(work, 'modules.json');
+    const client = new Client({ name: 'start-up-e2e', version: '1.0.0' });
+    const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', FIXTURE, BIN], env: serverEnv(work, { PINGONE_MCP_LOG_LEVEL: 'warn', LOADED_MODULES_OUT: out }), stderr: 'pipe' });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await client.connect(transport);
+    await client.listTools();
+    await client.close();
+    for (let waited = 0; !existsSync(`${out}.at-exit`) && waited < 5_000; waited += 50) await sleep(50);
+    expect((JSON.parse(readFileSync(`${out}.at-exit`, 'utf8')) as Loaded).commonJs.filter((file) => file.includes('pino'))).toEqual([]);
+    expect(stderr).toBe('');
+
+    const bad = spawn(process.execPath, [BIN], { env: serverEnv(work, { PINGONE_MCP_LOG_LEVEL: 'loud' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let badErr = '';
+    bad.stderr.on('data', (chunk: Buffer) => (badErr += chunk.toString()));
+    expect(await new Promise<number | null>((done) => bad.once('exit', (code) => done(code)))).toBe(2);
+    expect(badErr).toMatch(/^pingone-helpdesk-mcp: PINGONE_MCP_LOG_LEVEL .*\n$/);
   });
 });
