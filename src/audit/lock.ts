@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { close as closeCallback, open as openCallback, write as writeCallback } from 'node:fs';
+import { close as closeCallback, fstat as fstatCallback, open as openCallback, write as writeCallback, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -30,12 +30,16 @@ import { promisify } from 'node:util';
  * unchanged, which narrows, but cannot close, the race between two waiters
  * that both judge the same lock stale.
  *
- * Release re-reads the lock and removes it only while it still names our
- * token, however young the hold. Rules alone do not keep a young lock ours: a
- * clean-up that removes it, or the residual race above, lets another take it
- * while we hold. That is one overlap; removing whatever lock is there on
- * release would remove the other's live lock, and so on back and forth, for
- * as long as both keep writing.
+ * Release removes the lock only while the name is still our file, however
+ * young the hold. Rules alone do not keep a young lock ours: a clean-up that
+ * removes it, or the residual race above, lets another take it while we hold.
+ * That is one overlap; removing whatever lock is there on release would remove
+ * the other's live lock, and so on back and forth, for as long as both keep
+ * writing. "Still our file" is one stat of the name against the one we took
+ * when our text was written: the same inode (our descriptor stays open until
+ * release, so its number cannot be reused by a successor), with the same size
+ * and change time (so it was not rewritten in place either). Re-reading the
+ * text would say the same at four file-system round trips instead of one.
  */
 
 export const LOCK_WAIT_MS = 2_000;
@@ -55,6 +59,7 @@ let holds = 0;
 const openFile = promisify(openCallback);
 const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
 const closeFile = promisify(closeCallback);
+const fstatFile = promisify(fstatCallback);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -100,13 +105,22 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** What release compares the name against: the file we created, once our text was written. */
+type LockIdentity = Pick<Stats, 'dev' | 'ino' | 'size' | 'ctimeMs'>;
+
+/** A lock we created: its descriptor, open until release, and its identity once our text is in it. */
+interface Created {
+  fd: number;
+  /** Settles once the text is written (or failed to be): the file's identity, undefined when it could not be read. Never rejects. */
+  identity: Promise<LockIdentity | undefined>;
+}
+
 /**
  * Creates the lock; false when it exists already. Resolves once the exclusive
- * create has succeeded; `written` settles once the holder's text is written and
- * the descriptor closed (never rejects: a lock left empty by a failed write is
- * still ours, and still removed on release).
+ * create has succeeded; the holder's text is written behind it. A lock left
+ * empty by a failed write is still ours, and still removed on release.
  */
-async function create(lockPath: string, token: string): Promise<{ written: Promise<void> } | false> {
+async function create(lockPath: string, token: string): Promise<Created | false> {
   let fd: number;
   try {
     fd = await openFile(lockPath, 'wx', 0o600);
@@ -114,11 +128,28 @@ async function create(lockPath: string, token: string): Promise<{ written: Promi
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
-  const written = writeFile(fd, token)
+  const identity = writeFile(fd, token)
     .then(() => undefined, () => undefined)
-    .then(() => closeFile(fd))
-    .catch(() => {});
-  return { written };
+    .then(() => fstatFile(fd))
+    .then(
+      ({ dev, ino, size, ctimeMs }) => ({ dev, ino, size, ctimeMs }),
+      () => undefined,
+    );
+  return { fd, identity };
+}
+
+/** Whether `lockPath` still names the file we created, as it was once our text was written. */
+async function stillOurs(lockPath: string, token: string, identity: LockIdentity | undefined): Promise<boolean> {
+  // Without an identity (its fstat failed), the text decides, as it did before identities.
+  if (identity === undefined) return (await readLock(lockPath)) === token;
+  let now: Stats;
+  try {
+    now = await fs.stat(lockPath);
+  } catch (err) {
+    if (code(err) === 'ENOENT') return false;
+    throw err;
+  }
+  return now.dev === identity.dev && now.ino === identity.ino && now.size === identity.size && now.ctimeMs === identity.ctimeMs;
 }
 
 async function readLock(lockPath: string): Promise<string | undefined> {
@@ -163,7 +194,7 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    let taken: { written: Promise<void> } | false;
+    let taken: Created | false;
     try {
       taken = await create(lockPath, token);
     } catch (err) {
@@ -171,8 +202,8 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
     }
     if (taken !== false) {
       heldTokens.add(token);
-      const { written } = taken;
-      return { release: () => release(lockPath, token, written) };
+      const created = taken;
+      return { release: () => release(lockPath, token, created) };
     }
     let text: string | undefined;
     try {
@@ -202,15 +233,20 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   }
 }
 
-async function release(lockPath: string, token: string, written: Promise<void>): Promise<void> {
+async function release(lockPath: string, token: string, created: Created): Promise<void> {
+  let closed: Promise<unknown> | undefined;
+  const closeOnce = () => (closed ??= closeFile(created.fd).catch(() => {}));
   try {
-    await written; // long settled by now; a descriptor is never left open
-    // Only our own: another may hold it now (see above).
-    if ((await readLock(lockPath)) !== token) return;
-    await fs.unlink(lockPath);
+    // Only our own: another may hold it now (see above). The identity settled long ago.
+    if (!(await stillOurs(lockPath, token, await created.identity))) return;
+    // Windows cannot create a name again while a removed file under it is still open: close first there.
+    if (process.platform === 'win32') await closeOnce();
+    await Promise.all([fs.unlink(lockPath), closeOnce()]);
   } catch {
     // best effort: the caller's outcome is already decided
   } finally {
+    // A descriptor is never left open.
+    await closeOnce();
     // Only now: until the link is gone, another lock of this process must not judge it stale.
     heldTokens.delete(token);
   }

@@ -156,6 +156,37 @@ describe('release', () => {
     expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere successor`);
   });
 
+  it('a lock rewritten in place under a young hold is left alone: the name must still be our file as we wrote it', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    await writtenText(`${file}.lock`);
+    // Our text is in; release compares against the file as it was then (taken just behind the write).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere rewritten-in-place`);
+    await lock.release();
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
+  });
+
+  it.skipIf(process.platform !== 'linux')('leaves no descriptor open, whether the lock was still ours or not', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const openLocks = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${file}.lock`);
+      } catch {
+        return false; // closed meanwhile
+      }
+    }).length;
+    const ours = await takeLock(file);
+    await ours.release();
+    const taken = await takeLock(file);
+    fs.unlinkSync(`${file}.lock`);
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere successor`);
+    await taken.release();
+    expect(openLocks()).toBe(0);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere successor`);
+  });
+
   it('after a hold longer than STALE_AFTER_MS, a lock another process took over is left alone', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const lock = await takeLock(file);
