@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 import type { Transport } from './transport.js';
@@ -83,6 +84,8 @@ export class HttpExchange {
 
   /** undici is loaded on the first request, not at start-up: a client spawning the server waits for nothing it does not need. */
   private undici: Promise<Transport> | undefined;
+  /** The same once loaded: later requests skip the await. */
+  private loaded: Transport | undefined;
 
   constructor(private readonly options: HttpExchangeOptions) {
     this.now = options.now ?? Date.now;
@@ -94,8 +97,8 @@ export class HttpExchange {
     if (this.undici) await (await this.undici).dispatcher.close();
   }
 
-  private transport() {
-    this.undici ??= import('./transport.js').then(({ openTransport }) => openTransport(this.options.dispatcher, this.options.agent));
+  private transport(): Promise<Transport> {
+    this.undici ??= import('./transport.js').then(({ openTransport }) => (this.loaded = openTransport(this.options.dispatcher, this.options.agent)));
     return this.undici;
   }
 
@@ -127,7 +130,7 @@ export class HttpExchange {
     scope: CallScope,
     attempt: number,
   ): Promise<{ kind: 'answer'; answer: HttpAnswer } | { kind: 'network'; code: string }> {
-    const { request, dispatcher } = await this.transport();
+    const { request, dispatcher } = this.loaded ?? (await this.transport());
     this.throwIfStopped(scope, attempt - 1);
     const signal = scope.signal;
     try {
@@ -224,18 +227,35 @@ export function createCallScope(init: {
 
 type BodyRead = { kind: 'bytes'; bytes: Buffer } | { kind: 'too-large' };
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<BodyRead> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      return { kind: 'too-large' };
-    }
-    chunks.push(chunk);
-  }
-  return { kind: 'bytes', bytes: Buffer.concat(chunks) };
+/**
+ * Reads the whole body, or stops and destroys it past `maxBytes`. A body that
+ * errors, or closes before its end, rejects. Plain listeners: an async iterator
+ * costs more per answer.
+ */
+function readCapped(body: Readable, maxBytes: number): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else settle(() => {
+        body.destroy();
+        resolve({ kind: 'too-large' });
+      });
+    };
+    body.on('data', onData);
+    body.on('error', (error) => settle(() => reject(error)));
+    body.once('end', () => settle(() => resolve({ kind: 'bytes', bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) })));
+    body.once('close', () => settle(() => reject(Object.assign(new Error('the answer was cut short'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))));
+  });
 }
 
 function parseBody(read: BodyRead, contentType: string | string[] | undefined): { json: unknown; problem?: string } {

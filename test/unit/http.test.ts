@@ -290,6 +290,35 @@ describe('HttpExchange: bodies it cannot use', () => {
     expect(answer.problem).toMatch(/larger/);
   });
 
+  it('a body cut off mid-way (the connection dropped) is no answer: retried, then PingOneUnreachableError', async () => {
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const { error } = await failure(() => get());
+    expect(error).toBeInstanceOf(PingOneUnreachableError);
+    expect(server.received.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a body arriving in many chunks is read whole', async () => {
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const text = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => `item-${i}`) });
+      let at = 0;
+      const next = () => {
+        if (at >= text.length) return void res.end();
+        res.write(text.slice(at, (at += 1000)));
+        setImmediate(next);
+      };
+      next();
+    };
+    const answer = await makeExchange(agent).perform({ method: 'GET', url: `${server.url}/x`, headers: {} }, makeScope());
+    expect(answer.problem).toBeUndefined();
+    expect((answer.json as { items: string[] }).items).toHaveLength(2000);
+    expect((answer.json as { items: string[] }).items[1999]).toBe('item-1999');
+  });
+
   it('accepts an empty body without a problem', async () => {
     sequence((res) => {
       res.writeHead(204);
