@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { close as closeCallback, fstat as fstatCallback, open as openCallback, write as writeCallback, type Stats } from 'node:fs';
 import * as os from 'node:os';
@@ -45,8 +46,8 @@ import { promisify } from 'node:util';
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
-/** Tokens of the locks this process holds right now (kept until the lock is gone from the disk). */
-const heldTokens = new Set<string>();
+/** The locks this process holds right now, by token (kept until the lock is gone from the disk). */
+const held = new Map<string, { lockPath: string; created: Created; identity?: LockIdentity | undefined }>();
 
 /**
  * Distinguishes this process's tokens from an earlier process with the same pid;
@@ -149,6 +150,10 @@ async function stillOurs(lockPath: string, token: string, identity: LockIdentity
     if (code(err) === 'ENOENT') return false;
     throw err;
   }
+  return isSameFile(now, identity);
+}
+
+function isSameFile(now: LockIdentity, identity: LockIdentity): boolean {
   return now.dev === identity.dev && now.ino === identity.ino && now.size === identity.size && now.ctimeMs === identity.ctimeMs;
 }
 
@@ -176,7 +181,7 @@ async function isStale(path: string, text: string, host: string): Promise<boolea
   if (holder.host !== host) return false;
   // Our own pid but not a lock we hold: left by an earlier process that had the
   // same pid (common in containers, where the server is often pid 1).
-  if (holder.pid === process.pid) return !heldTokens.has(text);
+  if (holder.pid === process.pid) return !held.has(text);
   return !isProcessAlive(holder.pid);
 }
 
@@ -201,9 +206,11 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
       throw new LockError({ kind: 'io', error: err });
     }
     if (taken !== false) {
-      heldTokens.add(token);
-      const created = taken;
-      return { release: () => release(lockPath, token, created) };
+      const entry: { lockPath: string; created: Created; identity?: LockIdentity | undefined } = { lockPath, created: taken };
+      void taken.identity.then((identity) => (entry.identity = identity));
+      held.set(token, entry);
+      removeOnExit();
+      return { release: () => release(lockPath, token, entry.created) };
     }
     let text: string | undefined;
     try {
@@ -248,8 +255,31 @@ async function release(lockPath: string, token: string, created: Created): Promi
     // A descriptor is never left open.
     await closeOnce();
     // Only now: until the link is gone, another lock of this process must not judge it stale.
-    heldTokens.delete(token);
+    held.delete(token);
   }
+}
+
+let exitHookInstalled = false;
+
+/**
+ * A process that exits while it holds a lock (a caller is answered once its
+ * record is durable, and the lock released just behind) removes it on the way
+ * out, with the same check as release: others must not wait for a dead holder.
+ * Synchronous, as an exit listener must be; the event loop is over by then.
+ */
+function removeOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const [token, { lockPath, identity }] of held) {
+      try {
+        const ours = identity !== undefined ? isSameFile(fsSync.statSync(lockPath), identity) : fsSync.readFileSync(lockPath, 'utf8') === token;
+        if (ours) fsSync.unlinkSync(lockPath);
+      } catch {
+        // gone already, or unreadable: nothing of ours to remove
+      }
+    }
+  });
 }
 
 /** Runs `fn` while holding `<file>.lock`. Throws LockError when the lock cannot be taken within `waitMs`. */

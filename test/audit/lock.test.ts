@@ -208,6 +208,31 @@ describe('release', () => {
   });
 });
 
+describe('a process that exits holding the lock', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/exit-holding.ts', import.meta.url));
+  const runChild = (file: string, mode: 'append' | 'hold' | 'replaced') =>
+    new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { stdio: 'ignore' }).on('close', resolve));
+
+  it('removes it on the way out, even when it exits the moment its append is answered', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'append')).toBe(0);
+    expect(fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '')).toHaveLength(1);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+
+  it('removes a lock it never released', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'hold')).toBe(0);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+
+  it('leaves alone a lock that is no longer its own', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'replaced')).toBe(0);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.pid} elsewhere successor`);
+  }, 30_000);
+});
+
 describe('a lock that is not a file', () => {
   // The exclusive create fails (the name exists) and reading it finds nothing (the link leads nowhere):
   // that looks like a lock released between the two, but it stays so; the deadline must still hold.
