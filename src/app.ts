@@ -98,11 +98,14 @@ export function assemble(options: {
     ),
   };
   const warmUp = async (): Promise<boolean> => {
-    const scope = createCallScope({ transactionId: `readiness-${nodeCrypto().randomUUID()}`, signal: new AbortController().signal, timeoutMs: TIMEOUTS.tokenMs });
-    return tokens.get(scope).then(
-      () => true,
-      () => false,
-    );
+    const scope = createCallScope({ transactionId: `readiness-${nodeCrypto().randomUUID()}`, cancelledBy: [], timeoutMs: TIMEOUTS.tokenMs });
+    return tokens
+      .get(scope)
+      .then(
+        () => true,
+        () => false,
+      )
+      .finally(() => scope.end());
   };
   const anonymous: Operator = { verified: false };
   // A verified token names the operator of an HTTP call; loopback HTTP without OAuth has nobody to name.

@@ -1,9 +1,10 @@
-import { nodeCrypto } from '../lazyCrypto.js';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { close as closeCallback, open as openCallback, write as writeCallback } from 'node:fs';
+import { close as closeCallback, fstat as fstatCallback, open as openCallback, write as writeCallback, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { nodeCrypto } from '../lazyCrypto.js';
 
 /**
  * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
@@ -30,19 +31,23 @@ import { promisify } from 'node:util';
  * unchanged, which narrows, but cannot close, the race between two waiters
  * that both judge the same lock stale.
  *
- * Release re-reads the lock and removes it only while it still names our
- * token, however young the hold. Rules alone do not keep a young lock ours: a
- * clean-up that removes it, or the residual race above, lets another take it
- * while we hold. That is one overlap; removing whatever lock is there on
- * release would remove the other's live lock, and so on back and forth, for
- * as long as both keep writing.
+ * Release removes the lock only while the name is still our file, however
+ * young the hold. Rules alone do not keep a young lock ours: a clean-up that
+ * removes it, or the residual race above, lets another take it while we hold.
+ * That is one overlap; removing whatever lock is there on release would remove
+ * the other's live lock, and so on back and forth, for as long as both keep
+ * writing. "Still our file" is one stat of the name against the one we took
+ * when our text was written: the same inode (our descriptor stays open until
+ * release, so its number cannot be reused by a successor), with the same size
+ * and change time (so it was not rewritten in place either). Re-reading the
+ * text would say the same at four file-system round trips instead of one.
  */
 
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
-/** Tokens of the locks this process holds right now (kept until the lock is gone from the disk). */
-const heldTokens = new Set<string>();
+/** The locks this process holds right now, by token (kept until the lock is gone from the disk). */
+const held = new Map<string, { lockPath: string; created: Created; identity?: LockIdentity | undefined }>();
 
 /**
  * Distinguishes this process's tokens from an earlier process with the same pid;
@@ -55,6 +60,7 @@ let holds = 0;
 const openFile = promisify(openCallback);
 const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
 const closeFile = promisify(closeCallback);
+const fstatFile = promisify(fstatCallback);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -100,13 +106,22 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** What release compares the name against: the file we created, once our text was written. */
+type LockIdentity = Pick<Stats, 'dev' | 'ino' | 'size' | 'ctimeMs'>;
+
+/** A lock we created: its descriptor, open until release, and its identity once our text is in it. */
+interface Created {
+  fd: number;
+  /** Settles once the text is written (or failed to be): the file's identity, undefined when it could not be read. Never rejects. */
+  identity: Promise<LockIdentity | undefined>;
+}
+
 /**
  * Creates the lock; false when it exists already. Resolves once the exclusive
- * create has succeeded; `written` settles once the holder's text is written and
- * the descriptor closed (never rejects: a lock left empty by a failed write is
- * still ours, and still removed on release).
+ * create has succeeded; the holder's text is written behind it. A lock left
+ * empty by a failed write is still ours, and still removed on release.
  */
-async function create(lockPath: string, token: string): Promise<{ written: Promise<void> } | false> {
+async function create(lockPath: string, token: string): Promise<Created | false> {
   let fd: number;
   try {
     fd = await openFile(lockPath, 'wx', 0o600);
@@ -114,11 +129,32 @@ async function create(lockPath: string, token: string): Promise<{ written: Promi
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
-  const written = writeFile(fd, token)
+  const identity = writeFile(fd, token)
     .then(() => undefined, () => undefined)
-    .then(() => closeFile(fd))
-    .catch(() => {});
-  return { written };
+    .then(() => fstatFile(fd))
+    .then(
+      ({ dev, ino, size, ctimeMs }) => ({ dev, ino, size, ctimeMs }),
+      () => undefined,
+    );
+  return { fd, identity };
+}
+
+/** Whether `lockPath` still names the file we created, as it was once our text was written. */
+async function stillOurs(lockPath: string, token: string, identity: LockIdentity | undefined): Promise<boolean> {
+  // Without an identity (its fstat failed), the text decides, as it did before identities.
+  if (identity === undefined) return (await readLock(lockPath)) === token;
+  let now: Stats;
+  try {
+    now = await fs.stat(lockPath);
+  } catch (err) {
+    if (code(err) === 'ENOENT') return false;
+    throw err;
+  }
+  return isSameFile(now, identity);
+}
+
+function isSameFile(now: LockIdentity, identity: LockIdentity): boolean {
+  return now.dev === identity.dev && now.ino === identity.ino && now.size === identity.size && now.ctimeMs === identity.ctimeMs;
 }
 
 async function readLock(lockPath: string): Promise<string | undefined> {
@@ -145,7 +181,7 @@ async function isStale(path: string, text: string, host: string): Promise<boolea
   if (holder.host !== host) return false;
   // Our own pid but not a lock we hold: left by an earlier process that had the
   // same pid (common in containers, where the server is often pid 1).
-  if (holder.pid === process.pid) return !heldTokens.has(text);
+  if (holder.pid === process.pid) return !held.has(text);
   return !isProcessAlive(holder.pid);
 }
 
@@ -163,16 +199,18 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   const deadline = Date.now() + waitMs;
   let delay = 1;
   for (;;) {
-    let taken: { written: Promise<void> } | false;
+    let taken: Created | false;
     try {
       taken = await create(lockPath, token);
     } catch (err) {
       throw new LockError({ kind: 'io', error: err });
     }
     if (taken !== false) {
-      heldTokens.add(token);
-      const { written } = taken;
-      return { release: () => release(lockPath, token, written) };
+      const entry: { lockPath: string; created: Created; identity?: LockIdentity | undefined } = { lockPath, created: taken };
+      void taken.identity.then((identity) => (entry.identity = identity));
+      held.set(token, entry);
+      removeOnExit();
+      return { release: () => release(lockPath, token, entry.created) };
     }
     let text: string | undefined;
     try {
@@ -202,18 +240,46 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   }
 }
 
-async function release(lockPath: string, token: string, written: Promise<void>): Promise<void> {
+async function release(lockPath: string, token: string, created: Created): Promise<void> {
+  let closed: Promise<unknown> | undefined;
+  const closeOnce = () => (closed ??= closeFile(created.fd).catch(() => {}));
   try {
-    await written; // long settled by now; a descriptor is never left open
-    // Only our own: another may hold it now (see above).
-    if ((await readLock(lockPath)) !== token) return;
-    await fs.unlink(lockPath);
+    // Only our own: another may hold it now (see above). The identity settled long ago.
+    if (!(await stillOurs(lockPath, token, await created.identity))) return;
+    // Windows cannot create a name again while a removed file under it is still open: close first there.
+    if (process.platform === 'win32') await closeOnce();
+    await Promise.all([fs.unlink(lockPath), closeOnce()]);
   } catch {
     // best effort: the caller's outcome is already decided
   } finally {
+    // A descriptor is never left open.
+    await closeOnce();
     // Only now: until the link is gone, another lock of this process must not judge it stale.
-    heldTokens.delete(token);
+    held.delete(token);
   }
+}
+
+let exitHookInstalled = false;
+
+/**
+ * A process that exits while it holds a lock (a caller is answered once its
+ * record is durable, and the lock released just behind) removes it on the way
+ * out, with the same check as release: others must not wait for a dead holder.
+ * Synchronous, as an exit listener must be; the event loop is over by then.
+ */
+function removeOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const [token, { lockPath, identity }] of held) {
+      try {
+        const ours = identity !== undefined ? isSameFile(fsSync.statSync(lockPath), identity) : fsSync.readFileSync(lockPath, 'utf8') === token;
+        if (ours) fsSync.unlinkSync(lockPath);
+      } catch {
+        // gone already, or unreadable: nothing of ours to remove
+      }
+    }
+  });
 }
 
 /** Runs `fn` while holding `<file>.lock`. Throws LockError when the lock cannot be taken within `waitMs`. */

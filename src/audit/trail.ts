@@ -57,6 +57,11 @@ export interface AuditTrail extends AuditSink {
   status(): AuditTrailStatus;
   /** Records made durable and the fdatasync calls that did it, since open. */
   syncStats(): { records: number; syncs: number };
+  /**
+   * Resolves once nothing is being written and the lock is released: a caller is
+   * answered as soon as its record is durable, and the lock goes just behind.
+   */
+  whenIdle(): Promise<void>;
 }
 
 export interface AuditTrailOptions {
@@ -101,7 +106,7 @@ class FileAuditTrail implements AuditTrail {
   #file: TrailFile | undefined;
   #broken: Broken | undefined;
   readonly #queue: Pending[] = [];
-  #draining = false;
+  #draining: Promise<void> | undefined;
   #records = 0;
   #syncs = 0;
 
@@ -175,43 +180,55 @@ class FileAuditTrail implements AuditTrail {
     }
     return new Promise<AuditRecord>((resolve, reject) => {
       this.#queue.push({ fields, resolve, reject });
-      if (!this.#draining) void this.#drain();
+      this.#draining ??= this.#drain();
     });
   }
 
-  /** Writes the queue in batches, one at a time, until it is empty. */
+  async whenIdle(): Promise<void> {
+    while (this.#draining !== undefined) await this.#draining;
+  }
+
+  /** Writes the queue in batches, one at a time, until it is empty. Never rejects. */
   async #drain(): Promise<void> {
-    this.#draining = true;
     try {
       while (this.#queue.length > 0) await this.#writeBatch(this.#queue.splice(0, MAX_BATCH));
     } finally {
-      this.#draining = false;
+      this.#draining = undefined;
     }
   }
 
   /**
-   * Writes one batch under the lock, then answers its callers. Never rejects.
-   * The lock is released before they are answered: a process that exits after
-   * its last append must not leave a lock behind that others wait on.
+   * Writes one batch under the lock and answers its callers as soon as their
+   * records are durable (or failed); the lock is released behind that, before
+   * the next batch takes it. Never rejects. A process that exits in between
+   * removes its lock on the way out (lock.ts), so none is left behind that
+   * others wait on.
    */
   async #writeBatch(batch: readonly Pending[]): Promise<void> {
-    let records: AuditRecord[];
+    const answer = (outcome: { records: AuditRecord[] } | { error: unknown }) => {
+      if ('records' in outcome) {
+        batch.forEach((pending, index) => pending.resolve(outcome.records[index] as AuditRecord));
+        return;
+      }
+      const error = this.#failure(outcome.error);
+      for (const pending of batch) pending.reject(error);
+    };
+    let lock: HeldLock;
+    let file: TrailFile;
     try {
       if (this.#broken !== undefined) throw this.#brokenError();
-      const file = this.#file as TrailFile; // set whenever the trail is not broken
-      const lock = await takeLock(file.realPath);
-      try {
-        records = await this.#writeLocked(file, batch.map((pending) => pending.fields));
-      } finally {
-        await file.betweenBatches();
-        await lock.release();
-      }
+      file = this.#file as TrailFile; // set whenever the trail is not broken
+      lock = await takeLock(file.realPath);
     } catch (err) {
-      const error = this.#failure(err);
-      for (const pending of batch) pending.reject(error);
+      answer({ error: err });
       return;
     }
-    batch.forEach((pending, index) => pending.resolve(records[index] as AuditRecord));
+    try {
+      answer(await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error })));
+    } finally {
+      await file.betweenBatches();
+      await lock.release();
+    }
   }
 
   /** The error a batch's callers get: a lock timeout fails the batch only, anything else breaks the trail. */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 import type { Transport } from './transport.js';
@@ -6,16 +7,37 @@ import { PingOneCancelledError, PingOneTimeoutError, PingOneUnreachableError } f
 import { mediaTypeOrUndefined, uuidLikeOrUndefined } from './echoes.js';
 import { isRetryableNetworkCode, isRetryableStatus, nextDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
-/** The limits one tool call lives within, shared by every request it makes. */
+/** The limits one tool call lives within, shared by every request it makes. Made by `createCallScope`. */
 export interface CallScope {
   /** Sent as X-Ping-External-Transaction-Id so PingOne's audit record can be found from ours. */
   transactionId: string;
-  /** Aborted when the MCP client cancels the tool call. */
+  /**
+   * Aborted when the call is cancelled (the MCP client, a shutdown) or when its
+   * deadline passes; `deadlinePassed` tells which. One signal and one timer for
+   * the whole call, shared by every request and wait in it.
+   */
   signal: AbortSignal;
   /** Epoch ms by which the whole tool call must end, retries and waits included. */
   deadline: number;
   /** The length of the deadline, for messages. */
   timeoutMs: number;
+}
+
+/** A scope still open: `end()` clears its deadline timer and its listeners once the call is over. */
+export interface OpenCallScope extends CallScope {
+  end(): void;
+}
+
+/** The abort reason of a scope whose deadline passed; any other reason is a cancellation. */
+class DeadlinePassed extends DOMException {
+  constructor() {
+    super('The call deadline passed', 'TimeoutError');
+  }
+}
+
+/** Whether the scope stopped because its deadline passed (rather than being cancelled, or not at all). */
+export function deadlinePassed(scope: CallScope): boolean {
+  return scope.signal.aborted && scope.signal.reason instanceof DeadlinePassed;
 }
 
 export interface HttpRequest {
@@ -62,6 +84,8 @@ export class HttpExchange {
 
   /** undici is loaded on the first request, not at start-up: a client spawning the server waits for nothing it does not need. */
   private undici: Promise<Transport> | undefined;
+  /** The same once loaded: later requests skip the await. */
+  private loaded: Transport | undefined;
 
   constructor(private readonly options: HttpExchangeOptions) {
     this.now = options.now ?? Date.now;
@@ -73,8 +97,8 @@ export class HttpExchange {
     if (this.undici) await (await this.undici).dispatcher.close();
   }
 
-  private transport() {
-    this.undici ??= import('./transport.js').then(({ openTransport }) => openTransport(this.options.dispatcher, this.options.agent));
+  private transport(): Promise<Transport> {
+    this.undici ??= import('./transport.js').then(({ openTransport }) => (this.loaded = openTransport(this.options.dispatcher, this.options.agent)));
     return this.undici;
   }
 
@@ -106,8 +130,9 @@ export class HttpExchange {
     scope: CallScope,
     attempt: number,
   ): Promise<{ kind: 'answer'; answer: HttpAnswer } | { kind: 'network'; code: string }> {
-    const { request, dispatcher } = await this.transport();
-    const { signal, clear } = this.attemptSignal(scope, attempt);
+    const { request, dispatcher } = this.loaded ?? (await this.transport());
+    this.throwIfStopped(scope, attempt - 1);
+    const signal = scope.signal;
     try {
       const response = await request(req.url, {
         method: req.method,
@@ -134,72 +159,103 @@ export class HttpExchange {
         },
       };
     } catch (error) {
-      this.throwIfStopped(scope, attempt, signal);
+      this.throwIfStopped(scope, attempt);
       return { kind: 'network', code: networkCode(error) };
-    } finally {
-      clear();
     }
-  }
-
-  /**
-   * The call's own signal joined with its deadline, by hand: on Node 20,
-   * AbortSignal.timeout() inside AbortSignal.any() can be garbage-collected so
-   * the deadline never fires, and every AbortSignal.any() whose sources include
-   * a long-lived signal leaks a little memory for good. `clear` must be called.
-   */
-  private attemptSignal(scope: CallScope, attempt: number): { signal: AbortSignal; clear: () => void } {
-    const remaining = scope.deadline - this.now();
-    if (remaining <= 0) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt - 1 });
-    const stop = new AbortController();
-    const onCancel = () => stop.abort(scope.signal.reason);
-    if (scope.signal.aborted) onCancel();
-    else scope.signal.addEventListener('abort', onCancel, { once: true });
-    const timer = setTimeout(() => stop.abort(new DOMException('The call deadline passed', 'TimeoutError')), remaining);
-    return {
-      signal: stop.signal,
-      clear: () => {
-        clearTimeout(timer);
-        scope.signal.removeEventListener('abort', onCancel);
-      },
-    };
   }
 
   private async wait(ms: number, scope: CallScope, attempt: number): Promise<void> {
     try {
       await sleep(ms, undefined, { signal: scope.signal });
     } catch {
+      this.throwIfStopped(scope, attempt);
       throw new PingOneCancelledError({ attempts: attempt });
     }
   }
 
-  private throwIfStopped(scope: CallScope, attempt: number, attemptSignal: AbortSignal): void {
-    if (scope.signal.aborted) throw new PingOneCancelledError({ attempts: attempt });
-    // The deadline timer can fire a moment before the wall clock reaches `deadline`: trust the signal too.
-    if (attemptSignal.aborted || this.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: attempt });
+  /** Throws when the call was cancelled or its deadline passed; `attempts` is how many were made. */
+  private throwIfStopped(scope: CallScope, attempts: number): void {
+    if (scope.signal.aborted) {
+      // The deadline timer can fire a moment before the wall clock reaches `deadline`: the reason decides.
+      if (deadlinePassed(scope)) throw new PingOneTimeoutError(scope.timeoutMs, { attempts });
+      throw new PingOneCancelledError({ attempts });
+    }
+    if (this.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts });
   }
-
 }
 
-/** Creates the scope of one tool call, its deadline counted from now. */
-export function createCallScope(init: { transactionId: string; signal: AbortSignal; timeoutMs: number; now?: () => number }): CallScope {
-  const start = (init.now ?? Date.now)();
-  return { transactionId: init.transactionId, signal: init.signal, deadline: start + init.timeoutMs, timeoutMs: init.timeoutMs };
+/**
+ * Creates the scope of one call, its deadline counted from now (or given):
+ * one controller, aborted by the first of `cancelledBy` or by the deadline's
+ * timer, joined by hand (on Node 20, AbortSignal.timeout() inside
+ * AbortSignal.any() can be garbage-collected so the deadline never fires, and
+ * every AbortSignal.any() whose sources include a long-lived signal leaks a
+ * little memory for good). `end()` must be called when the call is over.
+ */
+export function createCallScope(init: {
+  transactionId: string;
+  cancelledBy: readonly AbortSignal[];
+  timeoutMs: number;
+  /** Epoch ms; by default `timeoutMs` from now. */
+  deadline?: number;
+  now?: () => number;
+}): OpenCallScope {
+  const now = (init.now ?? Date.now)();
+  const deadline = init.deadline ?? now + init.timeoutMs;
+  const stop = new AbortController();
+  const onCancel = function (this: AbortSignal) {
+    stop.abort(this.reason);
+  };
+  const sources = init.cancelledBy;
+  const already = sources.find((source) => source.aborted);
+  if (already) stop.abort(already.reason);
+  else for (const source of sources) source.addEventListener('abort', onCancel, { once: true });
+  const timer = setTimeout(() => stop.abort(new DeadlinePassed()), Math.max(0, deadline - now));
+  // The call's own work keeps the process alive while it runs; an ended or forgotten scope must not.
+  timer.unref();
+  return {
+    transactionId: init.transactionId,
+    signal: stop.signal,
+    deadline,
+    timeoutMs: init.timeoutMs,
+    end() {
+      clearTimeout(timer);
+      for (const source of sources) source.removeEventListener('abort', onCancel);
+    },
+  };
 }
 
 type BodyRead = { kind: 'bytes'; bytes: Buffer } | { kind: 'too-large' };
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<BodyRead> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      body.destroy();
-      return { kind: 'too-large' };
-    }
-    chunks.push(chunk);
-  }
-  return { kind: 'bytes', bytes: Buffer.concat(chunks) };
+/**
+ * Reads the whole body, or stops and destroys it past `maxBytes`. A body that
+ * errors, or closes before its end, rejects. Plain listeners: an async iterator
+ * costs more per answer.
+ */
+function readCapped(body: Readable, maxBytes: number): Promise<BodyRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else settle(() => {
+        body.destroy();
+        resolve({ kind: 'too-large' });
+      });
+    };
+    body.on('data', onData);
+    body.on('error', (error) => settle(() => reject(error)));
+    body.once('end', () => settle(() => resolve({ kind: 'bytes', bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) })));
+    body.once('close', () => settle(() => reject(Object.assign(new Error('the answer was cut short'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))));
+  });
 }
 
 function parseBody(read: BodyRead, contentType: string | string[] | undefined): { json: unknown; problem?: string } {

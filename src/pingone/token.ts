@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { oauthErrorOrUndefined } from './echoes.js';
-import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError } from './errors.js';
-import type { CallScope, HttpExchange } from './http.js';
+import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError, PingOneTimeoutError } from './errors.js';
+import { createCallScope, deadlinePassed, type CallScope, type HttpExchange } from './http.js';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
@@ -61,7 +61,7 @@ export class ClientCredentialsTokenSource implements TokenSource {
     this.inFlight ??= this.fetchToken(scope).finally(() => {
       this.inFlight = undefined;
     });
-    return abortable(this.inFlight, scope.signal);
+    return abortable(this.inFlight, scope);
   }
 
   invalidate(token: string): void {
@@ -84,13 +84,18 @@ export class ClientCredentialsTokenSource implements TokenSource {
     }
     // The shared request lives by its own deadline, not by the first caller's signal.
     const ownDeadline = now() + timeoutMs;
-    const scope: CallScope = {
+    const scope = createCallScope({
       transactionId: caller.transactionId,
-      signal: new AbortController().signal,
+      cancelledBy: [],
       // When the caller's deadline comes first, a timeout message must name the caller's limit, not ours.
       ...(caller.deadline < ownDeadline ? { deadline: caller.deadline, timeoutMs: caller.timeoutMs } : { deadline: ownDeadline, timeoutMs }),
-    };
-    const answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
+    });
+    let answer;
+    try {
+      answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
+    } finally {
+      scope.end();
+    }
     const context = { attempts: answer.attempts, correlationId: answer.correlationId };
     // Any refusal of the token request is a configuration matter (credentials, auth method, auth URL or
     // environment), never "not found" about a user: only rate limits and timeouts are PingOne's to fix.
@@ -116,11 +121,13 @@ function formEncode(value: string): string {
   return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
-/** Waits for `promise` unless `signal` aborts first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new PingOneCancelledError({ attempts: 0 }));
+/** Waits for `promise` unless the caller's scope stops first (cancelled, or its deadline passed). */
+function abortable<T>(promise: Promise<T>, scope: CallScope): Promise<T> {
+  const { signal } = scope;
+  const stopped = () => (deadlinePassed(scope) ? new PingOneTimeoutError(scope.timeoutMs, { attempts: 0 }) : new PingOneCancelledError({ attempts: 0 }));
+  if (signal.aborted) return Promise.reject(stopped());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new PingOneCancelledError({ attempts: 0 }));
+    const onAbort = () => reject(stopped());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

@@ -12,7 +12,7 @@ import type { AuditPingOne, AuditTarget } from '../audit/record.js';
 import { operatorKey } from '../auth/operator.js';
 import type { Outcome, SuccessOutcome } from '../outcomes.js';
 import { isPingOneFailure } from '../pingone/errors.js';
-import { createCallScope, type CallScope } from '../pingone/http.js';
+import { createCallScope, deadlinePassed } from '../pingone/http.js';
 import { safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type ToolName } from '../toolNames.js';
 import { Call, problemOf, TargetedFailure, type BodyResult, type Ended, type ToolDeps } from './call.js';
@@ -41,44 +41,24 @@ export function runTool(deps: ToolDeps, init: RunInit, body: Body): Promise<Call
 }
 
 async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: AbortSignal): Promise<CallToolResult | InputRequiredResult> {
-  // The call stops when the client cancels it or a shutdown gives up waiting. Both signals are the
-  // call's own (the request's, and the one InFlightCalls made for it): no listener on a shared signal.
-  const stop = new AbortController();
-  const sources = [init.ctx.mcpReq.signal, shutdown];
-  const abort = () => stop.abort();
-  for (const source of sources) {
-    if (source.aborted) stop.abort();
-    else source.addEventListener('abort', abort, { once: true });
-  }
+  // A call that resumes after the person answered keeps the audit id it was asked under.
+  const auditId = deps.confirmation.resumedAuditId(init.ctx, init.tool) ?? nodeCrypto().randomUUID();
+  // The call stops when the client cancels it, a shutdown gives up waiting, or its deadline passes: one
+  // signal for all three. Both sources are the call's own (the request's, and the one InFlightCalls made
+  // for it): no listener on a shared signal. The deadline starts now: waiting for a turn counts toward it.
+  const scope = createCallScope({ transactionId: auditId, cancelledBy: [init.ctx.mcpReq.signal, shutdown], timeoutMs: deps.callTimeoutMs });
   try {
-    // A call that resumes after the person answered keeps the audit id it was asked under.
-    const auditId = deps.confirmation.resumedAuditId(init.ctx, init.tool) ?? nodeCrypto().randomUUID();
-    // The deadline starts now: waiting for a turn counts toward it.
-    const scope = createCallScope({ transactionId: auditId, signal: stop.signal, timeoutMs: deps.callTimeoutMs });
     const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
     // A verified operator's calls also count against their own ceiling; everyone else shares the total.
-    const turn = await waitForTurn(deps, scope, call.operator.verified ? operatorKey(call.operator) : undefined);
-    if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || !scope.signal.aborted ? 'busy' : 'stopped', call.target({})));
+    const turn = await deps.gate.enter(scope.signal, call.operator.verified ? operatorKey(call.operator) : undefined);
+    if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || deadlinePassed(scope) ? 'busy' : 'stopped', call.target({})));
     try {
       return await runBody(deps, call, body);
     } finally {
       turn.release();
     }
   } finally {
-    for (const source of sources) source.removeEventListener('abort', abort);
-  }
-}
-
-async function waitForTurn(deps: ToolDeps, scope: CallScope, operator: string | undefined) {
-  const timer = new AbortController();
-  const timeout = setTimeout(() => timer.abort(), Math.max(0, scope.deadline - Date.now()));
-  const onStop = () => timer.abort();
-  scope.signal.addEventListener('abort', onStop, { once: true });
-  try {
-    return await deps.gate.enter(timer.signal, operator);
-  } finally {
-    clearTimeout(timeout);
-    scope.signal.removeEventListener('abort', onStop);
+    scope.end();
   }
 }
 

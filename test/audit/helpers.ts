@@ -26,6 +26,8 @@ afterEach(() => {
 export async function writeTrail(file: string, count: number, now?: () => Date): Promise<void> {
   const trail = await openAuditTrail(file, now === undefined ? {} : { now });
   for (let i = 0; i < count; i++) await trail.append(sampleEntry(i));
+  // A caller is answered once its record is durable; the lock is released just behind.
+  await trail.whenIdle();
 }
 
 /** The file's lines without the final newline. */

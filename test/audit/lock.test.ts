@@ -156,6 +156,37 @@ describe('release', () => {
     expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere successor`);
   });
 
+  it('a lock rewritten in place under a young hold is left alone: the name must still be our file as we wrote it', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    await writtenText(`${file}.lock`);
+    // Our text is in; release compares against the file as it was then (taken just behind the write).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere rewritten-in-place`);
+    await lock.release();
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
+  });
+
+  it.skipIf(process.platform !== 'linux')('leaves no descriptor open, whether the lock was still ours or not', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const openLocks = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${file}.lock`);
+      } catch {
+        return false; // closed meanwhile
+      }
+    }).length;
+    const ours = await takeLock(file);
+    await ours.release();
+    const taken = await takeLock(file);
+    fs.unlinkSync(`${file}.lock`);
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere successor`);
+    await taken.release();
+    expect(openLocks()).toBe(0);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere successor`);
+  });
+
   it('after a hold longer than STALE_AFTER_MS, a lock another process took over is left alone', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const lock = await takeLock(file);
@@ -175,6 +206,31 @@ describe('release', () => {
     await lock.release();
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
+});
+
+describe('a process that exits holding the lock', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/exit-holding.ts', import.meta.url));
+  const runChild = (file: string, mode: 'append' | 'hold' | 'replaced') =>
+    new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { stdio: 'ignore' }).on('close', resolve));
+
+  it('removes it on the way out, even when it exits the moment its append is answered', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'append')).toBe(0);
+    expect(fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '')).toHaveLength(1);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+
+  it('removes a lock it never released', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'hold')).toBe(0);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+
+  it('leaves alone a lock that is no longer its own', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'replaced')).toBe(0);
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.pid} elsewhere successor`);
+  }, 30_000);
 });
 
 describe('a lock that is not a file', () => {

@@ -387,6 +387,7 @@ describe('sharing one file', () => {
     expect(dead).toBeGreaterThan(0);
     fs.writeFileSync(`${file}.lock`, `${dead} ${osHost()} deadbeef`);
     expect((await trail.append(sampleEntry(0))).seq).toBe(1);
+    await trail.whenIdle();
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PingOneCancelledError, PingOneTimeoutError, PingOneUnreachableError } from '../../src/pingone/errors.js';
 import { isRetryableNetworkCode } from '../../src/pingone/retry.js';
 import { FakeServer, p1Error, sendJson, sendRaw } from './helpers/fakeServer.js';
+import { createCallScope, deadlinePassed } from '../../src/pingone/http.js';
 import { failure, makeAgent, makeExchange, makeScope, USER_AGENT } from './helpers/pingone.js';
 
 let server: FakeServer;
@@ -203,6 +204,67 @@ describe('HttpExchange: deadline and cancellation', () => {
   });
 });
 
+describe('createCallScope: one signal for cancellation and the deadline', () => {
+  const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('aborts at its deadline, and says so', async () => {
+    const scope = createCallScope({ transactionId: 't', cancelledBy: [new AbortController().signal], timeoutMs: 20 });
+    expect(scope.signal.aborted).toBe(false);
+    await settle(80);
+    expect(scope.signal.aborted).toBe(true);
+    expect(deadlinePassed(scope)).toBe(true);
+    scope.end();
+  });
+
+  it('aborts when any of its sources aborts, with that reason, and that is not the deadline', () => {
+    const client = new AbortController();
+    const shutdown = new AbortController();
+    const scope = createCallScope({ transactionId: 't', cancelledBy: [client.signal, shutdown.signal], timeoutMs: 10_000 });
+    shutdown.abort(new Error('server shutting down'));
+    expect(scope.signal.aborted).toBe(true);
+    expect((scope.signal.reason as Error).message).toBe('server shutting down');
+    expect(deadlinePassed(scope)).toBe(false);
+    scope.end();
+  });
+
+  it('starts aborted when a source already is', () => {
+    const client = new AbortController();
+    client.abort();
+    const scope = createCallScope({ transactionId: 't', cancelledBy: [client.signal], timeoutMs: 10_000 });
+    expect(scope.signal.aborted).toBe(true);
+    expect(deadlinePassed(scope)).toBe(false);
+    scope.end();
+  });
+
+  it('once ended, neither its deadline nor its sources abort it', async () => {
+    const client = new AbortController();
+    const scope = createCallScope({ transactionId: 't', cancelledBy: [client.signal], timeoutMs: 20 });
+    scope.end();
+    client.abort();
+    await settle(80);
+    expect(scope.signal.aborted).toBe(false);
+  });
+
+  it('takes a given deadline instead of one counted from now', async () => {
+    const scope = createCallScope({ transactionId: 't', cancelledBy: [], timeoutMs: 60_000, deadline: Date.now() + 20 });
+    expect(scope.timeoutMs).toBe(60_000);
+    await settle(80);
+    expect(deadlinePassed(scope)).toBe(true);
+    scope.end();
+  });
+
+  it('a deadline passing during a Retry-After wait ends in PingOneTimeoutError', async () => {
+    sequence((res) => sendJson(res, 429, p1Error('REQUEST_LIMITED', 'e'), { 'retry-after': '1' }), ok);
+    // The wait (1 s) starts before the deadline (600 ms) and would outlive it only by the timer's reckoning:
+    // the deadline aborts the wait, and that is a timeout, not a cancellation.
+    const scope = makeScope({ timeoutMs: 600 });
+    const http = makeExchange(agent, { now: () => Date.now() - 1_000 });
+    const { error } = await failure(() => http.perform({ method: 'GET', url: `${server.url}/x`, headers: {} }, scope));
+    expect(error).toBeInstanceOf(PingOneTimeoutError);
+    expect(server.received).toHaveLength(1);
+  });
+});
+
 describe('HttpExchange: bodies it cannot use', () => {
   const get = async () => makeExchange(agent, { maxBodyBytes: 1024 }).perform({ method: 'GET', url: `${server.url}/x`, headers: {} }, makeScope());
 
@@ -226,6 +288,35 @@ describe('HttpExchange: bodies it cannot use', () => {
     expect(answer.status).toBe(200);
     expect(answer.json).toBeUndefined();
     expect(answer.problem).toMatch(/larger/);
+  });
+
+  it('a body cut off mid-way (the connection dropped) is no answer: retried, then PingOneUnreachableError', async () => {
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const { error } = await failure(() => get());
+    expect(error).toBeInstanceOf(PingOneUnreachableError);
+    expect(server.received.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a body arriving in many chunks is read whole', async () => {
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const text = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => `item-${i}`) });
+      let at = 0;
+      const next = () => {
+        if (at >= text.length) return void res.end();
+        res.write(text.slice(at, (at += 1000)));
+        setImmediate(next);
+      };
+      next();
+    };
+    const answer = await makeExchange(agent).perform({ method: 'GET', url: `${server.url}/x`, headers: {} }, makeScope());
+    expect(answer.problem).toBeUndefined();
+    expect((answer.json as { items: string[] }).items).toHaveLength(2000);
+    expect((answer.json as { items: string[] }).items[1999]).toBe('item-1999');
   });
 
   it('accepts an empty body without a problem', async () => {

@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError } from '../../src/pingone/errors.js';
+import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError, PingOneTimeoutError } from '../../src/pingone/errors.js';
 import { FakeServer, sendJson } from './helpers/fakeServer.js';
 import { CLIENT_ID, CLIENT_SECRET, failure, makeAgent, makeExchange, makeScope, makeTokens, tokenPath, USER_AGENT } from './helpers/pingone.js';
 
@@ -115,6 +115,21 @@ describe('ClientCredentialsTokenSource: caching', () => {
     const { error, elapsedMs } = await cancelled;
     expect(error).toBeInstanceOf(PingOneCancelledError);
     expect(elapsedMs).toBeLessThan(1_500);
+    expect(await patient).toBe('token-1');
+    expect(server.received).toHaveLength(1);
+  });
+});
+
+describe('ClientCredentialsTokenSource: a caller whose deadline passes while it waits', () => {
+  it('stops waiting with PingOneTimeoutError naming its own limit; the shared request goes on for the others', async () => {
+    const answer = server.handle;
+    server.handle = (req, res, raw) => setTimeout(() => answer(req, res, raw), 1_000);
+    const tokens = makeTokens(server, makeExchange(agent));
+    const patient = tokens.get(makeScope({ timeoutMs: 10_000 }));
+    const hurried = failure(() => tokens.get(makeScope({ timeoutMs: 100 })));
+    const { error } = await hurried;
+    expect(error).toBeInstanceOf(PingOneTimeoutError);
+    expect((error as PingOneTimeoutError).deadlineMs).toBe(100);
     expect(await patient).toBe('token-1');
     expect(server.received).toHaveLength(1);
   });

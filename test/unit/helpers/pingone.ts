@@ -39,7 +39,7 @@ export function makeExchange(agent: Agent, overrides: Partial<HttpExchangeOption
 export function makeScope(init: { timeoutMs?: number; signal?: AbortSignal; transactionId?: string } = {}): CallScope {
   return createCallScope({
     transactionId: init.transactionId ?? randomUUID(),
-    signal: init.signal ?? new AbortController().signal,
+    cancelledBy: init.signal ? [init.signal] : [],
     timeoutMs: init.timeoutMs ?? 10_000,
   });
 }
