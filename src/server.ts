@@ -1,4 +1,4 @@
-import { McpServer, type AuthInfo, type ListToolsResult } from '@modelcontextprotocol/server';
+import { McpServer, type AuthInfo, type ListToolsResult, type McpRequestContext } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
 import { callerMayWrite } from './tools/scopes.js';
@@ -14,8 +14,12 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
  * token lacks the write scope is shown only the reads (for a session, for its
  * whole life). The write tools stay registered, so that calling one is
  * answered with the step-up challenge rather than "unknown tool".
+ *
+ * `onlyTool` names the tool of the one `tools/call` the instance will serve
+ * (see `perRequestServer`): when it is one this configuration offers, that tool
+ * alone is registered; any other name gets the whole server, which answers it as always.
  */
-export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
+export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: string): McpServer {
   const tools = offeredTools(deps.guards);
   const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
   const server = new McpServer(
@@ -28,6 +32,13 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
       requestState: { verify: deps.confirmation.verify },
     },
   );
+  const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
+  if (called !== undefined) {
+    // Nothing but this call: no list to filter, no prompts, no card resource.
+    linkCard(server, called.name, called.register(server, deps));
+    keepProtoArguments(server);
+    return server;
+  }
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
   for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
@@ -36,6 +47,25 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
   // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
   registerPrompts(server, { offered: new Set(shown.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
+}
+
+/**
+ * The HTTP listener's factory: one instance per request. A 2026-07-28
+ * `tools/call` gets an instance with the called tool alone, which costs a
+ * fifth of the whole server to build and to collect. The SDK checks, before it
+ * asks the factory, that the Mcp-Method and Mcp-Name headers say what the body
+ * says (else the request is refused), so the headers name the call the
+ * instance serves; without them the instance is the whole server. A 2025-era
+ * session serves many requests and always gets the whole server.
+ */
+export function perRequestServer(deps: ToolDeps): (ctx: McpRequestContext) => McpServer {
+  return (ctx) => createServer(deps, ctx.authInfo, calledTool(ctx));
+}
+
+function calledTool(ctx: McpRequestContext): string | undefined {
+  const headers = ctx.era === 'modern' ? ctx.requestInfo?.headers : undefined;
+  if (headers?.get('mcp-method') !== 'tools/call') return undefined;
+  return headers.get('mcp-name') ?? undefined;
 }
 
 /**
