@@ -22,19 +22,20 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
 export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: string): McpServer {
   const tools = offeredTools(deps.guards);
   const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
+  const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
     {
       // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
       // registration, after `listOnly` (below) is in place; the capability is declared the same way.
-      instructions: instructions(deps, shown),
+      // The instructions go out with `initialize` and `server/discover` only, never with a tools/call.
+      ...(called === undefined ? { instructions: instructions(deps, shown) } : {}),
       // The state of a confirmation question comes back through the client: only what we sealed is accepted.
       requestState: { verify: deps.confirmation.verify },
     },
   );
-  const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
   if (called !== undefined) {
-    // Nothing but this call: no list to filter, no prompts, no card resource.
+    // Nothing but this call: no list to filter, no prompts, no card resource, no instructions.
     linkCard(server, called.name, called.register(server, deps));
     keepProtoArguments(server);
     return server;
@@ -96,12 +97,17 @@ function listOnly(server: McpServer, names: ReadonlySet<string>): void {
  */
 function keepProtoArguments(server: McpServer): void {
   const connect = server.connect.bind(server);
-  server.connect = async (transport) => {
+  // Each function is made before it is assigned: V8 allocates a function written straight into a
+  // property (`x.y = () => …`) in the old generation, and it would keep this per-request server
+  // and its transport alive through every young-generation collection until the next full one.
+  const connectMarking: McpServer['connect'] = async (transport) => {
     await connect(transport);
     const deliver = transport.onmessage;
     if (deliver === undefined) return;
-    transport.onmessage = (message, extra) => deliver.call(transport, markProtoArgument(message), extra);
+    const marking: typeof deliver = (message, extra) => deliver.call(transport, markProtoArgument(message), extra);
+    transport.onmessage = marking;
   };
+  server.connect = connectMarking;
 }
 
 function markProtoArgument<T>(message: T): T {
