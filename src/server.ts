@@ -1,4 +1,4 @@
-import { McpServer, type AuthInfo, type ListToolsResult } from '@modelcontextprotocol/server';
+import { McpServer, type AuthInfo, type ListToolsResult, type McpRequestContext } from '@modelcontextprotocol/server';
 import { registerPrompts } from './prompts/register.js';
 import { offeredTools } from './tools/catalog.js';
 import { callerMayWrite } from './tools/scopes.js';
@@ -14,20 +14,32 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
  * token lacks the write scope is shown only the reads (for a session, for its
  * whole life). The write tools stay registered, so that calling one is
  * answered with the step-up challenge rather than "unknown tool".
+ *
+ * `onlyTool` names the tool of the one `tools/call` the instance will serve
+ * (see `perRequestServer`): when it is one this configuration offers, that tool
+ * alone is registered; any other name gets the whole server, which answers it as always.
  */
-export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
+export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: string): McpServer {
   const tools = offeredTools(deps.guards);
   const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
+  const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
     {
       // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
       // registration, after `listOnly` (below) is in place; the capability is declared the same way.
-      instructions: instructions(deps, shown),
+      // The instructions go out with `initialize` and `server/discover` only, never with a tools/call.
+      ...(called === undefined ? { instructions: instructions(deps, shown) } : {}),
       // The state of a confirmation question comes back through the client: only what we sealed is accepted.
       requestState: { verify: deps.confirmation.verify },
     },
   );
+  if (called !== undefined) {
+    // Nothing but this call: no list to filter, no prompts, no card resource, no instructions.
+    linkCard(server, called.name, called.register(server, deps));
+    keepProtoArguments(server);
+    return server;
+  }
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
   for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
@@ -36,6 +48,25 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo): McpServer {
   // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
   registerPrompts(server, { offered: new Set(shown.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
+}
+
+/**
+ * The HTTP listener's factory: one instance per request. A 2026-07-28
+ * `tools/call` gets an instance with the called tool alone, which costs a
+ * fifth of the whole server to build and to collect. The SDK checks, before it
+ * asks the factory, that the Mcp-Method and Mcp-Name headers say what the body
+ * says (else the request is refused), so the headers name the call the
+ * instance serves; without them the instance is the whole server. A 2025-era
+ * session serves many requests and always gets the whole server.
+ */
+export function perRequestServer(deps: ToolDeps): (ctx: McpRequestContext) => McpServer {
+  return (ctx) => createServer(deps, ctx.authInfo, calledTool(ctx));
+}
+
+function calledTool(ctx: McpRequestContext): string | undefined {
+  const headers = ctx.era === 'modern' ? ctx.requestInfo?.headers : undefined;
+  if (headers?.get('mcp-method') !== 'tools/call') return undefined;
+  return headers.get('mcp-name') ?? undefined;
 }
 
 /**
@@ -66,12 +97,17 @@ function listOnly(server: McpServer, names: ReadonlySet<string>): void {
  */
 function keepProtoArguments(server: McpServer): void {
   const connect = server.connect.bind(server);
-  server.connect = async (transport) => {
+  // Each function is made before it is assigned: V8 allocates a function written straight into a
+  // property (`x.y = () => …`) in the old generation, and it would keep this per-request server
+  // and its transport alive through every young-generation collection until the next full one.
+  const connectMarking: McpServer['connect'] = async (transport) => {
     await connect(transport);
     const deliver = transport.onmessage;
     if (deliver === undefined) return;
-    transport.onmessage = (message, extra) => deliver.call(transport, markProtoArgument(message), extra);
+    const marking: typeof deliver = (message, extra) => deliver.call(transport, markProtoArgument(message), extra);
+    transport.onmessage = marking;
   };
+  server.connect = connectMarking;
 }
 
 function markProtoArgument<T>(message: T): T {

@@ -1,4 +1,3 @@
-import type { McpServerFactory } from '@modelcontextprotocol/server';
 import { createResourceServer, resourceServerSettings, type ResourceServer } from '../auth/resourceServer.js';
 import { ConfigError, type Config, type HttpSettings, type OAuthConfig } from '../config.js';
 import { createRequestGuard } from '../http/guard.js';
@@ -7,7 +6,7 @@ import { createReadiness } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import { createTelemetry, meteredAuditSink, type Telemetry } from '../metrics/telemetry.js';
 import type { AppParts } from '../app.js';
-import { createServer } from '../server.js';
+import { perRequestServer } from '../server.js';
 import { SERVER_NAME } from '../version.js';
 import { drainCalls, prepare } from './serve.js';
 
@@ -25,7 +24,7 @@ export async function serveHttp(config: Config, settings: HttpSettings, logger: 
   const { parts, pingone, sandbox, closeEmulator } = await prepare(config, logger, { wrapSink: (sink) => meteredAuditSink(sink, telemetry), telemetry });
   const readiness = createReadiness({ audit: parts.deps.audit, auditPath: config.database ? undefined : config.auditLogPath, hasRecentToken: parts.hasRecentToken, warmUp: parts.warmUp });
   // The tools see the verified caller per request as ctx.http?.authInfo; the factory sees it as ctx.authInfo.
-  const factory: McpServerFactory = (ctx) => createServer(parts.httpDeps, ctx.authInfo);
+  const factory = perRequestServer(parts.httpDeps);
   let oauth: HttpOAuth = { resourceServer: undefined, close: async () => {} };
   const service = new HttpService({
     settings,

@@ -53,18 +53,28 @@ function clientCapabilities(server: McpServer): ClientCapabilities | undefined {
  */
 export function linkCard(server: McpServer, tool: ToolName, registered: RegisteredTool): void {
   if (!CARD_TOOLS.includes(tool as ReadToolName)) return;
-  let base = registered._meta;
-  Object.defineProperty(registered, '_meta', {
-    configurable: true,
-    enumerable: true,
-    get: () => {
-      const card = cardMetaFor(tool, clientCapabilities(server));
-      return card ? { ...base, ...card } : base;
-    },
-    set: (value: Record<string, unknown> | undefined) => {
-      base = value;
-    },
-  });
+  linkedTools.set(registered, { server, tool, base: registered._meta });
+  Object.defineProperty(registered, '_meta', { configurable: true, enumerable: true, get: linkedMeta, set: setLinkedMeta });
+}
+
+/*
+ * The getters below are shared by every server instance and find their instance through a WeakMap.
+ * V8 allocates an accessor pair in the old generation at once: a getter made per instance (a
+ * closure over the server) would keep every per-request server of the HTTP listener, and all it
+ * holds, alive through every young-generation collection until the next full one.
+ */
+const linkedTools = new WeakMap<object, { server: McpServer; tool: ToolName; base: RegisteredTool['_meta'] }>();
+
+function linkedMeta(this: RegisteredTool): RegisteredTool['_meta'] {
+  const link = linkedTools.get(this);
+  if (link === undefined) return undefined;
+  const card = cardMetaFor(link.tool, clientCapabilities(link.server));
+  return card ? { ...link.base, ...card } : link.base;
+}
+
+function setLinkedMeta(this: RegisteredTool, value: RegisteredTool['_meta']): void {
+  const link = linkedTools.get(this);
+  if (link !== undefined) link.base = value;
 }
 
 /**
@@ -82,10 +92,16 @@ export function registerCard(server: McpServer): void {
   );
   // Listed and read through `enabled`, which the SDK consults on every resources/list and read:
   // decided per client like the tools' link. Nothing here ever disables it otherwise.
-  Object.defineProperty(resource, 'enabled', {
-    configurable: true,
-    enumerable: true,
-    get: () => hostShowsCards(clientCapabilities(server)),
-    set: () => {},
-  });
+  cardResources.set(resource, server);
+  Object.defineProperty(resource, 'enabled', { configurable: true, enumerable: true, get: cardShown, set: ignore });
 }
+
+/** The server each card resource was registered on (shared getter, as for the tools' link). */
+const cardResources = new WeakMap<object, McpServer>();
+
+function cardShown(this: object): boolean {
+  const server = cardResources.get(this);
+  return server !== undefined && hostShowsCards(clientCapabilities(server));
+}
+
+function ignore(): void {}

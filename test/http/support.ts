@@ -19,7 +19,7 @@ import { settingsFor } from '../../src/sandbox/connect.js';
 import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { makeKey, signToken, startTestIssuer, type SigningKey, type TestIssuer, type TokenParts, TEST_POLICY } from '../auth/testIssuer.js';
 import { startTestEmulator as startEmulator, type TestEmulator as Emulator, type TestEmulatorOptions as EmulatorOptions } from '../support/emulator.js';
-import { createServer } from '../../src/server.js';
+import { perRequestServer } from '../../src/server.js';
 import { readAudit, type Era } from '../support/harness.js';
 
 export const READ_SCOPE = TEST_POLICY.scopes.read;
@@ -84,7 +84,7 @@ export async function startHttpHarness(
   const service = new HttpService({
     settings,
     factory: (ctx) => {
-      const server = createServer(parts.httpDeps, ctx.authInfo);
+      const server = perRequestServer(parts.httpDeps)(ctx);
       options.decorate?.(server, ctx);
       return server;
     },

@@ -110,6 +110,21 @@ describe('linkCard', () => {
     }
   });
 
+  it('gives every server the same getter, which closes over no server', () => {
+    // A getter made per server (a closure over it) keeps each per-request server of the HTTP
+    // listener, and all it holds, alive through every young-generation collection.
+    const answer = () => ({ content: [{ type: 'text' as const, text: 'ok' }] });
+    const linked = [1, 2].map(() => {
+      const server = new McpServer({ name: 'link-test', version: '1' }, { capabilities: { tools: {} } });
+      const registered = server.registerTool('find_user', { description: 'lookup', inputSchema: z.object({}) }, answer);
+      linkCard(server, 'find_user', registered);
+      return Object.getOwnPropertyDescriptor(registered, '_meta');
+    });
+    expect(linked[0]?.get).toBeTypeOf('function');
+    expect(linked[0]?.get).toBe(linked[1]?.get);
+    expect(linked[0]?.set).toBe(linked[1]?.set);
+  });
+
   // A limit of the SDK today, pinned so that the README's note is revisited when it changes:
   // on stdio a 2026-07-28 connection never initializes, and the SDK does not seed the server
   // with the capabilities each request carries, so such a host gets the text only.
