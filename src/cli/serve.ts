@@ -17,10 +17,17 @@ import { SERVER_NAME } from '../version.js';
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
+ * The signals that stop the stdio server gracefully. SIGHUP (a terminal or client hanging up)
+ * too: its default action would end the process without an exit event, losing the held
+ * start-up line and the calls in flight's `interrupted` records.
+ */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
  * Serves MCP on stdio until the client closes stdin or a signal arrives.
  * stdout is the protocol channel: everything else goes to stderr via pino.
  *
- * Shutting down (stdin closed, SIGTERM, SIGINT): new requests are refused,
+ * Shutting down (stdin closed, SIGTERM, SIGINT, SIGHUP): new requests are refused,
  * calls in flight get a grace period to finish and be answered, calls still
  * running after it are cancelled and recorded as `interrupted`, then the
  * process exits 0. A second signal cuts the grace period short. An uncaught
@@ -60,7 +67,7 @@ export async function serve(config: Config): Promise<void> {
   let stopping = false;
   const stop = async (why: string, exitCode: number): Promise<void> => {
     if (stopping) {
-      if (why === 'SIGTERM' || why === 'SIGINT') {
+      if (STOP_SIGNALS.some((signal) => signal === why)) {
         logger.warn({ why }, 'second signal: cancelling the calls still in flight');
         hurry.abort();
       }
@@ -77,8 +84,7 @@ export async function serve(config: Config): Promise<void> {
   };
   void connection.inputEnded.then(() => stop('stdin closed', 0));
   void connection.lost.then(() => stop('the MCP connection broke (stdout closed or failing)', 1));
-  process.on('SIGTERM', () => void stop('SIGTERM', 0));
-  process.on('SIGINT', () => void stop('SIGINT', 0));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal, 0));
 }
 
 export interface Prepared {

@@ -117,7 +117,7 @@ describe('the start-up line, held until pino loads', () => {
     expect(stopping.pid).toBe(started.pid);
   });
 
-  it('still reaches stderr on a SIGTERM right after start-up', async () => {
+  it.each(['SIGTERM', 'SIGHUP'] as const)('still reaches stderr on a %s right after start-up', async (signal) => {
     const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
     const child = spawn(process.execPath, [BIN], { env: serverEnv(work), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -127,12 +127,13 @@ describe('the start-up line, held until pino loads', () => {
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } })}\n`);
     for (let waited = 0; !stdout.includes('"id":1') && waited < 10_000; waited += 10) await sleep(10);
-    child.kill('SIGTERM');
+    // SIGHUP (a terminal or client hanging up) too: by default it ends the process without an exit event.
+    child.kill(signal);
     expect(await exited).toBe(0);
 
     const lines = logLines(stderr);
     expect(lines.map((line) => line.msg)).toEqual(['serving MCP on stdio', 'shutting down']);
-    expect(lines[1]).toMatchObject({ why: 'SIGTERM', level: 30 });
+    expect(lines[1]).toMatchObject({ why: signal, level: 30 });
     // stdout carried MCP only: the initialize answer.
     expect(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: number }).id)).toEqual([1]);
   });
