@@ -44,13 +44,13 @@ export function createLogger(level: LogLevel, destination: NodeJS.WritableStream
 /** `createLogger(level)` for stdio start-up: see StartupLogger. */
 export function createStartupLogger(level: LogLevel): StartupLogger {
   let held: { time: number; data: object; message: string } | undefined;
-  let loaded: PinoLogger | undefined;
+  let loaded: Logger | undefined;
   let heldTime: number | undefined;
-  const load = (): PinoLogger => {
+  const load = (): Logger => {
     if (loaded) return loaded;
     process.removeListener('exit', load);
     // A held line keeps the time it was logged at.
-    loaded = pinoLogger(level, 2, () => heldTime ?? Date.now());
+    loaded = pinoOrNothing(level, () => heldTime ?? Date.now());
     if (held) {
       heldTime = held.time;
       loaded.info(held.data, held.message);
@@ -75,6 +75,22 @@ export function createStartupLogger(level: LogLevel): StartupLogger {
     }) as LogFn;
   }
   return logger;
+}
+
+/**
+ * pino loaded now, or, when it cannot be (its file gone from under a running server: an npx cache
+ * cleaned, a package removed), one plain line saying so and a logger that drops lines: a log call must
+ * never throw into a tool call or an exit handler.
+ */
+function pinoOrNothing(level: LogLevel, now: () => number): Logger {
+  try {
+    return pinoLogger(level, 2, now);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    process.stderr.write(`pingone-helpdesk-mcp: cannot load its log writer (${typeof code === 'string' ? code : 'load error'}); log lines are dropped from now on. Reinstall the package and restart the server.\n`);
+    const drop: LogFn = () => {};
+    return { fatal: drop, error: drop, warn: drop, info: drop, debug: drop, trace: drop };
+  }
 }
 
 function pinoLogger(level: LogLevel, destination: NodeJS.WritableStream | number, now: () => number): PinoLogger {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -157,5 +157,29 @@ describe('the start-up line, held until pino loads', () => {
     bad.stderr.on('data', (chunk: Buffer) => (badErr += chunk.toString()));
     expect(await new Promise<number | null>((done) => bad.once('exit', (code) => done(code)))).toBe(2);
     expect(badErr).toMatch(/^pingone-helpdesk-mcp: PINGONE_MCP_LOG_LEVEL .*\n$/);
+  });
+});
+
+describe('a log writer gone from under a running server', () => {
+  it('never turns a log line into a failed call: one plain line says so, calls and shutdown go on', async () => {
+    // An npx cache cleaned or a package removed while the server runs: pino's file is missing at its first line.
+    const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
+    const dist = join(work, 'dist');
+    cpSync(resolve(BIN, '..'), dist, { recursive: true });
+    rmSync(join(dist, 'chunks', 'pino.cjs'));
+    const transport = new StdioClientTransport({ command: process.execPath, args: [join(dist, 'index.js')], env: serverEnv(work), stderr: 'pipe' });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: 'start-up-e2e', version: '1.0.0' });
+    await client.connect(transport);
+    // An unknown user is logged as a warning: the first line after the start-up line, so pino is needed now.
+    const answer = await client.callTool({ name: 'unlock_user', arguments: { user: 'nobody-by-this-name', reason: 'E2E-1' } });
+    const text = JSON.stringify(answer);
+    expect(text).not.toMatch(/Cannot find module|pino\.cjs|Require stack/);
+    expect(answer.structuredContent).toMatchObject({ outcome: 'failed', error: { code: 'USER_NOT_FOUND' } });
+    expect((await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } })).isError).toBeFalsy();
+    await client.close();
+    for (let waited = 0; !stderr.includes('\n') && waited < 5_000; waited += 50) await sleep(50);
+    expect(stderr).toBe('pingone-helpdesk-mcp: cannot load its log writer (MODULE_NOT_FOUND); log lines are dropped from now on. Reinstall the package and restart the server.\n');
   });
 });
