@@ -154,6 +154,7 @@ class FileAuditTrail implements AuditTrail {
     try {
       await file.current();
     } finally {
+      lock?.idle(); // only reads were made under it
       await file.betweenBatches();
       await lock?.release();
     }
@@ -224,7 +225,10 @@ class FileAuditTrail implements AuditTrail {
       return;
     }
     try {
-      answer(await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error })));
+      const outcome = await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error }));
+      // Every write and sync has returned: should the process exit now, it may remove the lock.
+      lock.idle();
+      answer(outcome);
     } finally {
       await file.betweenBatches();
       await lock.release();
