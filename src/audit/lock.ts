@@ -46,8 +46,21 @@ import { nodeCrypto } from '../lazyCrypto.js';
 export const LOCK_WAIT_MS = 2_000;
 export const STALE_AFTER_MS = 10_000;
 
+/** A lock this process holds, as the exit hook and release see it. */
+interface Held {
+  lockPath: string;
+  created: Created;
+  identity?: LockIdentity | undefined;
+  /**
+   * Whether an exit removes it: only once nothing it guards is in flight (`idle`), and no longer once
+   * release has sent its unlink. Thread-pool work still queued at exit runs after the exit hooks, and
+   * would land under the next holder's lock; such a lock stays, broken once the process is gone.
+   */
+  removeOnExit: boolean;
+}
+
 /** The locks this process holds right now, by token (kept until the lock is gone from the disk). */
-const held = new Map<string, { lockPath: string; created: Created; identity?: LockIdentity | undefined }>();
+const held = new Map<string, Held>();
 
 /**
  * Distinguishes this process's tokens from an earlier process with the same pid;
@@ -76,6 +89,8 @@ export class LockError extends Error {
 
 /** A lock this process holds; `release` never rejects. */
 export interface HeldLock {
+  /** Says nothing the lock guards is in flight any more: should the process exit before `release`, the exit removes the lock. */
+  idle(): void;
   release(): Promise<void>;
 }
 
@@ -206,11 +221,11 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
       throw new LockError({ kind: 'io', error: err });
     }
     if (taken !== false) {
-      const entry: { lockPath: string; created: Created; identity?: LockIdentity | undefined } = { lockPath, created: taken };
+      const entry: Held = { lockPath, created: taken, removeOnExit: false };
       void taken.identity.then((identity) => (entry.identity = identity));
       held.set(token, entry);
-      removeOnExit();
-      return { release: () => release(lockPath, token, entry.created) };
+      installExitHook();
+      return { idle: () => void (entry.removeOnExit = true), release: () => release(token, entry) };
     }
     let text: string | undefined;
     try {
@@ -240,12 +255,15 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
   }
 }
 
-async function release(lockPath: string, token: string, created: Created): Promise<void> {
+async function release(token: string, entry: Held): Promise<void> {
+  const { lockPath, created } = entry;
   let closed: Promise<unknown> | undefined;
   const closeOnce = () => (closed ??= closeFile(created.fd).catch(() => {}));
   try {
     // Only our own: another may hold it now (see above). The identity settled long ago.
     if (!(await stillOurs(lockPath, token, await created.identity))) return;
+    // From here the unlink is ours to send: an exit must not send a second one (see Held).
+    entry.removeOnExit = false;
     // Windows cannot create a name again while a removed file under it is still open: close first there.
     if (process.platform === 'win32') await closeOnce();
     await Promise.all([fs.unlink(lockPath), closeOnce()]);
@@ -262,16 +280,18 @@ async function release(lockPath: string, token: string, created: Created): Promi
 let exitHookInstalled = false;
 
 /**
- * A process that exits while it holds a lock (a caller is answered once its
- * record is durable, and the lock released just behind) removes it on the way
- * out, with the same check as release: others must not wait for a dead holder.
- * Synchronous, as an exit listener must be; the event loop is over by then.
+ * A process that exits while it holds an idle lock (a caller is answered once
+ * its record is durable, and the lock released just behind) removes it on the
+ * way out, with the same check as release: others must not wait for a dead
+ * holder. Synchronous, as an exit listener must be; the event loop is over by
+ * then, but not the thread pool (see Held).
  */
-function removeOnExit(): void {
+function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const [token, { lockPath, identity }] of held) {
+    for (const [token, { lockPath, identity, removeOnExit }] of held) {
+      if (!removeOnExit) continue;
       try {
         const ours = identity !== undefined ? isSameFile(fsSync.statSync(lockPath), identity) : fsSync.readFileSync(lockPath, 'utf8') === token;
         if (ours) fsSync.unlinkSync(lockPath);
@@ -288,6 +308,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, waitMs
   try {
     return await fn();
   } finally {
+    lock.idle();
     await lock.release();
   }
 }

@@ -36,8 +36,9 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  *   broken: writes are refused until an operator has looked (`audit verify`)
  *   and moved the file aside, so the damage is not buried under new records.
  * - A file others can write, or that belongs to another user, is refused.
- * - Waiting too long for another process's lock fails that batch only:
- *   nothing was written, so the trail stays usable.
+ * - Waiting too long for another process's lock, or no file descriptor left
+ *   to take it with, fails that batch only: nothing was written, so the
+ *   trail stays usable.
  */
 
 export type AuditTrailStatus =
@@ -76,6 +77,9 @@ export interface AuditTrailOptions {
    */
   verifyTail?: 'open' | 'first-append';
 }
+
+/** This process, or the whole system, has no file descriptor left: passing, unlike a file-system fault. */
+const OUT_OF_DESCRIPTORS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE']);
 
 /** Most records written by one write + fdatasync; bounds a batch's memory and latency. */
 const MAX_BATCH = 512;
@@ -154,6 +158,7 @@ class FileAuditTrail implements AuditTrail {
     try {
       await file.current();
     } finally {
+      lock?.idle(); // only reads were made under it
       await file.betweenBatches();
       await lock?.release();
     }
@@ -224,7 +229,10 @@ class FileAuditTrail implements AuditTrail {
       return;
     }
     try {
-      answer(await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error })));
+      const outcome = await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error }));
+      // Every write and sync has returned: should the process exit now, it may remove the lock.
+      lock.idle();
+      answer(outcome);
     } finally {
       await file.betweenBatches();
       await lock.release();
@@ -242,6 +250,15 @@ class FileAuditTrail implements AuditTrail {
       );
     }
     const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
+    // Out of descriptors while taking the lock (a burst of connections): nothing was written, so
+    // nothing can be cut short, and the next batch may find one free.
+    if (err instanceof LockError && OUT_OF_DESCRIPTORS.has(osErrorCode(cause) ?? '')) {
+      return new AuditUnavailableError(`Cannot take the lock of the audit file ${this.path}: ${describeOsError(cause)}, so nothing was recorded.`, {
+        path: this.path,
+        osCode: osErrorCode(cause),
+        cause,
+      });
+    }
     return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
   }
 

@@ -56,12 +56,24 @@ export class ClientCredentialsTokenSource implements TokenSource {
   }
 
   async get(scope: CallScope): Promise<string> {
-    const now = (this.options.now ?? Date.now)();
-    if (this.cached && now < this.cached.refreshAt) return this.cached.token;
-    this.inFlight ??= this.fetchToken(scope).finally(() => {
-      this.inFlight = undefined;
-    });
-    return abortable(this.inFlight, scope);
+    const now = this.options.now ?? Date.now;
+    for (;;) {
+      if (this.cached && now() < this.cached.refreshAt) return this.cached.token;
+      // A stopped caller starts nothing: its request would only end at once for those who join it.
+      if (scope.signal.aborted) throw stoppedError(scope);
+      // Deadlines are wall-clock epoch ms (createCallScope), whatever clock the cache uses.
+      if (Date.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: 0 });
+      const request = (this.inFlight ??= this.fetchToken(scope).finally(() => {
+        this.inFlight = undefined;
+      }));
+      try {
+        return await abortable(request, scope);
+      } catch (error) {
+        // The shared request ended at the deadline of the call that started it: one with time left asks again.
+        if (error instanceof PingOneTimeoutError && !scope.signal.aborted && Date.now() < scope.deadline) continue;
+        throw error;
+      }
+    }
   }
 
   invalidate(token: string): void {
@@ -88,6 +100,7 @@ export class ClientCredentialsTokenSource implements TokenSource {
       transactionId: caller.transactionId,
       cancelledBy: [],
       // When the caller's deadline comes first, a timeout message must name the caller's limit, not ours.
+      // A request hung past it is dropped, so the next call asks afresh (a caller with time left, too: see `get`).
       ...(caller.deadline < ownDeadline ? { deadline: caller.deadline, timeoutMs: caller.timeoutMs } : { deadline: ownDeadline, timeoutMs }),
     });
     let answer;
@@ -121,13 +134,17 @@ function formEncode(value: string): string {
   return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
+/** What a caller whose scope stopped gets: its deadline passed, or it was cancelled. */
+function stoppedError(scope: CallScope): PingOneTimeoutError | PingOneCancelledError {
+  return deadlinePassed(scope) ? new PingOneTimeoutError(scope.timeoutMs, { attempts: 0 }) : new PingOneCancelledError({ attempts: 0 });
+}
+
 /** Waits for `promise` unless the caller's scope stops first (cancelled, or its deadline passed). */
 function abortable<T>(promise: Promise<T>, scope: CallScope): Promise<T> {
   const { signal } = scope;
-  const stopped = () => (deadlinePassed(scope) ? new PingOneTimeoutError(scope.timeoutMs, { attempts: 0 }) : new PingOneCancelledError({ attempts: 0 }));
-  if (signal.aborted) return Promise.reject(stopped());
+  if (signal.aborted) return Promise.reject(stoppedError(scope));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(stopped());
+    const onAbort = () => reject(stoppedError(scope));
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

@@ -5,7 +5,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/audit/lock.js';
-import { tempDir } from './helpers.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
+import { verifyAuditFile } from '../../src/audit/verify.js';
+import { readLines, sampleEntry, tempDir } from './helpers.js';
 
 function osHost(): string {
   return os.hostname().replace(/\s+/g, '_');
@@ -210,7 +213,7 @@ describe('release', () => {
 
 describe('a process that exits holding the lock', () => {
   const fixture = fileURLToPath(new URL('./fixtures/exit-holding.ts', import.meta.url));
-  const runChild = (file: string, mode: 'append' | 'hold' | 'replaced') =>
+  const runChild = (file: string, mode: 'append' | 'hold' | 'busy' | 'replaced') =>
     new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { stdio: 'ignore' }).on('close', resolve));
 
   it('removes it on the way out, even when it exits the moment its append is answered', async () => {
@@ -231,6 +234,61 @@ describe('a process that exits holding the lock', () => {
     expect(await runChild(file, 'replaced')).toBe(0);
     expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.pid} elsewhere successor`);
   }, 30_000);
+
+  it('leaves a lock whose work may still be in flight, and a waiter on this host breaks it once the holder is gone', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(await runChild(file, 'busy')).toBe(0);
+    expect(fs.existsSync(`${file}.lock`)).toBe(true);
+    await (await takeLock(file, 1_000)).release();
+  }, 30_000);
+});
+
+// Work the thread pool still has queued when a process exits runs after its exit hooks, while it ends.
+describe.skipIf(process.platform === 'win32')('a process that exits with work queued under its lock', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/exit-pool-busy.ts', import.meta.url));
+  const spawnChild = (file: string, mode: 'write' | 'unlink') =>
+    spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  it('a batch whose write is still queued keeps the lock: another server appending meanwhile stays in one chain', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const child = spawnChild(file, 'write');
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('armed') && resolve()));
+    const trail = await openAuditTrail(file);
+    // Another server appends all along: while the exiting one holds the lock it waits (and may time out).
+    let ended = false;
+    void exited.then(() => (ended = true));
+    while (!ended) {
+      await trail.append(sampleEntry(2, { actor: { osUser: 'other', host: 'h' } })).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await trail.append(sampleEntry(3, { actor: { osUser: 'other', host: 'h' } }));
+    expect(await exited, stderr).toBe(1);
+    const result = await verifyAuditFile(file);
+    expect(result).toMatchObject({ ok: true });
+    const writers = readLines(file).map((line) => (JSON.parse(line) as AuditRecord).actor.osUser);
+    // Its queued write lands while it ends, or not at all; never after the other server's records.
+    expect(writers.lastIndexOf('exiting'), writers.join(' ')).toBeLessThan(writers.indexOf('other'));
+  }, 60_000);
+
+  it('an unlink release sent and still queued is not doubled by the exit: the next holder keeps its lock', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const child = spawnChild(file, 'unlink');
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 20_000;
+    while (!fs.existsSync(`${file}.lock`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    const next = await takeLock(file, 20_000);
+    const ours = fs.statSync(`${file}.lock`).ino;
+    expect(await exited, stderr).toBe(1);
+    // The child is gone, its queued work with it: our lock must still be there.
+    expect(fs.statSync(`${file}.lock`).ino).toBe(ours);
+    await next.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 60_000);
 });
 
 describe('a lock that is not a file', () => {

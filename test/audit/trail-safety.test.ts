@@ -254,3 +254,22 @@ describe('a forged rotation swapped in under a running trail', () => {
     expect((await trail.append(sampleEntry(3))).seq).toBe(5);
   });
 });
+
+describe.skipIf(!posix)('a process out of file descriptors for a moment', () => {
+  const fixture = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'out-of-descriptors.ts');
+
+  it('refuses the records it cannot lock for, and records again once descriptors are free', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" --import tsx "$1" "$2"', process.execPath, fixture, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect(await new Promise((resolve) => child.on('close', resolve)), stderr).toBe(0);
+    const report = JSON.parse(stdout) as { before: string; during: string; after: string; state: string; spent: number };
+    expect(report.spent).toBeGreaterThan(0);
+    // Nothing was written under a lock it could not take: the trail need not stop for good.
+    expect(report).toMatchObject({ before: 'recorded', during: 'EMFILE', after: 'recorded', state: 'ready' });
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  }, 30_000);
+});

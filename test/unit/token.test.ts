@@ -133,6 +133,30 @@ describe('ClientCredentialsTokenSource: a caller whose deadline passes while it 
     expect(await patient).toBe('token-1');
     expect(server.received).toHaveLength(1);
   });
+
+  it('a caller who joined a request that ended at its starter\'s deadline asks again with the time it has left', async () => {
+    const answer = server.handle;
+    server.handle = (req, res, raw) => setTimeout(() => answer(req, res, raw), 1_000);
+    const tokens = makeTokens(server, makeExchange(agent));
+    // A call that waited long for its turn asks first; a fresh one joins the same request.
+    const hurried = failure(() => tokens.get(makeScope({ timeoutMs: 100 })));
+    const patient = tokens.get(makeScope({ timeoutMs: 10_000 }));
+    const { error } = await hurried;
+    expect(error).toBeInstanceOf(PingOneTimeoutError);
+    expect((error as PingOneTimeoutError).deadlineMs).toBe(100);
+    // The first request was dropped at the hurried call's deadline; the patient one's own request answers.
+    expect(await patient).toMatch(/^token-\d$/);
+    expect(server.received).toHaveLength(2);
+  });
+
+  it('a caller already stopped starts no request', async () => {
+    const tokens = makeTokens(server, makeExchange(agent));
+    const client = new AbortController();
+    client.abort();
+    const { error } = await failure(() => tokens.get(makeScope({ signal: client.signal })));
+    expect(error).toBeInstanceOf(PingOneCancelledError);
+    expect(tokens.requests).toBe(0);
+  });
 });
 
 describe('ClientCredentialsTokenSource: failures', () => {
