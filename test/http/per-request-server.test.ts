@@ -1,8 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import type { McpRequestContext, McpServer } from '@modelcontextprotocol/server';
-import { httpHarnessPerTest, structuredOf } from './support.js';
+import { httpHarnessPerTest, READ_SCOPE, structuredOf, type HttpHarness } from './support.js';
 
 const start = httpHarnessPerTest();
+
+/** The per-request envelope a 2026-07-28 request carries in `params._meta`. */
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** One stateless tools/call sent by hand: `args` is JSON text, so that it can hold an own `__proto__` key. */
+async function rawToolCall(harness: HttpHarness, options: { name: string; headerName?: string; args: string; token?: string }): Promise<{ status: number; body: string }> {
+  const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":${JSON.stringify(options.name)},"arguments":${options.args},"_meta":${JSON.stringify(ENVELOPE)}}}`;
+  const response = await fetch(harness.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': options.headerName ?? options.name,
+      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+    },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** Requests that changed something in PingOne (the token request aside). */
+function pingOneWrites(harness: HttpHarness): unknown[] {
+  return harness.emulator.requests.filter((request) => request.method === 'POST' && request.route !== 'token');
+}
 
 interface Built {
   method: string | null;
@@ -72,5 +102,34 @@ describe('the per-request server instance over HTTP', () => {
     expect(built).toEqual([]);
     tamper = false;
     expect((await client.listTools()).tools).toHaveLength(5);
+  });
+
+  it('refuses an argument named __proto__ on the instance built for one write, and PingOne sees no write', async () => {
+    const { built, decorate } = recordInstances();
+    const harness = await start({ env: { PINGONE_MCP_CONFIRM: 'never' }, decorate });
+    // An own `__proto__` key only JSON text can carry: it would turn the dry run off if it reached the tool's parsing.
+    const answer = await rawToolCall(harness, { name: 'unlock_user', args: '{"user":"jdoe","reason":"T-1","dryRun":true,"__proto__":{"dryRun":false}}' });
+    expect(built).toEqual([{ method: 'tools/call', name: 'unlock_user', capabilities: ['tools'] }]);
+    expect(answer.status).toBe(200);
+    const result = (JSON.parse(answer.body) as { result: { structuredContent: { outcome: string; summary: string } } }).result.structuredContent;
+    expect(result.outcome).toBe('invalid_input');
+    expect(result.summary).toContain('`__proto__` is not an argument');
+    expect(pingOneWrites(harness)).toEqual([]);
+    expect((await harness.audit()).map((record) => [record.tool, record.phase, record.outcome])).toEqual([['unlock_user', 'outcome', 'invalid_input']]);
+  });
+
+  it('answers a write named in a Base64 Mcp-Name header from a token without the write scope with the step-up, on the whole server', async () => {
+    const { built, decorate } = recordInstances();
+    const harness = await start({ env: { PINGONE_MCP_CONFIRM: 'never' }, oauth: {}, decorate });
+    const token = await harness.oauth!.token({ scope: READ_SCOPE });
+    // The SDK decodes the header to compare it with the body; the factory sees the encoded text, names no tool, and builds the whole server.
+    const encoded = `=?base64?${Buffer.from('unlock_user').toString('base64')}?=`;
+    const answer = await rawToolCall(harness, { name: 'unlock_user', headerName: encoded, args: '{"user":"jdoe","reason":"T-1"}', token });
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'insufficient_scope' });
+    expect(built).toHaveLength(1);
+    expect(built[0]!.capabilities).toEqual(expect.arrayContaining(['tools', 'prompts', 'resources']));
+    expect(pingOneWrites(harness)).toEqual([]);
+    expect((await harness.audit()).map((record) => [record.tool, record.phase, record.outcome])).toEqual([['unlock_user', 'outcome', 'denied']]);
   });
 });
