@@ -56,7 +56,9 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: strin
  * fifth of the whole server to build and to collect. The SDK checks, before it
  * asks the factory, that the Mcp-Method and Mcp-Name headers say what the body
  * says (else the request is refused), so the headers name the call the
- * instance serves; without them the instance is the whole server. A 2025-era
+ * instance serves; without them the instance is the whole server. When the
+ * body's name is not a string the SDK skips that check, and dispatch then
+ * refuses the request as invalid whatever the instance holds. A 2025-era
  * session serves many requests and always gets the whole server.
  */
 export function perRequestServer(deps: ToolDeps): (ctx: McpRequestContext) => McpServer {
