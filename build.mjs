@@ -48,6 +48,21 @@ await import('./src/index.ts');
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 // src/version.ts reads these instead of ../package.json when bundled.
 const PACKAGE_DEFINES = { __PACKAGE_NAME__: JSON.stringify(pkg.name), __PACKAGE_VERSION__: JSON.stringify(pkg.version) };
+// What the server bundle and pino's file share: Node code for the oldest Node we support, minified
+// in syntax and whitespace only (names stay as written, so `constructor.name` and error names are
+// what the source says, and maps stay exact), licences gathered in one file (writeThirdPartyLicenses).
+const NODE_BUNDLE = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: `node${pkg.engines.node.replace(/^>=\s*/, '')}`,
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [deferPinoAssert()],
+};
 
 const cardHtml = await buildCardHtml();
 const toolJsonSchemas = await convertToolJsonSchemas();
@@ -55,28 +70,16 @@ const toolJsonSchemas = await convertToolJsonSchemas();
 let result;
 try {
   result = await build({
-    absWorkingDir: root,
+    ...NODE_BUNDLE,
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'entry.js', loader: 'js' },
-    bundle: true,
     splitting: true,
     format: 'esm',
-    platform: 'node',
-    target: `node${pkg.engines.node.replace(/^>=\s*/, '')}`,
     outdir,
     entryNames: 'index',
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
     // Stack traces need the mappings, not a copy of every bundled source: keeps the package small.
     sourcesContent: false,
-    // Syntax and whitespace only: names stay as written, so `constructor.name` and
-    // error names are what the source says, and maps stay exact.
-    minifySyntax: true,
-    minifyWhitespace: true,
-    // The licences of bundled packages go to one file instead (see writeThirdPartyLicenses).
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    plugins: [deferPinoAssert()],
     banner: { js: REQUIRE_BANNER },
     define: {
       ...PACKAGE_DEFINES,
@@ -121,21 +124,7 @@ if (process.argv.includes('--report')) {
  * still load it then, which an import() could not. No source map: no code of ours in it.
  */
 async function buildPino(outfile) {
-  return build({
-    absWorkingDir: root,
-    entryPoints: ['pino'],
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: `node${pkg.engines.node.replace(/^>=\s*/, '')}`,
-    outfile,
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    plugins: [deferPinoAssert()],
-  });
+  return build({ ...NODE_BUNDLE, entryPoints: ['pino'], format: 'cjs', outfile });
 }
 
 /**
