@@ -59,6 +59,9 @@ Options:
   -v, --version      print the version
 `;
 
+/** The serve flags that take a value. */
+const VALUE_FLAGS = ['tools', 'confirm', 'audit-log', 'log-level'] as const;
+
 async function main(argv: string[]): Promise<number> {
   // A reader that stops early (`audit show --json | head -1`, `audit export … | head`) is not an error.
   if (argv[0] === 'audit' || argv[0] === 'db') {
@@ -108,6 +111,13 @@ async function main(argv: string[]): Promise<number> {
     }).values;
   } catch (error) {
     process.stderr.write(`${SERVER_NAME}: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  // An empty value is refused, not read as "not given": `--tools ""` from a templated client config
+  // would otherwise offer every tool, and `--audit-log ""` would write to the default trail.
+  const empty = VALUE_FLAGS.find((name) => flags[name]?.trim() === '');
+  if (empty !== undefined) {
+    process.stderr.write(`${SERVER_NAME}: --${empty} was given an empty value; give one (see --help) or leave the flag out\n`);
     return 2;
   }
   if (flags.help) {

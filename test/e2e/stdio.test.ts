@@ -135,6 +135,16 @@ describe('start-up configuration errors', () => {
     expect(tools.map((t) => t.name)).toEqual(['find_user', 'list_user_devices']);
   });
 
+  it.each(['--tools', '--confirm', '--audit-log', '--log-level'])('refuses %s with an empty value instead of falling back to the default', (flag) => {
+    // An empty --tools used to offer every tool, writes included.
+    for (const args of [[flag, ''], [`${flag}=`], [flag, '  ']]) {
+      const result = run({ PINGONE_MCP_TOOLS: 'find_user' }, ['--sandbox', ...args]);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`pingone-helpdesk-mcp: ${flag} was given an empty value; give one (see --help) or leave the flag out\n`);
+    }
+  });
+
   it('rejects an unknown flag with usage on stderr', () => {
     const result = run({}, ['--frobnicate']);
     expect(result.status).toBe(2);
