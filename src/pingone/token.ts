@@ -33,7 +33,7 @@ export interface TokenSource {
  */
 export class ClientCredentialsTokenSource implements TokenSource {
   private cached: { token: string; refreshAt: number } | undefined;
-  private inFlight: Promise<string> | undefined;
+  private inFlight: SharedRequest | undefined;
   /** Token requests sent, for the benchmark and tests. */
   requests = 0;
   /** When a token request last succeeded (epoch ms): readiness reads it instead of calling PingOne. */
@@ -63,14 +63,15 @@ export class ClientCredentialsTokenSource implements TokenSource {
       if (scope.signal.aborted) throw stoppedError(scope);
       // Deadlines are wall-clock epoch ms (createCallScope), whatever clock the cache uses.
       if (Date.now() >= scope.deadline) throw new PingOneTimeoutError(scope.timeoutMs, { attempts: 0 });
-      const request = (this.inFlight ??= this.fetchToken(scope).finally(() => {
-        this.inFlight = undefined;
-      }));
+      const shared = (this.inFlight ??= this.share(scope));
       try {
-        return await abortable(request, scope);
+        return await abortable(shared.token, scope);
       } catch (error) {
-        // The shared request ended at the deadline of the call that started it: one with time left asks again.
-        if (error instanceof PingOneTimeoutError && !scope.signal.aborted && Date.now() < scope.deadline) continue;
+        // The shared request was cut at the deadline of the call that started it, which came before this
+        // caller's: this one asks again with the time it has left. A request that ran out its own limit is
+        // not asked again: PingOne did not answer a token request in time, and that is the answer.
+        const cutShortForThisCaller = shared.cutAt !== undefined && shared.cutAt < scope.deadline;
+        if (error instanceof PingOneTimeoutError && cutShortForThisCaller && !scope.signal.aborted && Date.now() < scope.deadline) continue;
         throw error;
       }
     }
@@ -80,9 +81,22 @@ export class ClientCredentialsTokenSource implements TokenSource {
     if (this.cached?.token === token) this.cached = undefined;
   }
 
-  private async fetchToken(caller: CallScope): Promise<string> {
+  /** One token request for every caller until it ends, bounded by its own limit or its starter's deadline. */
+  private share(starter: CallScope): SharedRequest {
+    const { timeoutMs } = this.options;
+    const ownDeadline = (this.options.now ?? Date.now)() + timeoutMs;
+    // When the starter's deadline comes first, a timeout message must name the starter's limit, not ours.
+    // A request hung past it is dropped, so the next call asks afresh (a caller with time left, too: see `get`).
+    const limit = starter.deadline < ownDeadline ? { deadline: starter.deadline, timeoutMs: starter.timeoutMs } : { deadline: ownDeadline, timeoutMs };
+    const token = this.fetchToken(starter, limit).finally(() => {
+      this.inFlight = undefined;
+    });
+    return { token, cutAt: limit.deadline < ownDeadline ? limit.deadline : undefined };
+  }
+
+  private async fetchToken(caller: CallScope, limit: { deadline: number; timeoutMs: number }): Promise<string> {
     this.requests++;
-    const { credentials, tokenUrl, http, timeoutMs } = this.options;
+    const { credentials, tokenUrl, http } = this.options;
     const now = this.options.now ?? Date.now;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -94,15 +108,8 @@ export class ClientCredentialsTokenSource implements TokenSource {
       form.set('client_id', credentials.clientId);
       form.set('client_secret', credentials.clientSecret);
     }
-    // The shared request lives by its own deadline, not by the first caller's signal.
-    const ownDeadline = now() + timeoutMs;
-    const scope = createCallScope({
-      transactionId: caller.transactionId,
-      cancelledBy: [],
-      // When the caller's deadline comes first, a timeout message must name the caller's limit, not ours.
-      // A request hung past it is dropped, so the next call asks afresh (a caller with time left, too: see `get`).
-      ...(caller.deadline < ownDeadline ? { deadline: caller.deadline, timeoutMs: caller.timeoutMs } : { deadline: ownDeadline, timeoutMs }),
-    });
+    // The shared request lives by its own limit, not by the first caller's signal.
+    const scope = createCallScope({ transactionId: caller.transactionId, cancelledBy: [], ...limit });
     let answer;
     try {
       answer = await http.perform({ method: 'POST', url: tokenUrl, headers, body: form.toString() }, scope);
@@ -128,6 +135,12 @@ export class ClientCredentialsTokenSource implements TokenSource {
     this.lastSuccessAt = now();
     return parsed.data.access_token;
   }
+}
+
+/** The token request callers share, and the starter's deadline when that cuts it short of its own limit. */
+interface SharedRequest {
+  token: Promise<string>;
+  cutAt: number | undefined;
 }
 
 function formEncode(value: string): string {

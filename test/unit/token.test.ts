@@ -149,6 +149,16 @@ describe('ClientCredentialsTokenSource: a caller whose deadline passes while it 
     expect(server.received).toHaveLength(2);
   });
 
+  it('a request that runs out its own limit is not asked again by a caller with time left', async () => {
+    // PingOne's token endpoint hangs: each call must fail at the token's limit after one request, not loop until its own.
+    server.handle = () => {};
+    const tokens = makeTokens(server, makeExchange(agent), { timeoutMs: 300 });
+    const { error } = await failure(() => tokens.get(makeScope({ timeoutMs: 1_000 })));
+    expect(error).toBeInstanceOf(PingOneTimeoutError);
+    expect((error as PingOneTimeoutError).deadlineMs).toBe(300);
+    expect(tokens.requests).toBe(1);
+  });
+
   it('a caller already stopped starts no request', async () => {
     const tokens = makeTokens(server, makeExchange(agent));
     const client = new AbortController();
