@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +68,12 @@ async function loadedAtFirstToolsList(): Promise<{ atFirstList: Loaded; atExit: 
   return { atFirstList: JSON.parse(readFileSync(out, 'utf8')) as Loaded, atExit: JSON.parse(readFileSync(`${out}.at-exit`, 'utf8')) as Loaded };
 }
 
+/** Whether this Node loads worker_threads for `import 'node:util'` alone (22 and later do). */
+function utilLoadsWorkerThreads(): boolean {
+  const probe = spawnSync(process.execPath, ['--input-type=module', '-e', "import 'node:util'; process.stdout.write(String(process.moduleLoadList.includes('NativeModule worker_threads')))"], { encoding: 'utf8' });
+  return probe.stdout === 'true';
+}
+
 describe('the built binary on its way to the first tools/list', () => {
   it('loads neither pino nor node:crypto nor node:assert, nor anything for HTTP', async () => {
     const { atFirstList, atExit } = await loadedAtFirstToolsList();
@@ -79,7 +85,8 @@ describe('the built binary on its way to the first tools/list', () => {
     expect(atExit.builtIns).toContain('NativeModule worker_threads');
     // pino (dist/chunks/pino.cjs) and its built-ins load at the first line after the start-up line.
     expect(commonJs.filter((file) => file.includes('pino'))).toEqual([]);
-    expect(builtIns).not.toContain('NativeModule worker_threads');
+    // From Node 22 on, node:util itself (parseArgs, promisify: the CLI and the audit trail need it) loads worker_threads.
+    if (!utilLoadsWorkerThreads()) expect(builtIns).not.toContain('NativeModule worker_threads');
     // node:crypto loads at its first use (src/lazyCrypto.ts): audit hashes, audit ids, the confirmation key.
     expect(builtIns).not.toContain('NativeModule crypto');
     // pino's sonic-boom and thread-stream get a stand-in that loads node:assert at its one check (build.mjs).
