@@ -16,8 +16,8 @@ import { nodeCrypto } from '../lazyCrypto.js';
  * both releases can share a file.
  *
  * Taking it waits for one operation, the exclusive create: that alone decides
- * who holds it. The holder's text is written and the descriptor closed behind
- * it, while the holder goes on; until the text lands a reader sees an empty
+ * who holds it. The holder's text is written behind it while the holder goes
+ * on (the descriptor stays open until release); until the text lands a reader sees an empty
  * lock, which every release treats as one being written (only the age rule
  * applies to it).
  *
@@ -39,8 +39,8 @@ import { nodeCrypto } from '../lazyCrypto.js';
  * writing. "Still our file" is one stat of the name against the one we took
  * when our text was written: the same inode (our descriptor stays open until
  * release, so its number cannot be reused by a successor), with the same size
- * and change time (so it was not rewritten in place either). Re-reading the
- * text would say the same at four file-system round trips instead of one.
+ * and change time (so it was not rewritten in place either); only when that
+ * does not match is the text read back, four file-system round trips instead of one.
  */
 
 export const LOCK_WAIT_MS = 2_000;
@@ -154,18 +154,23 @@ async function create(lockPath: string, token: string): Promise<Created | false>
   return { fd, identity };
 }
 
-/** Whether `lockPath` still names the file we created, as it was once our text was written. */
+/**
+ * Whether `lockPath` still names the file we created: one stat against its identity, and when that does
+ * not match or is not known, its text. A file system that reports a path's attributes other than its
+ * descriptor's (cached or rounded: NFS, SMB, 9p) then costs a read, not a lock left behind.
+ */
 async function stillOurs(lockPath: string, token: string, identity: LockIdentity | undefined): Promise<boolean> {
-  // Without an identity (its fstat failed), the text decides, as it did before identities.
-  if (identity === undefined) return (await readLock(lockPath)) === token;
-  let now: Stats;
-  try {
-    now = await fs.stat(lockPath);
-  } catch (err) {
-    if (code(err) === 'ENOENT') return false;
-    throw err;
+  if (identity !== undefined) {
+    let now: Stats;
+    try {
+      now = await fs.stat(lockPath);
+    } catch (err) {
+      if (code(err) === 'ENOENT') return false;
+      throw err;
+    }
+    if (isSameFile(now, identity)) return true;
   }
-  return isSameFile(now, identity);
+  return (await readLock(lockPath)) === token;
 }
 
 function isSameFile(now: LockIdentity, identity: LockIdentity): boolean {
@@ -293,7 +298,7 @@ function installExitHook(): void {
     for (const [token, { lockPath, identity, removeOnExit }] of held) {
       if (!removeOnExit) continue;
       try {
-        const ours = identity !== undefined ? isSameFile(fsSync.statSync(lockPath), identity) : fsSync.readFileSync(lockPath, 'utf8') === token;
+        const ours = (identity !== undefined && isSameFile(fsSync.statSync(lockPath), identity)) || fsSync.readFileSync(lockPath, 'utf8') === token;
         if (ours) fsSync.unlinkSync(lockPath);
       } catch {
         // gone already, or unreadable: nothing of ours to remove

@@ -170,6 +170,19 @@ describe('release', () => {
     expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
   });
 
+  it('a lock whose attributes read differently but which still holds our text is removed on release', async () => {
+    // A file system that reports a path's attributes other than its descriptor's (NFS, SMB, 9p): here a
+    // touch changes the change time under the same text. Released by the text, not left to the stale rule.
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    await writtenText(`${file}.lock`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const later = new Date(Date.now() + 5_000);
+    fs.utimesSync(`${file}.lock`, later, later);
+    await lock.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
   it.skipIf(process.platform !== 'linux')('leaves no descriptor open, whether the lock was still ours or not', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
