@@ -21,8 +21,6 @@ type LogFn = { (data: object, message?: string): void; (message: string): void }
 export interface StartupLogger extends Logger {
   /** The start-up line (level info): held, so that answering the first requests does not wait for pino. */
   startupLine(data: object, message: string): void;
-  /** Loads pino now and writes the held line through it. */
-  load(): void;
 }
 
 // Set by the bundler (build.mjs): pino is bundled on its own as CommonJS, so that it can be
@@ -30,7 +28,6 @@ export interface StartupLogger extends Logger {
 declare const __PINO_CHUNK__: string | undefined;
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const satisfies Record<LogLevel, number>;
-const METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 /**
  * The operational log: pino, to stderr only (stdout carries MCP and nothing
@@ -59,22 +56,25 @@ export function createStartupLogger(level: LogLevel): StartupLogger {
     }
     return loaded;
   };
-  const logger = {
+  const at = (method: keyof Logger): LogFn =>
+    ((...args: Parameters<LogFn>) => {
+      if (LEVELS[method] < LEVELS[level]) return;
+      (load()[method] as (...a: Parameters<LogFn>) => void)(...args);
+    }) as LogFn;
+  return {
     startupLine(data: object, message: string): void {
       if (LEVELS.info < LEVELS[level]) return;
       if (loaded || held) return void load().info(data, message);
       held = { time: Date.now(), data, message };
       process.on('exit', load);
     },
-    load: () => void load(),
-  } as StartupLogger;
-  for (const method of METHODS) {
-    logger[method] = ((...args: Parameters<LogFn>) => {
-      if (LEVELS[method] < LEVELS[level]) return;
-      (load()[method] as (...a: Parameters<LogFn>) => void)(...args);
-    }) as LogFn;
-  }
-  return logger;
+    fatal: at('fatal'),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    trace: at('trace'),
+  };
 }
 
 /**

@@ -38,6 +38,8 @@ interface Built {
   method: string | null;
   name: string | null;
   capabilities: string[];
+  /** The tools the instance registered (the SDK keeps them in a private table, read here for the test only). */
+  tools: string[];
 }
 
 /** Every instance the listener's factory builds, with the call it was built for and what it registered. */
@@ -47,7 +49,13 @@ function recordInstances(): { built: Built[]; decorate: (server: McpServer, ctx:
     built,
     decorate: (server, ctx) => {
       const headers = ctx.requestInfo?.headers;
-      built.push({ method: headers?.get('mcp-method') ?? null, name: headers?.get('mcp-name') ?? null, capabilities: Object.keys(server.server.getCapabilities()).sort() });
+      const registered = (server as unknown as { _registeredTools?: Record<string, unknown> })._registeredTools;
+      built.push({
+        method: headers?.get('mcp-method') ?? null,
+        name: headers?.get('mcp-name') ?? null,
+        capabilities: Object.keys(server.server.getCapabilities()).sort(),
+        tools: Object.keys(registered ?? {}).sort(),
+      });
     },
   };
 }
@@ -66,7 +74,8 @@ describe('the per-request server instance over HTTP', () => {
     expect(list).toMatchObject({ method: 'tools/list' });
     expect(list!.capabilities).toEqual(expect.arrayContaining(['tools', 'prompts', 'resources']));
     // No prompts, no card resource: the instance serves one tools/call.
-    expect(call).toEqual({ method: 'tools/call', name: 'find_user', capabilities: ['tools'] });
+    expect(call).toEqual({ method: 'tools/call', name: 'find_user', capabilities: ['tools'], tools: ['find_user'] });
+    expect(list!.tools).toEqual(['find_user', 'list_user_devices', 'unblock_device', 'unlock_device', 'unlock_user']);
     expect(prompts!.capabilities).toEqual(expect.arrayContaining(['tools', 'prompts', 'resources']));
   });
 
@@ -109,7 +118,7 @@ describe('the per-request server instance over HTTP', () => {
     const harness = await start({ env: { PINGONE_MCP_CONFIRM: 'never' }, decorate });
     // An own `__proto__` key only JSON text can carry: it would turn the dry run off if it reached the tool's parsing.
     const answer = await rawToolCall(harness, { name: 'unlock_user', args: '{"user":"jdoe","reason":"T-1","dryRun":true,"__proto__":{"dryRun":false}}' });
-    expect(built).toEqual([{ method: 'tools/call', name: 'unlock_user', capabilities: ['tools'] }]);
+    expect(built).toEqual([{ method: 'tools/call', name: 'unlock_user', capabilities: ['tools'], tools: ['unlock_user'] }]);
     expect(answer.status).toBe(200);
     const result = (JSON.parse(answer.body) as { result: { structuredContent: { outcome: string; summary: string } } }).result.structuredContent;
     expect(result.outcome).toBe('invalid_input');

@@ -30,7 +30,7 @@ describe('the start-up logger', () => {
     expect(JSON.stringify(lines)).not.toContain('nor-me');
   });
 
-  it('writes the held line before a fatal one, each with its own time', () => {
+  it('writes the held line before a fatal one, not after it', () => {
     for (const end of ['fatal', 'throw'] as const) {
       const { status, lines } = run(end);
       expect(status).toBe(1);
