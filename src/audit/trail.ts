@@ -83,6 +83,13 @@ export interface AuditTrailOptions {
 /** This process, or the whole system, has no file descriptor left: passing, unlike a file-system fault. */
 const OUT_OF_DESCRIPTORS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE']);
 
+/** A batch that failed before its first byte was written (the file could not be opened). */
+class NothingWritten extends Error {
+  constructor(override readonly cause: unknown) {
+    super('nothing was written', { cause });
+  }
+}
+
 /** Most records written by one write + fdatasync; bounds a batch's memory and latency. */
 const MAX_BATCH = 512;
 
@@ -251,11 +258,12 @@ class FileAuditTrail implements AuditTrail {
         { path: this.path, cause: err },
       );
     }
-    const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err;
-    // Out of descriptors while taking the lock (a burst of connections): nothing was written, so
-    // nothing can be cut short, and the next batch may find one free.
-    if (err instanceof LockError && OUT_OF_DESCRIPTORS.has(osErrorCode(cause) ?? '')) {
-      return new AuditUnavailableError(`Cannot take the lock of the audit file ${this.path}: ${describeOsError(cause)}, so nothing was recorded.`, {
+    const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err instanceof NothingWritten ? err.cause : err;
+    // Out of descriptors while taking the lock or opening the file (a burst of connections): nothing
+    // was written, so nothing can be cut short, and the next batch may find one free.
+    if ((err instanceof LockError || err instanceof NothingWritten) && OUT_OF_DESCRIPTORS.has(osErrorCode(cause) ?? '')) {
+      const step = err instanceof LockError ? 'take the lock of' : 'open';
+      return new AuditUnavailableError(`Cannot ${step} the audit file ${this.path}: ${describeOsError(cause)}, so nothing was recorded.`, {
         path: this.path,
         osCode: osErrorCode(cause),
         cause,
@@ -265,7 +273,9 @@ class FileAuditTrail implements AuditTrail {
   }
 
   async #writeLocked(file: TrailFile, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
-    const { fd, size } = await file.current();
+    const { fd, size } = await file.current().catch((error: unknown) => {
+      throw error instanceof FileRefusal ? error : new NothingWritten(error);
+    });
     const time = this.#now().toISOString();
     let last = file.last;
     const records = batch.map((fields) => {

@@ -144,6 +144,31 @@ describe('on a network file system the file is opened for each batch', () => {
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 5 });
   });
 
+  it('running out of descriptors when the file is opened for a batch refuses that batch only; the next one records', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    let refuseOpens = 0;
+    const nfs: AuditFileSystem = {
+      ...nodeAuditFileSystem,
+      statfs: async () => ({ type: 0x6969 }),
+      open: async (...args) => {
+        if (refuseOpens > 0) {
+          refuseOpens--;
+          throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+        }
+        return nodeAuditFileSystem.open(...args);
+      },
+    };
+    const trail = await openAuditTrail(file, { fileSystem: nfs });
+    await trail.append(sampleEntry(0));
+    refuseOpens = 1;
+    const refused = await trail.append(sampleEntry(1)).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuditUnavailableError);
+    expect((refused as AuditUnavailableError).message).toMatch(/^Cannot open the audit file .*, so nothing was recorded\.$/);
+    expect(trail.status().state).not.toBe('broken');
+    await trail.append(sampleEntry(2));
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  });
+
   it('which file systems keep the file open', () => {
     expect(mayStayOpen('linux', 0xef53)).toBe(true); // ext4
     expect(mayStayOpen('linux', 0x01021994)).toBe(true); // tmpfs
