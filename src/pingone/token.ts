@@ -74,8 +74,9 @@ export class ClientCredentialsTokenSource implements TokenSource {
         // ran out its own limit is not asked again: PingOne did not answer a token request in time, and that
         // is the answer. Each caller starts at most one request (see `share`), so this cannot loop.
         const cutShortForThisCaller = shared.cutAt !== undefined && shared.cutAt < scope.deadline;
-        if (moreTimeCouldHelp(error) && cutShortForThisCaller && !scope.signal.aborted && Date.now() < scope.deadline) continue;
-        throw error;
+        // Otherwise the loop asks again, or, when this caller has stopped too (a late timer can let the
+        // starter's end arrive first), fails with this caller's own limit rather than the starter's.
+        if (!moreTimeCouldHelp(error) || !cutShortForThisCaller) throw error;
       }
     }
   }
