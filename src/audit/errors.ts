@@ -42,6 +42,12 @@ export function osErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether this process, or the whole system, had no file descriptor left: passing, unlike a file-system fault. */
+export function isOutOfDescriptors(err: unknown): boolean {
+  const code = osErrorCode(err);
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
 /**
  * A short human phrase for an I/O failure: "no space left on device (ENOSPC)".
  * Never a stack trace; unknown errors fall back to their message.

@@ -2,7 +2,7 @@ import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
 import { buildRecord, normalizeEntry, serializeRecord } from './chain.js';
 import { explainOpenFailure } from './access.js';
-import { AuditUnavailableError, describeOsError, osErrorCode } from './errors.js';
+import { AuditUnavailableError, describeOsError, isOutOfDescriptors, osErrorCode } from './errors.js';
 import { nodeAuditFileSystem, type AuditFileSystem } from './fileSystem.js';
 import { auditPathProblem } from './location.js';
 import { LOCK_WAIT_MS, LockError, takeLock, type HeldLock } from './lock.js';
@@ -79,9 +79,6 @@ export interface AuditTrailOptions {
    */
   verifyTail?: 'open' | 'first-append';
 }
-
-/** This process, or the whole system, has no file descriptor left: passing, unlike a file-system fault. */
-const OUT_OF_DESCRIPTORS: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE']);
 
 /** A batch that failed before its first byte was written (the file could not be opened). */
 class NothingWritten extends Error {
@@ -261,7 +258,7 @@ class FileAuditTrail implements AuditTrail {
     const cause = err instanceof LockError && err.failure.kind === 'io' ? err.failure.error : err instanceof NothingWritten ? err.cause : err;
     // Out of descriptors while taking the lock or opening the file (a burst of connections): nothing
     // was written, so nothing can be cut short, and the next batch may find one free.
-    if ((err instanceof LockError || err instanceof NothingWritten) && OUT_OF_DESCRIPTORS.has(osErrorCode(cause) ?? '')) {
+    if ((err instanceof LockError || err instanceof NothingWritten) && isOutOfDescriptors(cause)) {
       const step = err instanceof LockError ? 'take the lock of' : 'open';
       return new AuditUnavailableError(`Cannot ${step} the audit file ${this.path}: ${describeOsError(cause)}, so nothing was recorded.`, {
         path: this.path,

@@ -1,4 +1,5 @@
 import { asContinuation, checkRecordLine, type ChainPosition } from './chain.js';
+import { isOutOfDescriptors } from './errors.js';
 import { readFileLines, splitContent, type Line } from './lines.js';
 import type { AuditContinuation, AuditRecord } from './record.js';
 
@@ -253,7 +254,12 @@ function quickSeq(line: Line): number | undefined {
  * holds the records this server wrote.
  */
 export async function chainHolds(path: string, record: ChainPosition, end: ChainPosition): Promise<boolean> {
-  const result = await verifyAuditFile(path).catch(() => undefined);
+  // A file that cannot be read does not hold the chain, but running out of descriptors says nothing
+  // about the file: that is for the caller to treat as passing, not as a replaced trail.
+  const result = await verifyAuditFile(path).catch((err: unknown) => {
+    if (isOutOfDescriptors(err)) throw err;
+    return undefined;
+  });
   if (result?.ok !== true || result.last.seq !== end.seq || result.last.hash !== end.hash) return false;
   if (record.seq === 0) return result.continues === undefined;
   if (result.continues?.seq === record.seq) return result.continues.hash === record.hash;

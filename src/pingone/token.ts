@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { oauthErrorOrUndefined } from './echoes.js';
-import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError, PingOneTimeoutError } from './errors.js';
+import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError, PingOneTimeoutError, PingOneUnreachableError } from './errors.js';
 import { createCallScope, deadlinePassed, type CallScope, type HttpExchange } from './http.js';
+import { isRetryableNetworkCode, isRetryableStatus } from './retry.js';
 
 export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post';
 
@@ -68,11 +69,14 @@ export class ClientCredentialsTokenSource implements TokenSource {
         return await abortable(shared.token, scope);
       } catch (error) {
         // The shared request was cut at the deadline of the call that started it, which came before this
-        // caller's: this one asks again with the time it has left. A request that ran out its own limit is
-        // not asked again: PingOne did not answer a token request in time, and that is the answer.
+        // caller's: this one asks again with the time it has left. Cut short means timed out, or gave up on
+        // a busy or unreachable PingOne because the next retry's wait outlived that deadline. A request that
+        // ran out its own limit is not asked again: PingOne did not answer a token request in time, and that
+        // is the answer. Each caller starts at most one request (see `share`), so this cannot loop.
         const cutShortForThisCaller = shared.cutAt !== undefined && shared.cutAt < scope.deadline;
-        if (error instanceof PingOneTimeoutError && cutShortForThisCaller && !scope.signal.aborted && Date.now() < scope.deadline) continue;
-        throw error;
+        // Otherwise the loop asks again, or, when this caller has stopped too (a late timer can let the
+        // starter's end arrive first), fails with this caller's own limit rather than the starter's.
+        if (!moreTimeCouldHelp(error) || !cutShortForThisCaller) throw error;
       }
     }
   }
@@ -84,7 +88,8 @@ export class ClientCredentialsTokenSource implements TokenSource {
   /** One token request for every caller until it ends, bounded by its own limit or its starter's deadline. */
   private share(starter: CallScope): SharedRequest {
     const { timeoutMs } = this.options;
-    const ownDeadline = (this.options.now ?? Date.now)() + timeoutMs;
+    // Wall clock like the starter's deadline: `now` is the cache's clock and may be skewed.
+    const ownDeadline = Date.now() + timeoutMs;
     // When the starter's deadline comes first, a timeout message must name the starter's limit, not ours.
     // A request hung past it is dropped, so the next call asks afresh (a caller with time left, too: see `get`).
     const limit = starter.deadline < ownDeadline ? { deadline: starter.deadline, timeoutMs: starter.timeoutMs } : { deadline: ownDeadline, timeoutMs };
@@ -141,6 +146,13 @@ export class ClientCredentialsTokenSource implements TokenSource {
 interface SharedRequest {
   token: Promise<string>;
   cutAt: number | undefined;
+}
+
+/** A failure a request given more time might not have had: a timeout, or retries stopped short of their number by a deadline. */
+function moreTimeCouldHelp(error: unknown): boolean {
+  if (error instanceof PingOneTimeoutError) return true;
+  if (error instanceof PingOneApiError) return isRetryableStatus(error.status);
+  return error instanceof PingOneUnreachableError && isRetryableNetworkCode(error.networkCode);
 }
 
 function formEncode(value: string): string {

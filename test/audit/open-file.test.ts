@@ -169,6 +169,46 @@ describe('on a network file system the file is opened for each batch', () => {
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
   });
 
+  it('running out of descriptors while checking that a rotated file continues the chain refuses that batch only', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    // Once armed, every descriptor left is taken right after the trail opens the new file, so the
+    // check that follows (it opens the kept file) meets a real EMFILE.
+    const hoard: number[] = [];
+    let armed = false;
+    const fileSystem: AuditFileSystem = {
+      ...nodeAuditFileSystem,
+      open: async (...args) => {
+        const fd = await nodeAuditFileSystem.open(...args);
+        if (armed) {
+          armed = false;
+          for (;;) {
+            try {
+              hoard.push(fs.openSync('/dev/null', 'r'));
+            } catch {
+              break;
+            }
+          }
+        }
+        return fd;
+      },
+    };
+    const trail = await openAuditTrail(file, { fileSystem });
+    for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
+    const rotated = await rotateAuditFile(file, new Date('2026-11-29T06:00:00Z'));
+    if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
+    armed = true;
+    const refused = await trail.append(sampleEntry(3)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    for (const fd of hoard.splice(0)) fs.closeSync(fd);
+    expect(refused).toBeInstanceOf(AuditUnavailableError);
+    expect((refused as AuditUnavailableError).message).toMatch(/^Cannot open the audit file .*, so nothing was recorded\.$/);
+    expect(trail.status().state).not.toBe('broken');
+    expect((await trail.append(sampleEntry(4))).seq).toBe(5);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  });
+
   it('which file systems keep the file open', () => {
     expect(mayStayOpen('linux', 0xef53)).toBe(true); // ext4
     expect(mayStayOpen('linux', 0x01021994)).toBe(true); // tmpfs

@@ -149,6 +149,42 @@ describe('ClientCredentialsTokenSource: a caller whose deadline passes while it 
     expect(server.received).toHaveLength(2);
   });
 
+  it('a caller who joined a request that gave up on a busy PingOne at its starter\'s deadline asks again', async () => {
+    // PingOne asks for a second's wait, which the hurried starter cannot afford; the patient caller can.
+    const answer = server.handle;
+    let busy = 1;
+    server.handle = (req, res, raw) => (busy-- > 0 ? sendJson(res, 503, { message: 'busy' }, { 'retry-after': '1' }) : answer(req, res, raw));
+    const tokens = makeTokens(server, makeExchange(agent));
+    const hurried = failure(() => tokens.get(makeScope({ timeoutMs: 300 })));
+    const patient = tokens.get(makeScope({ timeoutMs: 10_000 }));
+    expect((await hurried).error).toBeInstanceOf(PingOneApiError);
+    expect(await patient).toBe('token-1');
+    expect(tokens.requests).toBe(2);
+  });
+
+  it('a token request is bounded by its own limit on the wall clock, whatever clock the cache uses', async () => {
+    const tokens = makeTokens(server, makeExchange(agent), { now: () => Date.now() - 60_000 });
+    expect(await tokens.get(makeScope())).toBe('token-1');
+  });
+
+  it('a joiner whose own deadline passed by the time its starter\'s request was cut fails with its own limit', async () => {
+    server.handle = () => {};
+    const tokens = makeTokens(server, makeExchange(agent));
+    const hurried = failure(() => tokens.get(makeScope({ timeoutMs: 100 })));
+    const patient = failure(() => tokens.get(makeScope({ timeoutMs: 150 })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A busy event loop: both deadlines pass before any timer runs, and the starter's fires first.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      // spin
+    }
+    expect(((await hurried).error as PingOneTimeoutError).deadlineMs).toBe(100);
+    const { error } = await patient;
+    expect(error).toBeInstanceOf(PingOneTimeoutError);
+    expect((error as PingOneTimeoutError).deadlineMs).toBe(150);
+    expect(tokens.requests).toBe(1);
+  });
+
   it('a request that runs out its own limit is not asked again by a caller with time left', async () => {
     // PingOne's token endpoint hangs: each call must fail at the token's limit after one request, not loop until its own.
     server.handle = () => {};
