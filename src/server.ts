@@ -21,25 +21,17 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
  */
 export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: string): McpServer {
   const tools = offeredTools(deps.guards);
-  const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
   const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
-  const server = new McpServer(
-    { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
-    {
-      // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
-      // registration, after `listOnly` (below) is in place; the capability is declared the same way.
-      // The instructions go out with `initialize` and `server/discover` only, never with a tools/call.
-      ...(called === undefined ? { instructions: instructions(deps, shown) } : {}),
-      // The state of a confirmation question comes back through the client: only what we sealed is accepted.
-      requestState: { verify: deps.confirmation.verify },
-    },
-  );
   if (called !== undefined) {
-    // Nothing but this call: no list to filter, no prompts, no card resource, no instructions.
+    // Nothing but this call: no list to filter, no prompts, no card resource, and no instructions
+    // (they go out with `initialize` and `server/discover` only, never with a tools/call).
+    const server = emptyServer(deps, undefined);
     linkCard(server, called.name, called.register(server, deps));
     keepProtoArguments(server);
     return server;
   }
+  const shown = callerMayWrite(deps, caller) ? tools : tools.filter((tool) => tool.access === 'read');
+  const server = emptyServer(deps, instructions(deps, shown));
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
   for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
@@ -48,6 +40,19 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: strin
   // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
   registerPrompts(server, { offered: new Set(shown.map((tool) => tool.name)), confirm: deps.guards.confirm, requireReason: deps.guards.requireReason });
   return server;
+}
+
+function emptyServer(deps: ToolDeps, withInstructions: string | undefined): McpServer {
+  return new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION, title: 'PingOne Helpdesk' },
+    {
+      // No `capabilities.tools` here: McpServer then installs its tool handlers at the first
+      // registration, after `listOnly` (below) is in place; the capability is declared the same way.
+      ...(withInstructions === undefined ? {} : { instructions: withInstructions }),
+      // The state of a confirmation question comes back through the client: only what we sealed is accepted.
+      requestState: { verify: deps.confirmation.verify },
+    },
+  );
 }
 
 /**
