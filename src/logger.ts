@@ -15,8 +15,8 @@ type LogFn = { (data: object, message?: string): void; (message: string): void }
 
 /**
  * A logger that does not load pino at start-up. Its one held line (the start-up
- * line) is written through pino once `load()` runs, at the first other line, or
- * when the process exits, whichever comes first.
+ * line) is written through pino at the first other line, or when the process
+ * exits, whichever comes first.
  */
 export interface StartupLogger extends Logger {
   /** The start-up line (level info): held, so that answering the first requests does not wait for pino. */
@@ -27,6 +27,7 @@ export interface StartupLogger extends Logger {
 // loaded synchronously when it is first needed (an exit handler cannot wait for an import).
 declare const __PINO_CHUNK__: string | undefined;
 
+// pino's level numbers, known without loading pino (which is the point of StartupLogger).
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const satisfies Record<LogLevel, number>;
 
 /**
