@@ -1,6 +1,6 @@
 import * as fsSync from 'node:fs';
+import type { Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { close as closeCallback, fstat as fstatCallback, open as openCallback, write as writeCallback, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -70,10 +70,10 @@ const held = new Map<string, Held>();
 let processNonce: string | undefined;
 let holds = 0;
 
-const openFile = promisify(openCallback);
-const writeFile = promisify(writeCallback) as (fd: number, text: string) => Promise<unknown>;
-const closeFile = promisify(closeCallback);
-const fstatFile = promisify(fstatCallback);
+const openFile = promisify(fsSync.open);
+const writeFile = promisify(fsSync.write) as (fd: number, text: string) => Promise<unknown>;
+const closeFile = promisify(fsSync.close);
+const fstatFile = promisify(fsSync.fstat);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
