@@ -8,7 +8,7 @@ import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
-import { MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
+import { BodyBudget, MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 import { TurnPacer } from './pacer.js';
 
@@ -16,6 +16,13 @@ const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
 
 /** No MCP message to this server comes near this; a larger body is answered 413 unread. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * What all POST bodies still arriving may hold between them: 64 bodies at the
+ * limit, tens of thousands of real MCP messages (a few hundred bytes each).
+ * Past it a body is answered 503, so that slow bodies cannot grow the process until it is killed.
+ */
+export const MAX_BODY_BYTES_IN_FLIGHT = 64 * MAX_BODY_BYTES;
 
 /** Far below Node's defaults: a slow or silent client must not hold a socket. */
 export const HTTP_TIMEOUTS = {
@@ -48,6 +55,8 @@ export interface HttpServiceOptions {
   logger: Logger;
   /** Tests shorten them; deployments keep the defaults. */
   timeouts?: Partial<HttpTimeouts>;
+  /** Tests lower it; deployments keep MAX_BODY_BYTES_IN_FLIGHT. */
+  bodyBytesInFlight?: number;
 }
 
 /**
@@ -74,10 +83,12 @@ export class HttpService implements Idleable {
    * 12-13 records per fdatasync and the most throughput (700-740 calls/s, unpaced 470-650).
    */
   private readonly pacer = new TurnPacer(4);
+  private readonly bodyBudget: BodyBudget;
   private guard: Promise<RequestGuard> | undefined;
 
   constructor(private readonly options: HttpServiceOptions) {
     const { settings, factory, logger } = options;
+    this.bodyBudget = new BodyBudget(options.bodyBytesInFlight ?? MAX_BODY_BYTES_IN_FLIGHT);
     // The SDK's message may quote the request (a JSON snippet, an unknown message whole): the client's text, made safe.
     this.reportTransportError = (error: Error) => logger.warn({ problem: safeText(error.message, 300) }, 'MCP HTTP transport error');
     const onerror = this.reportTransportError;
@@ -199,9 +210,10 @@ export class HttpService implements Idleable {
     // The SDK refuses any other media type without reading the body: so does this, before reading it.
     if (!isJsonContentType(req.headers['content-type'])) return this.refuseBody(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     this.trackPost(res);
-    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget);
     if (body.kind === 'gone') return;
     if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
+    if (body.kind === 'busy') return sendResponse(res, bodiesBusy());
     // Said without quoting the body: its text is the client's, and these lines go to the log.
     if (body.kind === 'invalid') return this.refuseBody(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
     if (body.kind === 'too-deep') return this.refuseBody(res, 400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -235,6 +247,10 @@ export class HttpService implements Idleable {
 
 function shuttingDown(refusal: string): Response {
   return jsonRpcError(503, -32000, refusal, { 'retry-after': '5', connection: 'close' });
+}
+
+function bodiesBusy(): Response {
+  return jsonRpcError(503, -32000, 'Server busy: too many request bodies are arriving at once. Try again shortly.', { 'retry-after': '1', connection: 'close' });
 }
 
 function bodyTooLarge(): Response {

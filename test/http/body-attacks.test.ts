@@ -114,6 +114,32 @@ describe('bodies the listener must not read', () => {
     expect(answers).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\r\nok\n/);
     socket.destroy();
   });
+
+  it('answers 503 to a body past what all arriving bodies may hold, serves small calls meanwhile, and frees the room when the holders leave', async () => {
+    const harness = await start({ bodyBytesInFlight: 2 * 1024 * 1024 });
+    const part = 900 * 1024;
+    // Bodies announced at almost the limit, sent all but their end, then never finished.
+    const hold = async (): Promise<{ socket: Socket; answer: () => string }> => {
+      const socket = rawSocket(harness.url);
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
+      socket.write(`POST ${harness.url.pathname} HTTP/1.1\r\nhost: ${harness.url.host}\r\n${RAW_HEADERS}content-length: ${1000 * 1024}\r\n\r\n`);
+      await new Promise<void>((resolve) => socket.write(`{"padding":"${'x'.repeat(part)}`, () => resolve()));
+      return { socket, answer: () => answer };
+    };
+    const first = await hold();
+    const second = await hold();
+    const third = await hold();
+    await until(() => third.answer().includes('\r\n\r\n'));
+    expect(third.answer()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(third.answer().toLowerCase()).toContain('retry-after: 1');
+    expect([first.answer(), second.answer()]).toEqual(['', '']);
+    const small = modern('tools/list');
+    expect((await fetch(harness.url, { method: 'POST', headers: small.headers, body: small.body })).status).toBe(200);
+    for (const held of [first, second, third]) held.socket.destroy();
+    const big = modern('tools/list', { padding: 'x'.repeat(part) });
+    await until(async () => (await fetch(harness.url, { method: 'POST', headers: big.headers, body: big.body })).status === 200);
+  });
 });
 
 const RAW_HEADERS = 'content-type: application/json\r\naccept: application/json, text/event-stream\r\n';

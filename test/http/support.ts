@@ -67,6 +67,8 @@ export async function startHttpHarness(
     /** Written into the audit file before the server opens it. */
     auditContent?: string;
     timeouts?: Partial<HttpTimeouts>;
+    /** What all bodies still arriving may hold between them (the listener's default otherwise). */
+    bodyBytesInFlight?: number;
     /** Adds to each server instance the factory builds (e.g. a probe tool). */
     decorate?: (server: McpServer, ctx: McpRequestContext) => void;
   } = {},
@@ -98,6 +100,7 @@ export async function startHttpHarness(
     metrics: () => telemetry.render(),
     logger,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.bodyBytesInFlight === undefined ? {} : { bodyBytesInFlight: options.bodyBytesInFlight }),
   });
   registerServiceGauges(telemetry, parts, service);
   const { url, metricsUrl } = await service.listen();
