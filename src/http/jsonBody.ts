@@ -13,29 +13,41 @@ export type JsonBody = { kind: 'json'; value: unknown } | { kind: 'invalid' } | 
 const utf8 = new TextDecoder();
 
 /**
- * The bytes all bodies still arriving may hold between them. The per-body
+ * The bytes bodies still arriving may hold: all of them together, and those of
+ * one holder (an operator, or a client address without a token). The per-body
  * limit alone bounds nothing: a caller with any valid token could open
  * thousands of connections, each sending just under the limit and never the
  * last byte, and hold a gibibyte per thousand until the process is killed.
- * Past the budget a body is refused (`busy`), not kept.
+ * The holder's share keeps one caller from taking the whole budget from the
+ * others. Past either a body is refused (`busy`), not kept.
  */
 export class BodyBudget {
   private held = 0;
+  private readonly byHolder = new Map<string, number>();
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    readonly maxBytesPerHolder: number = maxBytes,
+  ) {}
 
   get heldBytes(): number {
     return this.held;
   }
 
-  take(bytes: number): boolean {
-    if (this.held + bytes > this.maxBytes) return false;
+  take(holder: string, bytes: number): boolean {
+    const mine = this.byHolder.get(holder) ?? 0;
+    if (this.held + bytes > this.maxBytes || mine + bytes > this.maxBytesPerHolder) return false;
     this.held += bytes;
+    this.byHolder.set(holder, mine + bytes);
     return true;
   }
 
-  give(bytes: number): void {
+  give(holder: string, bytes: number): void {
+    if (bytes === 0) return;
     this.held -= bytes;
+    const left = (this.byHolder.get(holder) ?? 0) - bytes;
+    if (left > 0) this.byHolder.set(holder, left);
+    else this.byHolder.delete(holder);
   }
 }
 
@@ -47,7 +59,7 @@ export class BodyBudget {
  * `budget` has left, is drained unkept, so the refusal can still be answered
  * on the connection.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: BodyBudget = new BodyBudget(maxBytes)): Promise<JsonBody> {
+export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: BodyBudget = new BodyBudget(maxBytes), holder = ''): Promise<JsonBody> {
   return new Promise((resolve) => {
     // Gone before we began (its 'close' already passed): no event is left to wait for.
     if (req.destroyed) return resolve({ kind: 'gone' });
@@ -56,7 +68,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: Bod
     let kept = 0;
     let refused: JsonBody | undefined;
     const drop = (): void => {
-      budget.give(kept);
+      budget.give(holder, kept);
       kept = 0;
       chunks.length = 0;
     };
@@ -64,7 +76,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: Bod
       received += chunk.length;
       if (refused !== undefined) return;
       if (received > maxBytes) refused = { kind: 'too-large' };
-      else if (!budget.take(chunk.length)) refused = { kind: 'busy' };
+      else if (!budget.take(holder, chunk.length)) refused = { kind: 'busy' };
       else {
         kept += chunk.length;
         return void chunks.push(chunk);

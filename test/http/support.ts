@@ -67,8 +67,8 @@ export async function startHttpHarness(
     /** Written into the audit file before the server opens it. */
     auditContent?: string;
     timeouts?: Partial<HttpTimeouts>;
-    /** What all bodies still arriving may hold between them (the listener's default otherwise). */
-    bodyBytesInFlight?: number;
+    /** What bodies still arriving may hold, all together and per caller (the listener's defaults otherwise). */
+    bodyBytesInFlight?: { total: number; perCaller: number };
     /** Adds to each server instance the factory builds (e.g. a probe tool). */
     decorate?: (server: McpServer, ctx: McpRequestContext) => void;
   } = {},
