@@ -246,6 +246,11 @@ export class HttpService implements Idleable {
     res.once('close', done);
   }
 
+  /** The bytes of POST bodies still arriving that the listener holds now. */
+  get bodyBytesHeld(): number {
+    return this.bodyBudget.heldBytes;
+  }
+
   private sendMetrics(res: ServerResponse): void {
     sendText(res, 200, this.options.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   }

@@ -122,12 +122,15 @@ describe('bodies the listener must not read', () => {
     const colleague = await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id });
     const part = 900 * 1024;
     // Bodies announced at almost the limit, sent all but their end, then never finished.
-    const hold = async (token: string): Promise<{ socket: Socket; answer: () => string }> => {
+    const hold = async (token: string, kept = true): Promise<{ socket: Socket; answer: () => string }> => {
+      const before = harness.service.bodyBytesHeld;
       const socket = rawSocket(harness.url);
       let answer = '';
       socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
       socket.write(`POST ${harness.url.pathname} HTTP/1.1\r\nhost: ${harness.url.host}\r\nauthorization: Bearer ${token}\r\n${RAW_HEADERS}content-length: ${1000 * 1024}\r\n\r\n`);
       await new Promise<void>((resolve) => socket.write(`{"padding":"${'x'.repeat(part)}`, () => resolve()));
+      // Until the listener has read it all: the next body must find this one held.
+      if (kept) await until(() => harness.service.bodyBytesHeld >= before + part);
       return { socket, answer: () => answer };
     };
     const refused = async (held: { answer: () => string }) => {
@@ -141,16 +144,17 @@ describe('bodies the listener must not read', () => {
     };
     const holders = [await hold(attacker), await hold(attacker)];
     // The attacker's third is past its share; the colleague still has room for one.
-    const third = await hold(attacker);
+    const third = await hold(attacker, false);
     await refused(third);
     expect(await post(colleague, { padding: 'x'.repeat(part) })).toBe(200);
     holders.push(await hold(colleague));
     // Now all callers together hold all there is: a body of any size but a small one finds no room.
-    const fourth = await hold(colleague);
+    const fourth = await hold(colleague, false);
     await refused(fourth);
     expect(holders.map((held) => held.answer())).toEqual(['', '', '']);
     expect(await post(colleague)).toBe(200);
     for (const held of [...holders, third, fourth]) held.socket.destroy();
+    await until(() => harness.service.bodyBytesHeld === 0);
     await until(async () => (await post(attacker, { padding: 'x'.repeat(part) })) === 200);
   });
 });
