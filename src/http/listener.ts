@@ -3,12 +3,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createMcpHandler, isJsonContentType, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
+import { operatorKey } from '../auth/operator.js';
+import { operatorFromAuthInfo } from '../auth/tokenOperator.js';
 import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
 import { clientAddress, type RequestGuard } from './guard.js';
-import { MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
+import { BodyBudget, MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 import { TurnPacer } from './pacer.js';
 
@@ -16,6 +18,16 @@ const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
 
 /** No MCP message to this server comes near this; a larger body is answered 413 unread. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * What all POST bodies still arriving may hold between them (64 bodies at the
+ * limit, tens of thousands of real MCP messages of a few hundred bytes each),
+ * and what those of one operator (or one client address, without a token) may.
+ * Past either a body is answered 503, so that slow bodies cannot grow the
+ * process until it is killed, nor one caller's starve everyone else's.
+ */
+export const MAX_BODY_BYTES_IN_FLIGHT = 64 * MAX_BODY_BYTES;
+export const MAX_BODY_BYTES_IN_FLIGHT_PER_CALLER = 8 * MAX_BODY_BYTES;
 
 /** Far below Node's defaults: a slow or silent client must not hold a socket. */
 export const HTTP_TIMEOUTS = {
@@ -48,6 +60,8 @@ export interface HttpServiceOptions {
   logger: Logger;
   /** Tests shorten them; deployments keep the defaults. */
   timeouts?: Partial<HttpTimeouts>;
+  /** Tests lower them; deployments keep MAX_BODY_BYTES_IN_FLIGHT and MAX_BODY_BYTES_IN_FLIGHT_PER_CALLER. */
+  bodyBytesInFlight?: { total: number; perCaller: number };
 }
 
 /**
@@ -74,10 +88,13 @@ export class HttpService implements Idleable {
    * 12-13 records per fdatasync and the most throughput (700-740 calls/s, unpaced 470-650).
    */
   private readonly pacer = new TurnPacer(4);
+  private readonly bodyBudget: BodyBudget;
   private guard: Promise<RequestGuard> | undefined;
 
   constructor(private readonly options: HttpServiceOptions) {
     const { settings, factory, logger } = options;
+    const inFlight = options.bodyBytesInFlight ?? { total: MAX_BODY_BYTES_IN_FLIGHT, perCaller: MAX_BODY_BYTES_IN_FLIGHT_PER_CALLER };
+    this.bodyBudget = new BodyBudget(inFlight.total, inFlight.perCaller);
     // The SDK's message may quote the request (a JSON snippet, an unknown message whole): the client's text, made safe.
     this.reportTransportError = (error: Error) => logger.warn({ problem: safeText(error.message, 300) }, 'MCP HTTP transport error');
     const onerror = this.reportTransportError;
@@ -199,9 +216,10 @@ export class HttpService implements Idleable {
     // The SDK refuses any other media type without reading the body: so does this, before reading it.
     if (!isJsonContentType(req.headers['content-type'])) return this.refuseBody(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     this.trackPost(res);
-    const body = await readJsonBody(req, MAX_BODY_BYTES);
+    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget, bodyHolder(checked.authInfo, req, settings.trustProxy));
     if (body.kind === 'gone') return;
     if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
+    if (body.kind === 'busy') return sendResponse(res, bodiesBusy());
     // Said without quoting the body: its text is the client's, and these lines go to the log.
     if (body.kind === 'invalid') return this.refuseBody(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
     if (body.kind === 'too-deep') return this.refuseBody(res, 400, -32600, `Bad Request: the request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -228,6 +246,11 @@ export class HttpService implements Idleable {
     res.once('close', done);
   }
 
+  /** The bytes of POST bodies still arriving that the listener holds now. */
+  get bodyBytesHeld(): number {
+    return this.bodyBudget.heldBytes;
+  }
+
   private sendMetrics(res: ServerResponse): void {
     sendText(res, 200, this.options.metrics(), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   }
@@ -235,6 +258,15 @@ export class HttpService implements Idleable {
 
 function shuttingDown(refusal: string): Response {
   return jsonRpcError(503, -32000, refusal, { 'retry-after': '5', connection: 'close' });
+}
+
+/** Whose share a body draws on: the operator of its token, else the client's address. */
+function bodyHolder(authInfo: AuthInfo | undefined, req: IncomingMessage, trustProxy: boolean): string {
+  return authInfo === undefined ? `address ${clientAddress(req, trustProxy) ?? ''}` : `operator ${operatorKey(operatorFromAuthInfo(authInfo))}`;
+}
+
+function bodiesBusy(): Response {
+  return jsonRpcError(503, -32000, 'Server busy: too many request bodies are arriving at once. Try again shortly.', { 'retry-after': '1', connection: 'close' });
 }
 
 function bodyTooLarge(): Response {

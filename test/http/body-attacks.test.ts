@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../src/sandbox/seed.js';
 import { httpHarnessPerTest } from './support.js';
 
 /**
@@ -113,6 +114,48 @@ describe('bodies the listener must not read', () => {
     await until(() => answers.includes('\r\nok\n') || socket.destroyed);
     expect(answers).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\r\nok\n/);
     socket.destroy();
+  });
+
+  it('answers 503 to a body past what its caller or all callers may hold, serves others meanwhile, and frees the room when the holders leave', async () => {
+    const harness = await start({ oauth: {}, bodyBytesInFlight: { total: 3 * 1024 * 1024, perCaller: 2 * 1024 * 1024 } });
+    const attacker = await harness.oauth!.token({ subject: DEMO_USERS.ops1.id });
+    const colleague = await harness.oauth!.token({ subject: DEMO_USERS.bsmith.id });
+    const part = 900 * 1024;
+    // Bodies announced at almost the limit, sent all but their end, then never finished.
+    const hold = async (token: string, kept = true): Promise<{ socket: Socket; answer: () => string }> => {
+      const before = harness.service.bodyBytesHeld;
+      const socket = rawSocket(harness.url);
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
+      socket.write(`POST ${harness.url.pathname} HTTP/1.1\r\nhost: ${harness.url.host}\r\nauthorization: Bearer ${token}\r\n${RAW_HEADERS}content-length: ${1000 * 1024}\r\n\r\n`);
+      await new Promise<void>((resolve) => socket.write(`{"padding":"${'x'.repeat(part)}`, () => resolve()));
+      // Until the listener has read it all: the next body must find this one held.
+      if (kept) await until(() => harness.service.bodyBytesHeld >= before + part);
+      return { socket, answer: () => answer };
+    };
+    const refused = async (held: { answer: () => string }) => {
+      await until(() => held.answer().includes('\r\n\r\n'));
+      expect(held.answer()).toMatch(/^HTTP\/1\.1 503 /);
+      expect(held.answer().toLowerCase()).toContain('retry-after: 1');
+    };
+    const post = async (token: string, params: Record<string, unknown> = {}) => {
+      const request = modern('tools/list', params);
+      return (await fetch(harness.url, { method: 'POST', headers: { ...request.headers, authorization: `Bearer ${token}` }, body: request.body })).status;
+    };
+    const holders = [await hold(attacker), await hold(attacker)];
+    // The attacker's third is past its share; the colleague still has room for one.
+    const third = await hold(attacker, false);
+    await refused(third);
+    expect(await post(colleague, { padding: 'x'.repeat(part) })).toBe(200);
+    holders.push(await hold(colleague));
+    // Now all callers together hold all there is: a body of any size but a small one finds no room.
+    const fourth = await hold(colleague, false);
+    await refused(fourth);
+    expect(holders.map((held) => held.answer())).toEqual(['', '', '']);
+    expect(await post(colleague)).toBe(200);
+    for (const held of [...holders, third, fourth]) held.socket.destroy();
+    await until(() => harness.service.bodyBytesHeld === 0);
+    await until(async () => (await post(attacker, { padding: 'x'.repeat(part) })) === 200);
   });
 });
 

@@ -67,6 +67,8 @@ export async function startHttpHarness(
     /** Written into the audit file before the server opens it. */
     auditContent?: string;
     timeouts?: Partial<HttpTimeouts>;
+    /** What bodies still arriving may hold, all together and per caller (the listener's defaults otherwise). */
+    bodyBytesInFlight?: { total: number; perCaller: number };
     /** Adds to each server instance the factory builds (e.g. a probe tool). */
     decorate?: (server: McpServer, ctx: McpRequestContext) => void;
   } = {},
@@ -98,6 +100,7 @@ export async function startHttpHarness(
     metrics: () => telemetry.render(),
     logger,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.bodyBytesInFlight === undefined ? {} : { bodyBytesInFlight: options.bodyBytesInFlight }),
   });
   registerServiceGauges(telemetry, parts, service);
   const { url, metricsUrl } = await service.listen();

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { nestsDeeperThan } from '../../src/http/jsonBody.js';
+import { BodyBudget, nestsDeeperThan, readJsonBody } from '../../src/http/jsonBody.js';
 
 /** The nesting of valid JSON text, counted the slow, obvious way. */
 function depthOf(value: unknown): number {
@@ -30,5 +32,43 @@ describe('nestsDeeperThan', () => {
   it('stops at the limit on a body nested far deeper', () => {
     expect(nestsDeeperThan(Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)), 100)).toBe(true);
     expect(nestsDeeperThan(Buffer.from(JSON.stringify({ long: 'x'.repeat(1_000_000) })), 100)).toBe(false);
+  });
+});
+
+describe('readJsonBody with a budget shared by all bodies', () => {
+  it('gives back every byte it took, whether the body parsed, was too large, was refused or was left unfinished', async () => {
+    const budget = new BodyBudget(64 * 1024);
+    const results: string[] = [];
+    const server = createServer((req, res) => {
+      void readJsonBody(req, 32 * 1024, budget).then((body) => {
+        results.push(body.kind);
+        res.end(body.kind);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/`;
+    const post = async (body: string) => (await fetch(url, { method: 'POST', body })).text();
+    try {
+      expect(await post(JSON.stringify({ a: 'x'.repeat(20_000) }))).toBe('json');
+      expect(await post('x'.repeat(40_000))).toBe('too-large');
+      expect(await post('{')).toBe('invalid');
+      // Two unfinished bodies hold 2 × 30 KB; a third finds no room.
+      const held = [0, 1].map(() => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.write(`POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 31000\r\n\r\n${'x'.repeat(30_000)}`);
+        return socket;
+      });
+      while (budget.heldBytes < 60_000) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await post(JSON.stringify({ a: 'x'.repeat(10_000) }))).toBe('busy');
+      for (const socket of held) socket.destroy();
+      while (results.filter((kind) => kind === 'gone').length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(budget.heldBytes).toBe(0);
+      expect(await post(JSON.stringify({ a: 'x'.repeat(20_000) }))).toBe('json');
+      expect(budget.heldBytes).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });
