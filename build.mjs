@@ -14,8 +14,8 @@
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
 // the server bundle carries as a constant (src/ui/html.ts) and serves as its ui:// resource.
-// So are the tools' JSON Schemas (src/tools/builtSchemas.ts), which zod would otherwise
-// convert in every process at its first tools/list.
+// So is the tools' listing (src/tools/listing.ts): what tools/list shows of them, JSON Schemas
+// included, so that a server starts without loading the tools' code (it loads at the first call).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +65,7 @@ const NODE_BUNDLE = {
 };
 
 const cardHtml = await buildCardHtml();
-const toolJsonSchemas = await convertToolJsonSchemas();
+const toolListing = await listTools();
 
 let result;
 try {
@@ -85,7 +85,7 @@ try {
       ...PACKAGE_DEFINES,
       __UI_CARD_HTML__: JSON.stringify(cardHtml),
       // As JSON text: an object here would be initialised by every bundled module.
-      __TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(toolJsonSchemas)),
+      __TOOL_LISTING__: JSON.stringify(JSON.stringify(toolListing)),
       __PINO_CHUNK__: JSON.stringify(`./${PINO_CHUNK}`),
     },
   });
@@ -162,21 +162,21 @@ function dropUnusedRequireBanners(dir) {
 }
 
 /**
- * The tools' JSON Schemas as the SDK would ask zod for them at tools/list: a one-line
- * program over the tool catalog, bundled into a temporary file and run.
+ * The tools' listing, JSON Schemas converted as the SDK would ask zod for them at tools/list:
+ * a one-line program over the tool catalog, bundled into a temporary file and run.
  */
-async function convertToolJsonSchemas() {
-  const dir = mkdtempSync(join(tmpdir(), 'tool-schemas-'));
+async function listTools() {
+  const dir = mkdtempSync(join(tmpdir(), 'tool-listing-'));
   try {
     const program = join(dir, 'convert.mjs');
     await build({
       absWorkingDir: root,
       stdin: {
         contents: `import { ALL_TOOLS } from './src/tools/catalog.ts';
-import { convertToolSchemas } from './src/tools/builtSchemas.ts';
-process.stdout.write(JSON.stringify(convertToolSchemas(ALL_TOOLS.map((tool) => tool.schemas))));`,
+import { listTools } from './src/tools/listing.ts';
+process.stdout.write(JSON.stringify(listTools(ALL_TOOLS)));`,
         resolveDir: root,
-        sourcefile: 'convert-tool-schemas.js',
+        sourcefile: 'list-tools.js',
         loader: 'js',
       },
       bundle: true,

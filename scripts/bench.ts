@@ -61,6 +61,8 @@ const SAMPLES = option('--samples', quick ? 300 : 2000);
 const CALLS = option('--calls', quick ? 2000 : 10_000);
 const HTTP_CALLS = option('--http-calls', quick ? 1000 : 4000);
 const WARMUP = Math.min(300, SAMPLES);
+/** Spawns per process for idle RSS. */
+const RSS_SPAWNS = quick ? 3 : 7;
 
 if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
   process.stderr.write('bench: dist/index.js is missing; run `npm run bench` (it builds first)\n');
@@ -678,12 +680,17 @@ try {
   out();
   const { run } = calls;
   const referenceEnv = cleanEnv(emulator, join(work, 'reference.jsonl'));
-  const bareRss = await idleRss(['-e', 'setTimeout(() => {}, 5000)'], referenceEnv, false);
-  const floorRss = await idleRss([floorScript], referenceEnv, true);
-  // Measured like the floor (no probe, no --expose-gc), right after it.
-  const ourRss = await idleRss([BIN], referenceEnv, true);
+  // One spawn's RSS moves by a MiB or more with when V8 happens to collect: the median of several,
+  // the three processes interleaved, ours measured like the floor (no probe, no --expose-gc).
+  const rss = { bare: [] as number[], floor: [] as number[], ours: [] as number[] };
+  for (let i = 0; i < RSS_SPAWNS; i++) {
+    rss.bare.push(await idleRss(['-e', 'setTimeout(() => {}, 5000)'], referenceEnv, false));
+    rss.floor.push(await idleRss([floorScript], referenceEnv, true));
+    rss.ours.push(await idleRss([BIN], referenceEnv, true));
+  }
+  const [bareRss, floorRss, ourRss] = [median(rss.bare), median(rss.floor), median(rss.ours)];
   out(`memory (VmRSS of the server process)`);
-  out(`  1 s after initialize + tools/list: node -e '' ${mib(bareRss)} MiB; minimal SDK v2 server ${mib(floorRss)} MiB; this server ${mib(ourRss)} MiB`);
+  out(`  1 s after initialize + tools/list, median of ${RSS_SPAWNS} spawns each: node -e '' ${mib(bareRss)} MiB; minimal SDK v2 server ${mib(floorRss)} MiB; this server ${mib(ourRss)} MiB (range ${mib(Math.min(...rss.ours))}–${mib(Math.max(...rss.ours))})`);
   out(`  with the bench probe and --expose-gc: idle ${mib(calls.idleRss)} MiB; by tool calls made: ${run.memory.slice(1).map((m) => `${m.calls}: ${mib(m.rss)}`).join(', ')} MiB`);
   const settled = run.memory.find((m) => m.calls >= 2000) ?? run.memory[1];
   const last = run.memory.at(-1)!;

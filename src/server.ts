@@ -1,9 +1,10 @@
 import { McpServer, type AuthInfo, type ListToolsResult, type McpRequestContext } from '@modelcontextprotocol/server';
+import { operatorFromAuthInfo, operatorMay } from './auth/tokenOperator.js';
 import { registerPrompts } from './prompts/register.js';
-import { offeredTools } from './tools/catalog.js';
-import { callerMayWrite } from './tools/scopes.js';
+import { offeredListings, type ToolListing } from './tools/listing.js';
+import { markProtoArgument } from './tools/protoArgument.js';
+import { registerTool } from './tools/register.js';
 import { linkCard, registerCard } from './ui/card.js';
-import { PROTO_ARGUMENT_MARK, type ToolModule } from './tools/definition.js';
 import type { ToolDeps } from './tools/call.js';
 import { SERVER_NAME, SERVER_VERSION } from './version.js';
 
@@ -20,13 +21,13 @@ import { SERVER_NAME, SERVER_VERSION } from './version.js';
  * alone is registered; any other name gets the whole server, which answers it as always.
  */
 export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: string): McpServer {
-  const tools = offeredTools(deps.guards);
+  const tools = offeredListings(deps.guards);
   const called = onlyTool === undefined ? undefined : tools.find((tool) => tool.name === onlyTool);
   if (called !== undefined) {
     // Nothing but this call: no list to filter, no prompts, no card resource, and no instructions
     // (they go out with `initialize` and `server/discover` only, never with a tools/call).
     const server = emptyServer(deps, undefined);
-    linkCard(server, called.name, called.register(server, deps));
+    linkCard(server, called.name, registerTool(server, deps, called));
     keepProtoArguments(server);
     return server;
   }
@@ -34,7 +35,7 @@ export function createServer(deps: ToolDeps, caller?: AuthInfo, onlyTool?: strin
   const server = emptyServer(deps, instructions(deps, shown));
   if (shown.length < tools.length) listOnly(server, new Set(shown.map((tool) => tool.name)));
   // The lookups link the status card for hosts that render MCP Apps; others see the same tools as before.
-  for (const tool of tools) linkCard(server, tool.name, tool.register(server, deps));
+  for (const tool of tools) linkCard(server, tool.name, registerTool(server, deps, tool));
   keepProtoArguments(server);
   registerCard(server);
   // The prompts follow what this caller is shown: a read-only operator is not walked towards a write.
@@ -96,12 +97,7 @@ function listOnly(server: McpServer, names: ReadonlySet<string>): void {
   protocol.setRequestHandler = filtered as typeof protocol.setRequestHandler;
 }
 
-/**
- * The SDK parses a request's tool arguments with a record schema that drops an
- * own `__proto__` key without a word; strict argument checking must refuse it
- * instead. Every message is looked at as it arrives, before that parsing, and
- * such a key is renamed to a mark the tool definition refuses.
- */
+/** Every message is looked at as it arrives, before the SDK parses it: see protoArgument.ts. */
 function keepProtoArguments(server: McpServer): void {
   const connect = server.connect.bind(server);
   // Each function is made before it is assigned: V8 allocates a function written straight into a
@@ -117,15 +113,12 @@ function keepProtoArguments(server: McpServer): void {
   server.connect = connectMarking;
 }
 
-function markProtoArgument<T>(message: T): T {
-  const params = (message as { method?: unknown; params?: { arguments?: unknown } }).params;
-  const args = params?.arguments;
-  if ((message as { method?: unknown }).method !== 'tools/call' || typeof args !== 'object' || args === null || !Object.hasOwn(args, '__proto__')) return message;
-  const renamed = Object.fromEntries(Object.entries(args).map(([key, value]) => [key === '__proto__' ? PROTO_ARGUMENT_MARK : key, value]));
-  return { ...message, params: { ...params, arguments: renamed } };
+/** Whether a caller's token allows writes; no token (stdio, loopback HTTP) leaves it to the configuration. */
+function callerMayWrite(deps: ToolDeps, caller: AuthInfo | undefined): boolean {
+  return caller === undefined || operatorMay(operatorFromAuthInfo(caller), 'write', deps.scopes);
 }
 
-function instructions(deps: ToolDeps, tools: ToolModule[]): string {
+function instructions(deps: ToolDeps, tools: ToolListing[]): string {
   const { guards } = deps;
   const writes = tools.some((tool) => tool.access === 'write');
   const lines = [

@@ -1,4 +1,3 @@
-import type { Guards } from '../config.js';
 import { TOOL_ACCESS, type ToolName } from '../toolNames.js';
 import type { ToolModule } from './definition.js';
 import { findUserTool } from './findUser.js';
@@ -7,8 +6,12 @@ import { unblockDeviceTool } from './unblockDevice.js';
 import { unlockDeviceTool } from './unlockDevice.js';
 import { unlockUserTool } from './unlockUser.js';
 
-/** Every tool by name: the type makes a name of `toolNames.ts` without a module (or the reverse) a compile error. */
-const TOOLS: { readonly [N in ToolName]: ToolModule<N> } = {
+/**
+ * Every tool module by name, loaded at the first call (register.ts); what
+ * clients are shown before that is the listing made from them (listing.ts).
+ * The type makes a name of `toolNames.ts` without a module (or the reverse) a compile error.
+ */
+export const TOOLS: { readonly [N in ToolName]: ToolModule<N> } = {
   find_user: findUserTool,
   list_user_devices: listUserDevicesTool,
   unlock_user: unlockUserTool,
@@ -18,8 +21,3 @@ const TOOLS: { readonly [N in ToolName]: ToolModule<N> } = {
 
 /** Every tool, in the catalog's order (look up, then act). */
 export const ALL_TOOLS: readonly ToolModule[] = (Object.keys(TOOL_ACCESS) as ToolName[]).map((name) => TOOLS[name]);
-
-/** The tools this configuration offers: read-only mode drops every write tool, whatever the allow-list says. */
-export function offeredTools(guards: Guards): ToolModule[] {
-  return ALL_TOOLS.filter((tool) => (!guards.readOnly || tool.access === 'read') && (guards.tools === undefined || guards.tools.has(tool.name)));
-}

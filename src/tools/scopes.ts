@@ -37,8 +37,3 @@ export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: Wri
     return { scopes: stepUpScopes('write', deps.scopes), errorDescription: `${tool} needs the ${deps.scopes.write} scope` };
   };
 }
-
-/** Whether a caller's token allows writes; no token (stdio, loopback HTTP) leaves it to the configuration. */
-export function callerMayWrite(deps: ToolDeps, authInfo: Parameters<typeof operatorFromAuthInfo>[0] | undefined): boolean {
-  return authInfo === undefined || operatorMay(operatorFromAuthInfo(authInfo), 'write', deps.scopes);
-}

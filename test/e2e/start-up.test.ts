@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,9 +51,18 @@ function logLines(stderr: string): LogLine[] {
 interface Loaded {
   builtIns: string[];
   commonJs: string[];
+  esModules: string[];
 }
 
-/** What was loaded at the first tools/list answer, and at exit after the client closed (which logs a line). */
+/** The bundle's chunk that holds the tool modules (the one that defines the catalog of tool modules). */
+function toolCodeChunk(): string {
+  const chunks = join(resolve(BIN, '..'), 'chunks');
+  const found = readdirSync(chunks).filter((name) => name.endsWith('.js') && readFileSync(join(chunks, name), 'utf8').includes('TOOLS={find_user:findUserTool'));
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** What was loaded at the first tools/list answer, and at exit after one tool call and the client closed (which logs a line). */
 async function loadedAtFirstToolsList(): Promise<{ atFirstList: Loaded; atExit: Loaded }> {
   const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
   const out = join(work, 'modules.json');
@@ -61,6 +70,7 @@ async function loadedAtFirstToolsList(): Promise<{ atFirstList: Loaded; atExit: 
   await client.connect(new StdioClientTransport({ command: process.execPath, args: ['--import', FIXTURE, BIN], env: serverEnv(work, { LOADED_MODULES_OUT: out }) }));
   try {
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    expect((await client.callTool({ name: 'find_user', arguments: { query: 'jdoe' } })).isError).toBeFalsy();
   } finally {
     await client.close();
   }
@@ -75,9 +85,14 @@ function utilLoadsWorkerThreads(): boolean {
 }
 
 describe('the built binary on its way to the first tools/list', () => {
-  it('loads neither pino nor node:crypto nor node:assert, nor anything for HTTP', async () => {
+  it("loads neither pino nor node:crypto nor node:assert, nor anything for HTTP, nor the tools' code", async () => {
     const { atFirstList, atExit } = await loadedAtFirstToolsList();
-    const { builtIns, commonJs } = atFirstList;
+    const { builtIns, commonJs, esModules } = atFirstList;
+    // The tools are listed from the build's listing; their modules (and the runtime) load at the first call.
+    const toolCode = toolCodeChunk();
+    expect(esModules.some((url) => url.endsWith('/dist/index.js'))).toBe(true);
+    expect(esModules.filter((url) => url.endsWith(`/${toolCode}`))).toEqual([]);
+    expect(atExit.esModules.filter((url) => url.endsWith(`/${toolCode}`))).toHaveLength(1);
     // The record is real: what the server did need is in it (the audit trail's file checks),
     // and pino is there by the time the server logged that it is shutting down.
     expect(builtIns).toContain('NativeModule fs/promises');

@@ -8,10 +8,11 @@ import { ALL_TOOLS } from '../../src/tools/catalog.js';
 import { harnessPerTest } from '../support/harness.js';
 
 /**
- * The built binary answers tools/list with JSON Schemas converted when it was
- * built (src/tools/builtSchemas.ts); the unbundled server converts them live
- * with zod. A client must not be able to tell: both lists are compared whole.
- * `npm test` builds dist/ first.
+ * The built binary answers tools/list from the listing made when it was built
+ * (src/tools/listing.ts: titles, descriptions, JSON Schemas), without loading
+ * the tools' code; the unbundled server makes the listing from the tool
+ * modules with zod at load. A client must not be able to tell: both lists are
+ * compared whole. `npm test` builds dist/ first.
  */
 
 const DIST = resolve(import.meta.dirname, '../../dist');
@@ -23,16 +24,16 @@ afterEach(async () => {
   client = undefined;
 });
 
-describe('tool JSON Schemas converted at build time', () => {
-  it('are carried by the bundle for every tool', () => {
+describe('the tool listing made at build time', () => {
+  it('is carried by the bundle for every tool, JSON Schemas included', () => {
     const chunks = join(DIST, 'chunks');
     const carrying = readdirSync(chunks)
       .filter((name) => name.endsWith('.js'))
       .map((name) => readFileSync(join(chunks, name), 'utf8'))
-      .filter((text) => text.includes('{"find_user":{"input":{'));
-    // Once, as JSON text (parsed at the first tools/list).
+      .filter((text) => text.includes('[{"name":"find_user","access":"read","title":'));
+    // Once, as JSON text (parsed when the server module loads).
     expect(carrying).toHaveLength(1);
-    for (const tool of ALL_TOOLS) expect(carrying[0]).toContain(`"${tool.name}":{"input":{"$schema":`);
+    for (const tool of ALL_TOOLS) expect(carrying[0]).toMatch(new RegExp(`\\{"name":"${tool.name}","access":"${tool.access}",.*?"input":\\{"\\$schema":`));
   });
 
   it('give the built binary the same tools/list as the live conversion', async () => {
@@ -51,9 +52,10 @@ describe('tool JSON Schemas converted at build time', () => {
     expect(built.map((tool) => tool.name)).toEqual(ALL_TOOLS.map((tool) => tool.name));
     for (const tool of built) {
       const same = expected.find((candidate) => candidate.name === tool.name);
-      expect(tool.inputSchema, `${tool.name} inputSchema`).toEqual(same?.inputSchema);
-      expect(tool.outputSchema, `${tool.name} outputSchema`).toEqual(same?.outputSchema);
       expect(tool.outputSchema?.properties, `${tool.name} has an output schema`).toBeDefined();
+      expect(tool.description?.length, `${tool.name} has a description`).toBeGreaterThan(100);
+      // Everything a client is shown: title, description, annotations, both schemas.
+      expect(tool, tool.name).toEqual(same);
     }
   });
 });
