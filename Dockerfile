@@ -25,7 +25,8 @@ ENV NODE_ENV=production \
     PINGONE_MCP_HTTP_HOST=0.0.0.0 \
     PINGONE_MCP_HTTP_PORT=8080 \
     PINGONE_MCP_AUDIT_LOG=/var/lib/pingone-helpdesk-mcp/audit.jsonl \
-    PINGONE_MCP_LOG_LEVEL=info
+    PINGONE_MCP_LOG_LEVEL=info \
+    NODE_OPTIONS=--enable-source-maps
 WORKDIR /app
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/package.json ./package.json
