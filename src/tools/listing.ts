@@ -1,5 +1,5 @@
 import type { Guards } from '../config.js';
-import type { Access, ToolName } from '../toolNames.js';
+import { isToolName, TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
 import type { ToolModule } from './definition.js';
 
 /**
@@ -52,8 +52,18 @@ declare const __TOOL_LISTING__: string | undefined;
  * per request share it, and none may change what the next one shows.
  */
 export const TOOL_LISTINGS: readonly ToolListing[] = deepFreeze(
-  typeof __TOOL_LISTING__ === 'string' ? (JSON.parse(__TOOL_LISTING__) as ToolListing[]) : listTools((await import('./catalog.js')).ALL_TOOLS),
+  accessFromCatalog(typeof __TOOL_LISTING__ === 'string' ? (JSON.parse(__TOOL_LISTING__) as ToolListing[]) : listTools((await import('./catalog.js')).ALL_TOOLS)),
 );
+
+/**
+ * Whether a tool writes decides read-only mode, the write scope's challenge and the
+ * annotations: it comes from the catalog of names (toolNames.ts), never from the copy
+ * the build wrote into the listing, so a listing edited or from another build cannot
+ * offer a write as a read. A listed name the catalog does not know is dropped.
+ */
+function accessFromCatalog(listings: readonly ToolListing[]): ToolListing[] {
+  return listings.filter((listing) => isToolName(listing.name)).map((listing) => ({ ...listing, access: TOOL_ACCESS[listing.name] }));
+}
 
 /** The tools this configuration offers: read-only mode drops every write tool, whatever the allow-list says. */
 export function offeredListings(guards: Guards): ToolListing[] {

@@ -35,20 +35,27 @@ export function registerTool(server: McpServer, deps: ToolDeps, listing: ToolLis
       // Over HTTP with OAuth, a token without the write scope is answered 403 before the tool runs.
       ...(access === 'write' ? { scopeChallenge: writeScopeChallenge(deps, server, name as WriteToolName) } : {}),
     },
-    async (raw, ctx) => (await toolModule(name)).call(raw, ctx, server, deps),
+    async (raw, ctx) => (await toolModule(name, deps)).call(raw, ctx, server, deps),
   );
 }
 
 let catalog: Promise<typeof import('./catalog.js')> | undefined;
 
-/** The tool's module, loaded with every other one at the first call; a load that failed is tried again at the next. */
-async function toolModule(name: ToolName): Promise<ToolModule> {
-  catalog ??= import('./catalog.js');
+/**
+ * The tool's module, loaded with every other one at the first call; a load that failed is tried
+ * again at the next (which helps only when the catalog's own file was missing: Node keeps a
+ * module whose imports failed as failed until the process ends, hence "restart"). The answer
+ * names no file, since the agent and the person see it; the log has the detail.
+ */
+async function toolModule(name: ToolName, deps?: Pick<ToolDeps, 'logger'>): Promise<ToolModule> {
+  const loading = (catalog ??= import('./catalog.js'));
   try {
-    return (await catalog).TOOLS[name];
+    return (await loading).TOOLS[name];
   } catch (problem) {
-    catalog = undefined;
-    throw new Error(`The server could not load the code of its tools, so nothing was sent to PingOne: reinstall or restart it (${String(problem)})`, { cause: problem });
+    // Forget only this load: another call may have started a new one since.
+    if (catalog === loading) catalog = undefined;
+    deps?.logger.error({ err: problem, tool: name }, "the tools' code could not be loaded (its files changed or went missing since the server started); nothing was sent to PingOne");
+    throw new Error("The server could not load the code of its tools, so nothing was sent to PingOne: its files changed or went missing since it started (was it updated while running?). Restart the server; its log has the details.", { cause: problem });
   }
 }
 

@@ -1,0 +1,94 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { environmentFor } from '../../src/sandbox/connect.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { readAudit } from '../support/harness.js';
+
+/**
+ * The built binary loads its tools' code at the first tools/call (src/tools/register.ts).
+ * When that code is gone (the package was updated or removed under a running server: a
+ * second `npx -y` after a release reinstalls into the same directory), the call must fail
+ * closed: nothing sent to PingOne, nothing recorded, an answer that tells the person what
+ * to do without naming files on the operator's machine, and a line in the server's log
+ * (the only place an administrator can learn why every call fails). Once the file is
+ * back, the next call works. `npm test` builds dist/ first.
+ */
+
+const DIST = resolve(import.meta.dirname, '../../dist');
+
+let emulator: TestEmulator;
+let work: string;
+let client: Client | undefined;
+beforeEach(async () => {
+  emulator = await startTestEmulator();
+  work = mkdtempSync(join(tmpdir(), 'p1mcp-tool-load-'));
+  cpSync(DIST, join(work, 'dist'), { recursive: true });
+});
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  await emulator.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The copy's chunk that holds the tool modules (the one that defines the catalog). */
+function toolCodeChunk(): string {
+  const chunks = join(work, 'dist', 'chunks');
+  const found = readdirSync(chunks).filter((name) => name.endsWith('.js') && readFileSync(join(chunks, name), 'utf8').includes('TOOLS={find_user:findUserTool'));
+  expect(found).toHaveLength(1);
+  return join(chunks, found[0]!);
+}
+
+function text(result: Awaited<ReturnType<Client['callTool']>>): string {
+  const [first] = result.content as Array<{ type: string; text?: string }>;
+  return first?.text ?? '';
+}
+
+describe("a first call whose tools' code cannot be loaded", () => {
+  it('fails closed, says to restart without naming files, is logged, and a later call works once the file is back', async () => {
+    const chunk = toolCodeChunk();
+    renameSync(chunk, `${chunk}.gone`);
+    const auditPath = join(work, 'audit.jsonl');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(work, 'dist', 'index.js')],
+      env: { PATH: process.env.PATH ?? '', HOME: work, ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_LOG_LEVEL: 'info' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (data: Buffer) => (stderr += data.toString('utf8')));
+    client = new Client({ name: 'tool-load-e2e', version: '1.0.0' });
+    await client.connect(transport);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('unlock_user');
+    const sentBefore = emulator.requests.length;
+
+    const refused = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-7' } });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/nothing was sent to PingOne/);
+    expect(text(refused)).toMatch(/restart/i);
+    // The agent (and the person reading it) learns what to do, not where the server is installed.
+    expect(text(refused)).not.toContain(work);
+    expect(text(refused)).not.toMatch(/chunks|ERR_MODULE_NOT_FOUND/);
+    expect(emulator.requests).toHaveLength(sentBefore);
+    expect(existsSync(auditPath) ? readAudit(auditPath) : []).toEqual([]);
+    // The administrator's log says why, with the detail the answer leaves out.
+    for (let waited = 0; !stderr.includes('ERR_MODULE_NOT_FOUND') && waited < 5_000; waited += 50) await sleep(50);
+    const failure = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string; tool?: string })
+      .find((line) => line.level === 50);
+    expect(failure).toMatchObject({ tool: 'unlock_user' });
+    expect(failure?.msg).toMatch(/could not be loaded/);
+
+    renameSync(`${chunk}.gone`, chunk);
+    const unlocked = await client.callTool({ name: 'unlock_user', arguments: { user: 'jdoe', reason: 'INC-7' } });
+    expect((unlocked.structuredContent as { outcome?: string }).outcome).toBe('unlocked');
+    expect(readAudit(auditPath).map((record) => record.outcome ?? record.phase)).toEqual(['intent', 'unlocked']);
+  });
+});
