@@ -20,7 +20,8 @@ const HASH_PATTERN = /^[0-9a-f]{64}$/;
 const TRAIL_FIELDS = new Set(['v', 'time', 'seq', 'prevHash', 'hash']);
 
 export function sha256Hex(text: string): string {
-  return nodeCrypto().createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot digest: no Hash object per record (Node 20.12+; engines asks for 20.18).
+  return nodeCrypto().hash('sha256', text, 'hex');
 }
 
 /** The hash of a record: SHA-256 of the canonical JSON of every field but `hash`. */

@@ -1,6 +1,6 @@
 import * as nodeFs from 'node:fs';
 import * as nodePath from 'node:path';
-import { buildRecord, normalizeEntry, serializeRecord } from './chain.js';
+import { buildRecord, normalizeEntry, serializeRecord, type ChainPosition } from './chain.js';
 import { explainOpenFailure } from './access.js';
 import { AuditUnavailableError, describeOsError, isOutOfDescriptors, osErrorCode } from './errors.js';
 import { nodeAuditFileSystem, type AuditFileSystem } from './fileSystem.js';
@@ -107,6 +107,14 @@ interface Pending {
   fields: Readonly<Record<string, unknown>>;
   resolve(record: AuditRecord): void;
   reject(error: unknown): void;
+}
+
+/** A batch's records chained after `from`, and the bytes of their lines. */
+interface Prepared {
+  from: ChainPosition;
+  records: AuditRecord[];
+  bytes: Buffer;
+  last: ChainPosition;
 }
 
 class FileAuditTrail implements AuditTrail {
@@ -226,16 +234,32 @@ class FileAuditTrail implements AuditTrail {
     };
     let lock: HeldLock;
     let file: TrailFile;
+    let prepared: Prepared;
     try {
       if (this.#broken !== undefined) throw this.#brokenError();
       file = this.#file as TrailFile; // set whenever the trail is not broken
-      lock = await takeLock(file.realPath);
+      // The lock's exclusive create goes to the thread pool first; the records are built while it is
+      // in flight, on the chain position last seen, and rebuilt under the lock only if that moved.
+      const locking = takeLock(file.realPath);
+      try {
+        prepared = this.#prepare(batch, file.last);
+      } catch (err) {
+        await locking.then(
+          (taken) => {
+            taken.idle(); // nothing was written under it
+            return taken.release();
+          },
+          () => {},
+        );
+        throw err;
+      }
+      lock = await locking;
     } catch (err) {
       answer({ error: err });
       return;
     }
     try {
-      const outcome = await this.#writeLocked(file, batch.map((pending) => pending.fields)).then((records) => ({ records }), (error: unknown) => ({ error }));
+      const outcome = await this.#writeLocked(file, batch, prepared).then((records) => ({ records }), (error: unknown) => ({ error }));
       // Every write and sync has returned: should the process exit now, it may remove the lock.
       lock.idle();
       answer(outcome);
@@ -269,18 +293,29 @@ class FileAuditTrail implements AuditTrail {
     return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
   }
 
-  async #writeLocked(file: TrailFile, batch: readonly Readonly<Record<string, unknown>>[]): Promise<AuditRecord[]> {
-    const { fd, size } = await file.current().catch((error: unknown) => {
-      throw error instanceof FileRefusal ? error : new NothingWritten(error);
-    });
+  /**
+   * The batch's records and bytes, chained after `from`. The time is the batch's, read once when it is
+   * formed; a batch rebuilt because another process appended meanwhile reads the clock again, so
+   * times never go back along the chain.
+   */
+  #prepare(batch: readonly Pending[], from: ChainPosition): Prepared {
     const time = this.#now().toISOString();
-    let last = file.last;
-    const records = batch.map((fields) => {
+    let last = from;
+    const records = batch.map(({ fields }) => {
       const record = buildRecord(fields, last, time);
       last = { seq: record.seq, hash: record.hash };
       return record;
     });
     const bytes = Buffer.from(records.map((record) => `${serializeRecord(record)}\n`).join(''), 'utf8');
+    return { from, records, bytes, last };
+  }
+
+  async #writeLocked(file: TrailFile, batch: readonly Pending[], speculative: Prepared): Promise<AuditRecord[]> {
+    const { fd, size } = await file.current().catch((error: unknown) => {
+      throw error instanceof FileRefusal ? error : new NothingWritten(error);
+    });
+    const { seq, hash } = file.last;
+    const { records, bytes, last } = seq === speculative.from.seq && hash === speculative.from.hash ? speculative : this.#prepare(batch, file.last);
     let offset = 0;
     while (offset < bytes.length) {
       const written = await this.#fs.write(fd, bytes, offset, bytes.length - offset);

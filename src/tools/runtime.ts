@@ -196,8 +196,14 @@ const ClientInfoSchema = z.object({ name: z.string(), version: z.string().option
  */
 export function describeClient(server: McpServer, ctx: ServerContext): string | undefined {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const parsed = ClientInfoSchema.safeParse(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
-  if (!parsed.success) return undefined;
-  const { name, version } = parsed.data;
-  return safeText(version ? `${name}/${version}` : name, 100);
+  const info: unknown = server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY];
+  // A connection names itself once, at initialize: its calls share one object, described once.
+  if (typeof info === 'object' && info !== null && described.has(info)) return described.get(info);
+  const parsed = ClientInfoSchema.safeParse(info);
+  const text = parsed.success ? safeText(parsed.data.version ? `${parsed.data.name}/${parsed.data.version}` : parsed.data.name, 100) : undefined;
+  if (typeof info === 'object' && info !== null) described.set(info, text);
+  return text;
 }
+
+/** Client info objects already described (gone with their connection). */
+const described = new WeakMap<object, string | undefined>();

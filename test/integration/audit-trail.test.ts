@@ -28,6 +28,8 @@ describe('the audit trail behind real tool calls', () => {
     for (let i = 1; i < records.length; i++) expect(records[i]?.prevHash).toBe(records[i - 1]?.hash);
     expect(records[0]?.reason).toBe('INC-7 "quoted" {"forged":true}');
     expect(records[0]?.actor).toMatchObject({ client: 'harness-client/1.0.0', host: hostname() });
+    // The connection named itself once; every later call of it records the same client.
+    expect(records.map((r) => r.actor.client)).toEqual(Array.from({ length: 5 }, () => 'harness-client/1.0.0'));
     expect(records[0]?.actor.osUser).toBeTruthy();
     expect(records[1]?.durationMs).toBeGreaterThanOrEqual(0);
     expect(await verifyAuditFile(harness.auditPath)).toMatchObject({ ok: true, records: 5 });
