@@ -1,9 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import {
-  isJSONRPCErrorResponse,
   isJSONRPCNotification,
   isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
@@ -94,9 +92,9 @@ export class StdioConnection implements Transport, Idleable {
   }
 
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
-      if (message.id !== undefined) this.settle(message.id);
-    }
+    // What goes out is the SDK's own message, already valid: a response is the one with an id and no method
+    // (the SDK's schema checks cost a zod parse per answer, for the same verdict).
+    if (!('method' in message) && 'id' in message && (typeof message.id === 'string' || typeof message.id === 'number')) this.settle(message.id);
     // Stdio has one stream: per-request routing options do not apply.
     return this.wire.send(message);
   }

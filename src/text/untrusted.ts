@@ -39,6 +39,8 @@ export function withoutUnsafeCharacters(text: string): string {
 
 /** Text of at most `maxLength` characters (code points, never half of one); longer text ends in "…". */
 export function capped(text: string, maxLength: number): string {
+  // No more UTF-16 units than the cap means no more code points either: nothing to cut, nothing to split.
+  if (text.length <= maxLength) return text;
   const chars = Array.from(text);
   return chars.length > maxLength ? `${chars.slice(0, maxLength - 1).join('').trimEnd()}…` : text;
 }
