@@ -100,13 +100,18 @@ export const DeviceRecordSchema = withUuidId(dropUnknown(DeviceSchema), 'device'
  * Unknown fields are still tolerated, as the wire schemas promise. Built at the first
  * answer, not at start-up (about 0.7 ms).
  */
-function dropUnknown<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>> {
+export function dropUnknown<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>> {
   return z.lazy(() => strip(schema)) as unknown as z.ZodType<z.output<S>>;
 }
 
 function strip(schema: z.ZodType): z.ZodType {
   if (schema instanceof z.ZodOptional) return strip(schema.unwrap() as z.ZodType).optional();
-  if (schema instanceof z.ZodObject) return z.object(Object.fromEntries(Object.entries(schema.shape).map(([key, field]) => [key, strip(field as z.ZodType)])));
+  if (schema instanceof z.ZodObject) {
+    const shape = Object.fromEntries(Object.entries(schema.shape).map(([key, field]) => [key, strip(field as z.ZodType)]));
+    // A copy of the object's own definition, not a new z.object: a refinement added to a wire schema
+    // later must keep checking here too. Only the shape (stripped in turn) and the catch-all change.
+    return schema.clone({ ...schema._zod.def, shape, catchall: undefined });
+  }
   return schema;
 }
 

@@ -1,10 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { environmentFor } from '../../src/sandbox/connect.js';
+import { chunksHolding } from '../support/chunks.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
@@ -34,11 +35,10 @@ afterEach(async () => {
 
 /** Rewrites the copy's listing so that it calls unlock_user a read. */
 function listUnlockUserAsRead(): void {
-  const chunks = join(work, 'dist', 'chunks');
   const written = '"name":"unlock_user","access":"write"';
-  const holders = readdirSync(chunks).filter((name) => name.endsWith('.js') && readFileSync(join(chunks, name), 'utf8').includes(written));
+  const holders = chunksHolding(join(work, 'dist'), written);
   expect(holders).toHaveLength(1);
-  const file = join(chunks, holders[0]!);
+  const file = holders[0]!;
   writeFileSync(file, readFileSync(file, 'utf8').replace(written, '"name":"unlock_user","access":"read"'));
 }
 

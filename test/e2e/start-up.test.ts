@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentFor } from '../../src/sandbox/connect.js';
+import { chunksHolding, TOOL_CODE_MARKER } from '../support/chunks.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
@@ -56,10 +57,9 @@ interface Loaded {
 
 /** The bundle's chunk that holds the tool modules (the one that defines the catalog of tool modules). */
 function toolCodeChunk(): string {
-  const chunks = join(resolve(BIN, '..'), 'chunks');
-  const found = readdirSync(chunks).filter((name) => name.endsWith('.js') && readFileSync(join(chunks, name), 'utf8').includes('TOOLS={find_user:findUserTool'));
+  const found = chunksHolding(resolve(BIN, '..'), TOOL_CODE_MARKER);
   expect(found).toHaveLength(1);
-  return found[0]!;
+  return basename(found[0]!);
 }
 
 /** What was loaded at the first tools/list answer, and at exit after one tool call and the client closed (which logs a line). */

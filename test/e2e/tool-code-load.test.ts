@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { environmentFor } from '../../src/sandbox/connect.js';
+import { chunksHolding, TOOL_CODE_MARKER } from '../support/chunks.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { readAudit } from '../support/harness.js';
 
@@ -38,10 +39,9 @@ afterEach(async () => {
 
 /** The copy's chunk that holds the tool modules (the one that defines the catalog). */
 function toolCodeChunk(): string {
-  const chunks = join(work, 'dist', 'chunks');
-  const found = readdirSync(chunks).filter((name) => name.endsWith('.js') && readFileSync(join(chunks, name), 'utf8').includes('TOOLS={find_user:findUserTool'));
+  const found = chunksHolding(join(work, 'dist'), TOOL_CODE_MARKER);
   expect(found).toHaveLength(1);
-  return join(chunks, found[0]!);
+  return found[0]!;
 }
 
 function text(result: Awaited<ReturnType<Client['callTool']>>): string {

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALL_TOOLS } from '../../src/tools/catalog.js';
+import { chunksHolding } from '../support/chunks.js';
 import { harnessPerTest } from '../support/harness.js';
 
 /**
@@ -26,11 +27,7 @@ afterEach(async () => {
 
 describe('the tool listing made at build time', () => {
   it('is carried by the bundle for every tool, JSON Schemas included', () => {
-    const chunks = join(DIST, 'chunks');
-    const carrying = readdirSync(chunks)
-      .filter((name) => name.endsWith('.js'))
-      .map((name) => readFileSync(join(chunks, name), 'utf8'))
-      .filter((text) => text.includes('[{"name":"find_user","access":"read","title":'));
+    const carrying = chunksHolding(DIST, '[{"name":"find_user","access":"read","title":').map((file) => readFileSync(file, 'utf8'));
     // Once, as JSON text (parsed when the server module loads).
     expect(carrying).toHaveLength(1);
     for (const tool of ALL_TOOLS) expect(carrying[0]).toMatch(new RegExp(`\\{"name":"${tool.name}","access":"${tool.access}",.*?"input":\\{"\\$schema":`));

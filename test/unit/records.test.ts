@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceRecordPageSchema, UserRecordPageSchema, UserRecordSchema } from '../../src/pingone/records.js';
+import { z } from 'zod';
+import { DeviceRecordPageSchema, dropUnknown, UserRecordPageSchema, UserRecordSchema } from '../../src/pingone/records.js';
 
 const USER_ID = '3c5e80ce-12e2-424d-a4b3-198b71d079c1';
 const POPULATION_ID = '87f736d0-64ce-403e-8a95-a88d96d7e16d';
@@ -57,5 +58,24 @@ describe('PingOne records', () => {
     const parsed = DeviceRecordPageSchema.parse({ _embedded: { devices: [device] }, _links: {} });
     expect(parsed._embedded?.devices).toMatchObject([{ id: DEVICE_ID, type: 'SMS', status: 'ACTIVE', phone: '+15555550100', blockStatus: 'BLOCKED' }]);
     expect(DeviceRecordPageSchema.safeParse({ _embedded: { devices: [{ ...device, type: undefined }] } }).success).toBe(false);
+  });
+});
+
+describe('dropUnknown', () => {
+  const wire = z
+    .looseObject({
+      id: z.string(),
+      block: z.looseObject({ status: z.string() }).refine((block) => block.status !== 'BAD', 'no BAD status').optional(),
+    })
+    .refine((value) => value.id !== 'forbidden', 'no forbidden id');
+
+  it('drops the fields the schema does not name, at every level, and tolerates them', () => {
+    expect(dropUnknown(wire).parse({ id: 'a', extra: 1, block: { status: 'OK', reason: 'x' } })).toEqual({ id: 'a', block: { status: 'OK' } });
+  });
+
+  it("keeps every refinement of the wire schema's objects, however deep", () => {
+    expect(dropUnknown(wire).safeParse({ id: 'forbidden' }).success).toBe(false);
+    expect(dropUnknown(wire).safeParse({ id: 'a', block: { status: 'BAD' } }).success).toBe(false);
+    expect(dropUnknown(wire).safeParse({ id: 'a', block: { status: 'OK' } }).success).toBe(true);
   });
 });
