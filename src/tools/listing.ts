@@ -19,9 +19,9 @@ import type { ToolModule } from './definition.js';
 
 type JsonSchema = Readonly<Record<string, unknown>>;
 
-export interface ToolListing {
+/** What the build writes for a tool: everything a client is shown of it. */
+export interface BuiltListing {
   readonly name: ToolName;
-  readonly access: Access;
   readonly title: string;
   readonly description: string;
   /** JSON Schemas converted as the SDK converts a tool's schemas (its target, draft 2020-12). */
@@ -29,14 +29,23 @@ export interface ToolListing {
   readonly output: JsonSchema;
 }
 
+/**
+ * A tool's listing with whether it writes, which decides read-only mode, the write
+ * scope's challenge and the annotations. That comes from the catalog of names
+ * (toolNames.ts) when the listing is loaded, never from the build's text, so a
+ * listing edited or from another build cannot offer a write as a read.
+ */
+export interface ToolListing extends BuiltListing {
+  readonly access: Access;
+}
+
 /** The target the SDK asks schemas for (its JSON_SCHEMA_CONVERSION_TARGET). */
 export const SDK_JSON_SCHEMA_TARGET = 'draft-2020-12';
 
 /** What build.mjs stores, and what the unbundled server makes at load: each tool's listing, in the catalog's order. */
-export function listTools(tools: readonly ToolModule[]): ToolListing[] {
+export function listTools(tools: readonly ToolModule[]): BuiltListing[] {
   return tools.map((tool) => ({
     name: tool.name,
-    access: tool.access,
     title: tool.title,
     description: tool.description,
     input: tool.schemas.input['~standard'].jsonSchema.input({ target: SDK_JSON_SCHEMA_TARGET }),
@@ -52,17 +61,14 @@ declare const __TOOL_LISTING__: string | undefined;
  * per request share it, and none may change what the next one shows.
  */
 export const TOOL_LISTINGS: readonly ToolListing[] = deepFreeze(
-  accessFromCatalog(typeof __TOOL_LISTING__ === 'string' ? (JSON.parse(__TOOL_LISTING__) as ToolListing[]) : listTools((await import('./catalog.js')).ALL_TOOLS)),
+  withAccess(typeof __TOOL_LISTING__ === 'string' ? (JSON.parse(__TOOL_LISTING__) as BuiltListing[]) : listTools((await import('./catalog.js')).ALL_TOOLS)),
 );
 
-/**
- * Whether a tool writes decides read-only mode, the write scope's challenge and the
- * annotations: it comes from the catalog of names (toolNames.ts), never from the copy
- * the build wrote into the listing, so a listing edited or from another build cannot
- * offer a write as a read. A listed name the catalog does not know is dropped.
- */
-function accessFromCatalog(listings: readonly ToolListing[]): ToolListing[] {
-  return listings.filter((listing) => isToolName(listing.name)).map((listing) => ({ ...listing, access: TOOL_ACCESS[listing.name] }));
+/** Each listing's fields, and its access from the catalog of names; a name the catalog does not know is dropped. */
+function withAccess(listings: readonly BuiltListing[]): ToolListing[] {
+  return listings
+    .filter((listing) => isToolName(listing.name))
+    .map(({ name, title, description, input, output }) => ({ name, access: TOOL_ACCESS[name], title, description, input, output }));
 }
 
 /** The tools this configuration offers: read-only mode drops every write tool, whatever the allow-list says. */

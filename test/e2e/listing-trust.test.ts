@@ -9,11 +9,11 @@ import { chunksHolding } from '../support/chunks.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
- * The built binary lists its tools from a listing made at build time (src/tools/listing.ts),
- * which carries a copy of each tool's access. Read-only mode is a guard: whether a tool
- * writes must come from the catalog of names (src/toolNames.ts, typed, one truth), never from
- * that copy, so a listing that disagrees (edited, or from another build) cannot offer a
- * write tool to a read-only server. `npm test` builds dist/ first.
+ * The built binary lists its tools from a listing made at build time (src/tools/listing.ts).
+ * Read-only mode is a guard: whether a tool writes must come from the catalog of names
+ * (src/toolNames.ts, typed, one truth), never from the listing's text, so a listing edited
+ * to say otherwise (or from another build) cannot offer a write tool to a read-only server.
+ * `npm test` builds dist/ first.
  */
 
 const DIST = resolve(import.meta.dirname, '../../dist');
@@ -35,11 +35,11 @@ afterEach(async () => {
 
 /** Rewrites the copy's listing so that it calls unlock_user a read. */
 function listUnlockUserAsRead(): void {
-  const written = '"name":"unlock_user","access":"write"';
+  const written = '"name":"unlock_user",';
   const holders = chunksHolding(join(work, 'dist'), written);
   expect(holders).toHaveLength(1);
   const file = holders[0]!;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(written, '"name":"unlock_user","access":"read"'));
+  writeFileSync(file, readFileSync(file, 'utf8').replace(written, '"name":"unlock_user","access":"read",'));
 }
 
 describe('a read-only server whose listing calls a write tool a read', () => {
