@@ -192,11 +192,14 @@ const ClientInfoSchema = z.object({ name: z.string(), version: z.string().option
 /**
  * The MCP client as it named itself (`claude-code/2.1.0`): from `initialize`
  * on 2025-era connections, from the per-request envelope on 2026-07-28.
- * Client-declared, so it is recorded as a claim, made safe text.
  */
 export function describeClient(server: McpServer, ctx: ServerContext): string | undefined {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const info: unknown = server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY];
+  return describeClientInfo(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
+}
+
+/** A client's `clientInfo` as the trail records it: client-declared, so recorded as a claim, made safe text. */
+export function describeClientInfo(info: unknown): string | undefined {
   // A connection names itself once, at initialize: its calls share one object, described once.
   if (typeof info === 'object' && info !== null && described.has(info)) return described.get(info);
   const parsed = ClientInfoSchema.safeParse(info);

@@ -1,9 +1,9 @@
 import { nodeCrypto } from '../lazyCrypto.js';
-import type { McpServer, ScopeChallengeHandler } from '@modelcontextprotocol/server';
+import { CLIENT_INFO_META_KEY, type JSONRPCRequest, type McpServer, type ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { operatorFromAuthInfo, operatorMay, stepUpScopes } from '../auth/tokenOperator.js';
-import { safeText } from '../text/untrusted.js';
 import type { WriteToolName } from '../toolNames.js';
 import { auditActor, problemOf, type ToolDeps } from './call.js';
+import { describeClientInfo } from './runtime.js';
 
 /**
  * A write tool called with a token that lacks the write scope is answered at
@@ -14,18 +14,17 @@ import { auditActor, problemOf, type ToolDeps } from './call.js';
  * there is nothing to step up to.
  */
 export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: WriteToolName): ScopeChallengeHandler {
-  return async ({ authInfo }) => {
+  return async ({ authInfo, request }) => {
     if (authInfo === undefined) return undefined;
     const operator = operatorFromAuthInfo(authInfo);
     if (operatorMay(operator, 'write', deps.scopes)) return undefined;
-    const client = server.server.getClientVersion();
     try {
       await deps.audit.append({
         auditId: nodeCrypto().randomUUID(),
         phase: 'outcome',
         tool,
         target: { environmentId: deps.pingone.environmentId },
-        actor: auditActor(deps.actor, operator, client === undefined ? undefined : safeText(`${client.name}/${client.version}`, 100)),
+        actor: auditActor(deps.actor, operator, describeClientInfo(server.server.getClientVersion() ?? envelopeOf(request)?.[CLIENT_INFO_META_KEY])),
         outcome: 'denied',
         durationMs: 0,
         ...(deps.sandbox ? { sandbox: true as const } : {}),
@@ -36,4 +35,10 @@ export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: Wri
     }
     return { scopes: stepUpScopes('write', deps.scopes), errorDescription: `${tool} needs the ${deps.scopes.write} scope` };
   };
+}
+
+/** A 2026-07-28 request's `_meta` envelope, where the client names itself on every request (2025-era clients did at initialize). */
+function envelopeOf(request: JSONRPCRequest): Record<string, unknown> | undefined {
+  const meta: unknown = (request.params as { _meta?: unknown } | undefined)?._meta;
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
 }

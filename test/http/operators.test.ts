@@ -94,6 +94,10 @@ describe.each(ERAS)('verified operators over HTTP (%s era)', (era) => {
     expect(denied[0]).toMatchObject({ phase: 'outcome', outcome: 'denied', actor: { operator: 'reader', verified: { issuer: issuerOf(h), subject } } });
     // Reads still work for them.
     expect(structuredOf(await reader.callTool({ name: 'find_user', arguments: { query: 'jdoe' } })).outcome).toBe('found');
+    // The refusal names the client the way the calls it made do.
+    const found = h.audit().find((record) => record.tool === 'find_user' && record.actor.operator === 'reader');
+    expect(found?.actor.client).toMatch(/\S/);
+    expect(denied[0]?.actor.client).toBe(found?.actor.client);
   });
 
   it('denies a change to the operator\'s own account, and records it', async () => {
