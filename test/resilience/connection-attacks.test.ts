@@ -40,3 +40,29 @@ describe('a client that reuses a request id', () => {
     expect(await verifyAuditFile(auditPath)).toMatchObject({ ok: true });
   });
 });
+
+describe('the client name from initialize, once per connection', () => {
+  it('reaches the audit record without controls, capped, and the same for every call of the connection', async () => {
+    const { server: s, auditPath } = await start();
+    // `start` initialized as "resilience-test"; a second initialize on the same connection renames it.
+    s.send({
+      jsonrpc: '2.0',
+      id: 'init2',
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: `evil\u202e\u0000\n${'x'.repeat(5000)}`, version: '1\u001b[31m' } },
+    });
+    await s.response('init2');
+    for (const id of [21, 22]) {
+      s.callTool(id, 'find_user', { query: 'bsmith' });
+      await s.response(id);
+    }
+    const clients = readAudit(auditPath).map((record) => record.actor.client ?? '');
+    expect(clients).toHaveLength(2);
+    expect(clients[0]).toBe(clients[1]);
+    for (const client of clients) {
+      expect(client).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+      expect(Array.from(client).length).toBeLessThanOrEqual(100);
+      expect(client.startsWith('evil')).toBe(true);
+    }
+  });
+});
