@@ -20,10 +20,15 @@ export type RotateResult =
 /** How long rotate waits for a server's lock: longer than an append needs, short enough for a person. */
 const ROTATE_LOCK_WAIT_MS = 10_000;
 
-/** Rotates the audit file at `path`. Rejects with the file-system or lock error when it cannot. */
-export async function rotateAuditFile(path: string, now: Date = new Date()): Promise<RotateResult> {
+/**
+ * Rotates the audit file at `path`. Rejects with the file-system or lock error when it cannot.
+ * The clock is read under the lock: a rotation that waited for a server's batch must not date its
+ * continuation before the records that batch wrote (times never go back along the chain).
+ */
+export async function rotateAuditFile(path: string, clock: () => Date = () => new Date()): Promise<RotateResult> {
   const real = await fs.realpath(path);
   return withFileLock(real, async () => {
+    const now = clock();
     const result = await verifyAuditFile(real);
     if (!result.ok) return { kind: 'does-not-verify', result };
     if (result.records === 0 && result.continues === undefined) return { kind: 'empty' };

@@ -125,7 +125,7 @@ async function rotateCommand(args: string[], io: AuditCommandIo): Promise<number
   const file = parsed.files[0] ?? '';
   let result;
   try {
-    result = await rotateAuditFile(file, io.now?.() ?? new Date());
+    result = await rotateAuditFile(file, io.now);
   } catch (err) {
     io.stderr(`audit trail ${file}: cannot rotate it: ${describeOsError(err)}\n`);
     return 2;

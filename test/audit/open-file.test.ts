@@ -117,7 +117,7 @@ describe.skipIf(!linux)('the audit file stays open between batches (Linux, local
     const trail = await openAuditTrail(file);
     for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
     expect(openPaths()).toContain(file);
-    const rotated = await rotateAuditFile(file, new Date('2026-11-29T06:00:00Z'));
+    const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
     if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
     const kept = fs.readFileSync(rotated.kept);
     expect((await trail.append(sampleEntry(3))).seq).toBe(5);
@@ -194,7 +194,7 @@ describe('on a network file system the file is opened for each batch', () => {
     };
     const trail = await openAuditTrail(file, { fileSystem });
     for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
-    const rotated = await rotateAuditFile(file, new Date('2026-11-29T06:00:00Z'));
+    const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
     if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
     armed = true;
     const refused = await trail.append(sampleEntry(3)).then(

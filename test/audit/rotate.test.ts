@@ -26,7 +26,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 async function rotatedTrail(): Promise<{ file: string; kept: string }> {
   const file = path.join(tempDir(), 'audit.jsonl');
   await writeTrail(file, 4);
-  const result = await rotateAuditFile(file, NOW);
+  const result = await rotateAuditFile(file, () => NOW);
   if (result.kind !== 'rotated') throw new Error(`not rotated: ${result.kind}`);
   return { file, kept: result.kept };
 }
@@ -93,7 +93,7 @@ describe('audit rotate', () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     const trail = await openAuditTrail(file);
     for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
-    const result = await rotateAuditFile(file, NOW);
+    const result = await rotateAuditFile(file, () => NOW);
     expect(result.kind).toBe('rotated');
     const next = await trail.append(sampleEntry(3));
     expect(next.seq).toBe(5);
