@@ -67,13 +67,27 @@ export function nodeExchange(handler: WebHandler, onerror: (error: Error) => voi
 
 /** The client's request as the SDK reads it: method, URL, headers and the abort signal; no body (it is handed over parsed). */
 function webRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const headers = new Headers();
+  // As name-value pairs: the Request copies them into headers of its own, so a Headers built here would be built twice.
+  const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.set(name, value);
+    if (typeof value === 'string') headers.push([name, value]);
+    else if (value !== undefined) for (const item of value) headers.push([name, item]);
   }
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, signal });
+  return new ExchangeRequest(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers }, signal);
+}
+
+/**
+ * A Request whose abort signal is the exchange's own. Handed a signal, Node's
+ * Request makes a second controller that follows it and registers the pair
+ * in a FinalizationRegistry, which holds them, and the listener between them,
+ * until a full collection: young-generation collections copied that for
+ * every finished call.
+ */
+class ExchangeRequest extends Request {
+  constructor(url: string, init: RequestInit, signal: AbortSignal) {
+    super(url, init);
+    Object.defineProperty(this, 'signal', { value: signal, enumerable: true });
+  }
 }
 
 function isEventStream(response: Response): boolean {
