@@ -8,6 +8,7 @@ import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
+import { surelyModern } from './era.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { BodyBudget, MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
@@ -101,8 +102,11 @@ export class HttpService implements Idleable {
     this.modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
     this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
     // A POST's body arrives parsed (see readJsonBody): neither the routing nor the SDK reads or clones it again.
+    // The modern handler classifies every request itself: the SDK's classification runs here first only when it could say 2025 era.
     const route = async (request: Request, extra: WebRequestExtra): Promise<Response> =>
-      (await isLegacyRequest(request, extra.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES })) ? this.sessions.handle(request, extra) : this.modern.fetch(request, extra);
+      !surelyModern(request, extra.parsedBody) && (await isLegacyRequest(request, extra.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES }))
+        ? this.sessions.handle(request, extra)
+        : this.modern.fetch(request, extra);
     this.mcp = nodeExchange(route, onerror);
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       this.dispatch(req, res).catch((error: unknown) => {
