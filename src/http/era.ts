@@ -9,8 +9,8 @@ const FIRST_MODERN_REVISION = '2026-07-28';
  * `MCP-Protocol-Version` header and its parsed body without the SDK's
  * classification, which the modern handler runs again anyway: calling
  * `isLegacyRequest` first made every 2026-07-28 call parse and check its
- * body twice (about 3% of the server's CPU per audited call, and garbage that
- * outlived young-generation collections).
+ * body twice (2–3% of the server's CPU per audited call in CPU profiles, and
+ * garbage that outlived young-generation collections).
  *
  * True only where the SDK's `classifyInboundRequest` can answer nothing but
  * modern or a refusal (which the modern handler gives the same way): a

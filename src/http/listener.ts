@@ -211,12 +211,13 @@ export class HttpService implements Idleable {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return sendResponse(res, bodyTooLarge());
     const authInfo = checked.authInfo === undefined ? {} : { authInfo: checked.authInfo };
-    this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
+    const client = clientAddress(req, settings.trustProxy);
+    this.options.logger.debug({ method: req.method, client }, 'MCP HTTP request');
     if (req.method !== 'POST') return this.mcp(req, res, authInfo);
     // The SDK refuses any other media type without reading the body: so does this, before reading it.
     if (!isJsonContentType(req.headers['content-type'])) return this.refuseBody(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     this.trackPost(res);
-    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget, bodyHolder(checked.authInfo, req, settings.trustProxy));
+    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget, bodyHolder(checked.authInfo, client));
     if (body.kind === 'gone') return;
     if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
     if (body.kind === 'busy') return sendResponse(res, bodiesBusy());
@@ -261,8 +262,8 @@ function shuttingDown(refusal: string): Response {
 }
 
 /** Whose share a body draws on: the operator of its token, else the client's address. */
-function bodyHolder(authInfo: AuthInfo | undefined, req: IncomingMessage, trustProxy: boolean): string {
-  return authInfo === undefined ? `address ${clientAddress(req, trustProxy) ?? ''}` : `operator ${operatorKey(operatorFromAuthInfo(authInfo))}`;
+function bodyHolder(authInfo: AuthInfo | undefined, client: string | undefined): string {
+  return authInfo === undefined ? `address ${client ?? ''}` : `operator ${operatorKey(operatorFromAuthInfo(authInfo))}`;
 }
 
 function bodiesBusy(): Response {

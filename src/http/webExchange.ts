@@ -21,7 +21,7 @@ export type NodeExchange = (req: IncomingMessage, res: ServerResponse, extra: We
  * - every POST body reaches here parsed (jsonBody.ts), and the SDK reads the
  *   parsed body, never the `Request`'s: so the `Request` gets no body, where
  *   `toNodeHandler` serialized the parsed value again into a streamed body
- *   nobody read (its stream alone cost about a tenth of the conversion);
+ *   nobody read;
  * - an answer that is complete when it is handed over (JSON, an empty 202, an
  *   error) is written with one `end`, where `toNodeHandler` copied every answer
  *   through an async iterator over its stream, in chunked encoding; an
