@@ -81,7 +81,9 @@ function webRequest(req: IncomingMessage, signal: AbortSignal): Request {
  * Request makes a second controller that follows it and registers the pair
  * in a FinalizationRegistry, which holds them, and the listener between them,
  * until a full collection: young-generation collections copied that for
- * every finished call.
+ * every finished call. (A clone would carry Node's own signal, which never
+ * fires; the SDK clones a Request only when it has no parsed body, which every
+ * POST here has.)
  */
 class ExchangeRequest extends Request {
   constructor(url: string, init: RequestInit, signal: AbortSignal) {
