@@ -40,10 +40,11 @@ export function createRequestGuard(options: { auth: HttpAuth | undefined; trustP
 
 /** The request line and headers as a web Request (no body: the guard decides before the body is read). */
 function headersOnly(req: IncomingMessage, resource: URL): Request {
-  const headers = new Headers();
+  // As name-value pairs: the Request copies them into headers of its own, so a Headers built here would be built twice.
+  const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value) && value[0] !== undefined) headers.set(name, value[0]);
+    if (typeof value === 'string') headers.push([name, value]);
+    else if (Array.isArray(value) && value[0] !== undefined) headers.push([name, value[0]]);
   }
   const method = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? req.method : 'POST';
   const target = req.url ?? '/';

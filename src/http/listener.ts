@@ -2,17 +2,18 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createMcpHandler, isJsonContentType, isLegacyRequest, type AuthInfo, type McpServerFactory } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import { operatorKey } from '../auth/operator.js';
 import { operatorFromAuthInfo } from '../auth/tokenOperator.js';
 import type { HttpSettings } from '../config.js';
 import { Waiters, type Idleable } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { safeText } from '../text/untrusted.js';
+import { surelyModern } from './era.js';
 import { clientAddress, type RequestGuard } from './guard.js';
 import { BodyBudget, MAX_JSON_DEPTH, readJsonBody } from './jsonBody.js';
 import { LegacySessions, jsonRpcError } from './sessions.js';
 import { TurnPacer } from './pacer.js';
+import { nodeExchange, type NodeExchange, type WebRequestExtra } from './webExchange.js';
 
 const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS']);
 
@@ -76,7 +77,7 @@ export class HttpService implements Idleable {
   private metricsServer: Server | undefined;
   private readonly sessions: LegacySessions;
   private readonly modern: ReturnType<typeof createMcpHandler>;
-  private readonly mcp: ReturnType<typeof toNodeHandler>;
+  private readonly mcp: NodeExchange;
   private readonly postsInProgress = new Set<ServerResponse>();
   private readonly waiters = new Waiters();
   private refusal: string | undefined;
@@ -101,13 +102,12 @@ export class HttpService implements Idleable {
     this.modern = createMcpHandler(factory, { legacy: 'reject', maxRequestBodySize: MAX_BODY_BYTES, onerror });
     this.sessions = new LegacySessions({ factory, max: settings.maxSessions, idleMs: settings.sessionIdleMs, maxBodyBytes: MAX_BODY_BYTES, onerror });
     // A POST's body arrives parsed (see readJsonBody): neither the routing nor the SDK reads or clones it again.
-    const route = async (request: Request, extra?: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> => {
-      const perRequest = extra ?? {};
-      return (await isLegacyRequest(request, extra?.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES }))
-        ? this.sessions.handle(request, perRequest)
-        : this.modern.fetch(request, perRequest);
-    };
-    this.mcp = toNodeHandler({ fetch: route }, { maxRequestBodySize: MAX_BODY_BYTES, onerror });
+    // The modern handler classifies every request itself: the SDK's classification runs here first only when it could say 2025 era.
+    const route = async (request: Request, extra: WebRequestExtra): Promise<Response> =>
+      !surelyModern(request, extra.parsedBody) && (await isLegacyRequest(request, extra.parsedBody, { maxRequestBodySize: MAX_BODY_BYTES }))
+        ? this.sessions.handle(request, extra)
+        : this.modern.fetch(request, extra);
+    this.mcp = nodeExchange(route, onerror);
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       this.dispatch(req, res).catch((error: unknown) => {
         logger.error({ err: error }, 'HTTP request failed');
@@ -210,13 +210,14 @@ export class HttpService implements Idleable {
     if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return sendResponse(res, bodyTooLarge());
-    if (checked.authInfo !== undefined) (req as IncomingMessage & { auth?: AuthInfo }).auth = checked.authInfo;
-    this.options.logger.debug({ method: req.method, client: clientAddress(req, settings.trustProxy) }, 'MCP HTTP request');
-    if (req.method !== 'POST') return this.mcp(req as Parameters<typeof this.mcp>[0], res);
+    const authInfo = checked.authInfo === undefined ? {} : { authInfo: checked.authInfo };
+    const client = clientAddress(req, settings.trustProxy);
+    this.options.logger.debug({ method: req.method, client }, 'MCP HTTP request');
+    if (req.method !== 'POST') return this.mcp(req, res, authInfo);
     // The SDK refuses any other media type without reading the body: so does this, before reading it.
     if (!isJsonContentType(req.headers['content-type'])) return this.refuseBody(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     this.trackPost(res);
-    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget, bodyHolder(checked.authInfo, req, settings.trustProxy));
+    const body = await readJsonBody(req, MAX_BODY_BYTES, this.bodyBudget, bodyHolder(checked.authInfo, client));
     if (body.kind === 'gone') return;
     if (body.kind === 'too-large') return sendResponse(res, bodyTooLarge());
     if (body.kind === 'busy') return sendResponse(res, bodiesBusy());
@@ -226,7 +227,7 @@ export class HttpService implements Idleable {
     await this.pacer.turn();
     // A shutdown may have begun while this request waited for its turn.
     if (this.refusal !== undefined) return sendResponse(res, shuttingDown(this.refusal));
-    await this.mcp(req as Parameters<typeof this.mcp>[0], res, body.value);
+    await this.mcp(req, res, { ...authInfo, parsedBody: body.value });
   }
 
   /** A body the SDK would refuse too, refused without building a server, and said once in the log. */
@@ -261,8 +262,8 @@ function shuttingDown(refusal: string): Response {
 }
 
 /** Whose share a body draws on: the operator of its token, else the client's address. */
-function bodyHolder(authInfo: AuthInfo | undefined, req: IncomingMessage, trustProxy: boolean): string {
-  return authInfo === undefined ? `address ${clientAddress(req, trustProxy) ?? ''}` : `operator ${operatorKey(operatorFromAuthInfo(authInfo))}`;
+function bodyHolder(authInfo: AuthInfo | undefined, client: string | undefined): string {
+  return authInfo === undefined ? `address ${client ?? ''}` : `operator ${operatorKey(operatorFromAuthInfo(authInfo))}`;
 }
 
 function bodiesBusy(): Response {

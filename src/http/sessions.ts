@@ -148,6 +148,6 @@ export function principalOf(authInfo: AuthInfo | undefined): string {
   return `${authInfo.clientId}\u0000${operatorKey(operatorFromAuthInfo(authInfo))}`;
 }
 
-export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
+export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}, id: string | number | null = null): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id }, { status, headers });
 }

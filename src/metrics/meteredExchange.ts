@@ -11,7 +11,7 @@ export class MeteredExchange extends HttpExchange {
   }
 
   override async perform(req: HttpRequest, scope: CallScope): Promise<HttpAnswer> {
-    const kind = /\/as\/token$/.test(req.url) ? 'token' : 'api';
+    const kind = req.url.endsWith('/as/token') ? 'token' : 'api';
     const started = performance.now();
     try {
       const answer = await super.perform(req, scope);

@@ -67,6 +67,7 @@ export class Counter<L extends string> implements Series {
 }
 
 export class Histogram<L extends string> implements Series {
+  /** Per series, how many observations fell in each bucket alone (cumulated when rendered), their sum and count. */
   private readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
 
   constructor(
@@ -75,21 +76,29 @@ export class Histogram<L extends string> implements Series {
     private readonly buckets: readonly number[],
   ) {}
 
+  /** Called several times per tool call: one lookup, one bucket, no allocation once the series exists. */
   observe(labels: Record<L, string>, value: number): void {
     const key = keyOf(this.labelNames, labels);
-    const entry = this.values.get(key) ?? { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-    this.buckets.forEach((bound, i) => {
-      if (value <= bound) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
-    });
+    let entry = this.values.get(key);
+    if (entry === undefined) {
+      entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.values.set(key, entry);
+    }
+    let bucket = 0;
+    while (bucket < this.buckets.length && !(value <= this.buckets[bucket]!)) bucket++;
+    if (bucket < this.buckets.length) entry.counts[bucket]!++;
     entry.sum += value;
     entry.count += 1;
-    this.values.set(key, entry);
   }
 
   render(): string[] {
     const lines: string[] = [];
     for (const { labels, counts, sum, count } of this.values.values()) {
-      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText({ ...labels, le: format(bound) })} ${counts[i] ?? 0}`));
+      let cumulative = 0;
+      this.buckets.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        lines.push(`${this.name}_bucket${labelText({ ...labels, le: format(bound) })} ${cumulative}`);
+      });
       lines.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`);
       lines.push(`${this.name}_sum${labelText(labels)} ${format(sum)}`, `${this.name}_count${labelText(labels)} ${count}`);
     }
@@ -98,6 +107,7 @@ export class Histogram<L extends string> implements Series {
 }
 
 function keyOf(names: readonly string[], labels: Record<string, string>): string {
+  if (names.length === 1) return labels[names[0]!] ?? '';
   return names.map((name) => labels[name] ?? '').join('\u0000');
 }
 

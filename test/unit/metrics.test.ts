@@ -35,6 +35,22 @@ describe('the Prometheus registry', () => {
     );
   });
 
+  it('counts a value on a bucket bound in that bucket, one above every bound only in +Inf, and keeps series apart', () => {
+    const registry = new MetricsRegistry();
+    const histogram = registry.histogram('h_seconds', 'A histogram.', ['kind', 'status'], [0.1, 1, 10]);
+    for (const value of [0.1, 1, 1, 10, 11]) histogram.observe({ kind: 'api', status: '200' }, value);
+    histogram.observe({ kind: 'api', status: '500' }, 0.01);
+    const text = registry.render();
+    expect(text).toContain('h_seconds_bucket{kind="api",status="200",le="0.1"} 1\n');
+    expect(text).toContain('h_seconds_bucket{kind="api",status="200",le="1"} 3\n');
+    expect(text).toContain('h_seconds_bucket{kind="api",status="200",le="10"} 4\n');
+    expect(text).toContain('h_seconds_bucket{kind="api",status="200",le="+Inf"} 5\n');
+    expect(text).toContain('h_seconds_count{kind="api",status="200"} 5\n');
+    expect(text).toContain('h_seconds_sum{kind="api",status="200"} 23.1\n');
+    expect(text).toContain('h_seconds_bucket{kind="api",status="500",le="0.1"} 1\n');
+    expect(text).toContain('h_seconds_bucket{kind="api",status="500",le="10"} 1\n');
+  });
+
   it('escapes label values and keeps unknown tools and odd outcomes out of the labels', () => {
     const registry = new MetricsRegistry();
     registry.counter('x_total', 'X.', ['v']).inc({ v: 'a"b\\c\nd' });
