@@ -39,6 +39,11 @@ export { nodeAuditFileSystem, TAIL_BYTES } from './fileSystem.js';
  * - Waiting too long for another process's lock, or no file descriptor left
  *   to take it with, fails that batch only: nothing was written, so the
  *   trail stays usable.
+ *
+ * Longer than this codebase's usual ~300 lines: the steps of one append (the
+ * queue, the lock, building the batch while the lock is taken, the write and
+ * sync, and what each failure means) share the trail's private state, and the
+ * failure policy above is easiest to check against them in one place.
  */
 
 export type AuditTrailStatus =
