@@ -60,4 +60,14 @@ describe('the Host header', () => {
       expect(response.headers['mcp-session-id']).toBeTruthy();
     }
   });
+
+  it('behind a trusted proxy, where the Host itself is not checked, a Host no URL can carry is served too', async () => {
+    const harness = await start({ oauth: {}, env: { PINGONE_MCP_TRUST_PROXY: 'true' } });
+    const token = await harness.oauth!.token();
+    for (const host of ['[', 'a b', 'x/y@z']) {
+      const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, host, 'x-forwarded-host': `127.0.0.1:${harness.url.port}` };
+      const response = await rawRequest(harness.url, { method: 'POST', headers, body: JSON.stringify(INITIALIZE) });
+      expect([host, response.status]).toEqual([host, 200]);
+    }
+  });
 });
