@@ -73,7 +73,15 @@ function webRequest(req: IncomingMessage, signal: AbortSignal): Request {
     if (typeof value === 'string') headers.push([name, value]);
     else if (value !== undefined) for (const item of value) headers.push([name, item]);
   }
-  return new ExchangeRequest(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers }, signal);
+  const init = { method: req.method ?? 'GET', headers };
+  const target = req.url ?? '/';
+  try {
+    return new ExchangeRequest(`http://${req.headers.host ?? 'localhost'}${target}`, init, signal);
+  } catch {
+    // The Host passed the guard's check yet makes no URL a Request takes (user information: `a@localhost`; any
+    // text behind a trusted proxy). Nobody reads the Request's host: the target on localhost serves as well.
+    return new ExchangeRequest(`http://localhost${target}`, init, signal);
+  }
 }
 
 /**
@@ -96,21 +104,32 @@ function isEventStream(response: Response): boolean {
   return response.headers.get('content-type')?.toLowerCase().startsWith('text/event-stream') === true;
 }
 
-/** Copies an event stream to the socket as it comes, waiting when the socket is full, until it ends or the client leaves. */
+/**
+ * Copies an event stream to the socket as it comes, waiting when the socket is full, until it ends or the
+ * client leaves. When the client leaves the stream is cancelled at once, even while no event is coming: its
+ * source then lets go of it (a 2025 session allows one GET stream, and would refuse the client's next one
+ * with 409 until a keep-alive, 15 s later, failed to be written).
+ */
 async function copyStream(body: ReadableStream<Uint8Array>, res: ServerResponse, gone: AbortSignal): Promise<void> {
-  const left = new Promise<void>((resolve) => gone.addEventListener('abort', () => resolve(), { once: true }));
+  const reader = body.getReader();
   let drained: (() => void) | undefined;
   const onDrain = () => drained?.();
+  const onGone = () => {
+    reader.cancel().catch(() => {});
+    drained?.();
+  };
   res.on('drain', onDrain);
+  if (gone.aborted) onGone();
+  else gone.addEventListener('abort', onGone, { once: true });
   try {
-    for await (const chunk of body) {
-      if (gone.aborted) break;
-      if (!res.write(chunk)) await Promise.race([new Promise<void>((resolve) => (drained = resolve)), left]);
+    for (let next = await reader.read(); !next.done && !gone.aborted; next = await reader.read()) {
+      if (!res.write(next.value)) await new Promise<void>((resolve) => (drained = resolve));
     }
   } catch {
     // The stream failed or was cancelled: what was written stays, the answer ends.
   } finally {
     res.off('drain', onDrain);
+    gone.removeEventListener('abort', onGone);
   }
 }
 

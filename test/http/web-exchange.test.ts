@@ -90,6 +90,24 @@ describe('nodeExchange', () => {
     expect(rest).toBe('event: message\ndata: 2\n\n');
   });
 
+  it('cancels an event stream as soon as its client leaves, though no event is coming', async () => {
+    let cancelled: () => void = () => {};
+    const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
+    const url = await serve(async () => {
+      const stream = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode(': open\n\n')),
+        cancel: () => cancelled(),
+      });
+      return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
+    }, {});
+    const gone = new AbortController();
+    const answer = await request(url, { method: 'GET', signal: gone.signal });
+    await answer.body[Symbol.asyncIterator]().next();
+    gone.abort();
+    // Nothing else is ever enqueued: only the client's leaving can cancel the stream.
+    await expect(wasCancelled).resolves.toBeUndefined();
+  });
+
   it("aborts the request's signal when the client leaves before its answer", async () => {
     let aborted: Promise<void> | undefined;
     let arrived: () => void = () => {};

@@ -31,8 +31,9 @@ const BODIES: Record<string, unknown> = {
   null: null,
 };
 
-const VERSION_HEADERS = [undefined, '2025-06-18', '2025-11-25', '2026-07-28', ' 2026-07-28\t', '2099-12-31', 'zzz', '1', ''];
-const METHOD_HEADERS = [undefined, 'tools/call', 'tools/list'];
+// The last two are what node:http makes of a header sent twice: its values joined.
+const VERSION_HEADERS = [undefined, '2025-06-18', '2025-11-25', '2026-07-28', ' 2026-07-28\t', '2099-12-31', 'zzz', '1', '', '2026-07-28, 2025-06-18', '2025-06-18, 2026-07-28'];
+const METHOD_HEADERS = [undefined, 'tools/call', 'tools/list', 'tools/call, tools/call'];
 
 function request(version: string | undefined, method: string | undefined, httpMethod = 'POST'): Request {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
