@@ -1,8 +1,8 @@
 import type { McpServer, RegisteredTool, ScopeChallengeHandler, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { Access, ToolName, WriteToolName } from '../toolNames.js';
 import type { ToolDeps } from './call.js';
-import type { ToolModule } from './definition.js';
-import { SDK_JSON_SCHEMA_TARGET, TOOL_LISTINGS, type ToolListing } from './listing.js';
+import type { ToolModule, ToolSchemas } from './definition.js';
+import { SDK_JSON_SCHEMA_TARGET, type ToolListing } from './listing.js';
 
 /**
  * Hints derived from access, so read-only mode and the annotations can never
@@ -23,7 +23,7 @@ const ANNOTATIONS: Record<Access, ToolAnnotations> = {
  */
 export function registerTool(server: McpServer, deps: ToolDeps, listing: ToolListing): RegisteredTool {
   const { name, access } = listing;
-  const schemas = SCHEMAS.get(name)!;
+  const schemas = schemasOf(listing);
   return server.registerTool(
     name,
     {
@@ -33,7 +33,7 @@ export function registerTool(server: McpServer, deps: ToolDeps, listing: ToolLis
       outputSchema: schemas.output,
       annotations: ANNOTATIONS[access],
       // Over HTTP with OAuth, a token without the write scope is answered 403 before the tool runs.
-      ...(access === 'write' ? { scopeChallenge: writeScopeChallenge(deps, server, name as WriteToolName) } : {}),
+      ...(access === 'write' ? { scopeChallenge: deferredScopeChallenge(deps, server, name as WriteToolName) } : {}),
     },
     async (raw, ctx) => (await toolModule(name, deps)).call(raw, ctx, server, deps),
   );
@@ -60,7 +60,7 @@ async function toolModule(name: ToolName, deps?: Pick<ToolDeps, 'logger'>): Prom
 }
 
 /** The scope check (scopes.ts) records a refusal in the trail with the tools' own code: it loads with them. */
-function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: WriteToolName): ScopeChallengeHandler {
+function deferredScopeChallenge(deps: ToolDeps, server: McpServer, tool: WriteToolName): ScopeChallengeHandler {
   return async (request) => (request.authInfo === undefined ? undefined : (await import('./scopes.js')).writeScopeChallenge(deps, server, tool)(request));
 }
 
@@ -72,15 +72,20 @@ function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: WriteToolN
  * malformed call is recorded and answered like any other failure. It checks a
  * result against the output schema with the tool's own zod schema, loaded by then.
  */
-const SCHEMAS: ReadonlyMap<ToolName, { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON }> = new Map(
-  TOOL_LISTINGS.map((listing) => [
-    listing.name,
-    {
+function schemasOf(listing: ToolListing): ToolSchemas {
+  let schemas = SCHEMAS.get(listing);
+  if (schemas === undefined) {
+    schemas = {
       input: fromListing(listing, 'input', (value) => ({ value })),
       output: fromListing(listing, 'output', async (value) => (await toolModule(listing.name)).schemas.output['~standard'].validate(value)),
-    },
-  ]),
-);
+    };
+    SCHEMAS.set(listing, schemas);
+  }
+  return schemas;
+}
+
+/** Keyed by the listing itself: the listings are made once and frozen (listing.ts). */
+const SCHEMAS = new WeakMap<ToolListing, ToolSchemas>();
 
 type Validate = StandardSchemaWithJSON['~standard']['validate'];
 
