@@ -259,15 +259,18 @@ describe('a process that exits holding the lock', () => {
 // Work the thread pool still has queued when a process exits runs after its exit hooks, while it ends.
 describe.skipIf(process.platform === 'win32')('a process that exits with work queued under its lock', () => {
   const fixture = fileURLToPath(new URL('./fixtures/exit-pool-busy.ts', import.meta.url));
-  const spawnChild = (file: string, mode: 'write' | 'unlink') =>
-    spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-
-  it('a batch whose write is still queued keeps the lock: another server appending meanwhile stays in one chain', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    const child = spawnChild(file, 'write');
+  /** The exiting child, its exit code once it is gone, and what it wrote to stderr so far. */
+  const spawnChild = (file: string, mode: 'write' | 'unlink') => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, mode], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { child, exited, stderr: () => stderr };
+  };
+
+  it('a batch whose write is still queued keeps the lock: another server appending meanwhile stays in one chain', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const { child, exited, stderr } = spawnChild(file, 'write');
     await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('armed') && resolve()));
     const trail = await openAuditTrail(file);
     // Another server appends all along: while the exiting one holds the lock it waits (and may time out).
@@ -278,7 +281,7 @@ describe.skipIf(process.platform === 'win32')('a process that exits with work qu
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await trail.append(sampleEntry(3, { actor: { osUser: 'other', host: 'h' } }));
-    expect(await exited, stderr).toBe(1);
+    expect(await exited, stderr()).toBe(1);
     const result = await verifyAuditFile(file);
     expect(result).toMatchObject({ ok: true });
     const writers = readLines(file).map((line) => (JSON.parse(line) as AuditRecord).actor.osUser);
@@ -288,15 +291,12 @@ describe.skipIf(process.platform === 'win32')('a process that exits with work qu
 
   it('an unlink release sent and still queued is not doubled by the exit: the next holder keeps its lock', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    const child = spawnChild(file, 'unlink');
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { exited, stderr } = spawnChild(file, 'unlink');
     const deadline = Date.now() + 20_000;
     while (!fs.existsSync(`${file}.lock`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
     const next = await takeLock(file, 20_000);
     const ours = fs.statSync(`${file}.lock`).ino;
-    expect(await exited, stderr).toBe(1);
+    expect(await exited, stderr()).toBe(1);
     // The child is gone, its queued work with it: our lock must still be there.
     expect(fs.statSync(`${file}.lock`).ino).toBe(ours);
     await next.release();

@@ -1,13 +1,9 @@
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, renameSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { environmentFor } from '../../src/sandbox/connect.js';
+import { describe, expect, it } from 'vitest';
 import { chunksHolding, TOOL_CODE_MARKER } from '../support/chunks.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { distCopyPerTest } from '../support/distCopy.js';
 import { readAudit } from '../support/harness.js';
 
 /**
@@ -20,26 +16,11 @@ import { readAudit } from '../support/harness.js';
  * back, the next call works. `npm test` builds dist/ first.
  */
 
-const DIST = resolve(import.meta.dirname, '../../dist');
-
-let emulator: TestEmulator;
-let work: string;
-let client: Client | undefined;
-beforeEach(async () => {
-  emulator = await startTestEmulator();
-  work = mkdtempSync(join(tmpdir(), 'p1mcp-tool-load-'));
-  cpSync(DIST, join(work, 'dist'), { recursive: true });
-});
-afterEach(async () => {
-  await client?.close();
-  client = undefined;
-  await emulator.close();
-  rmSync(work, { recursive: true, force: true });
-});
+const copy = distCopyPerTest('p1mcp-tool-load-');
 
 /** The copy's chunk that holds the tool modules (the one that defines the catalog). */
 function toolCodeChunk(): string {
-  const found = chunksHolding(join(work, 'dist'), TOOL_CODE_MARKER);
+  const found = chunksHolding(copy.dist, TOOL_CODE_MARKER);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -53,17 +34,10 @@ describe("a first call whose tools' code cannot be loaded", () => {
   it('fails closed, says to restart without naming files, is logged, and a later call works once the file is back', async () => {
     const chunk = toolCodeChunk();
     renameSync(chunk, `${chunk}.gone`);
-    const auditPath = join(work, 'audit.jsonl');
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [join(work, 'dist', 'index.js')],
-      env: { PATH: process.env.PATH ?? '', HOME: work, ...environmentFor(emulator), PINGONE_MCP_AUDIT_LOG: auditPath, PINGONE_MCP_LOG_LEVEL: 'info' },
-      stderr: 'pipe',
-    });
+    const { auditPath, emulator, work } = copy;
+    const { client, transport } = await copy.connect('tool-load-e2e', { PINGONE_MCP_LOG_LEVEL: 'info' });
     let stderr = '';
     transport.stderr?.on('data', (data: Buffer) => (stderr += data.toString('utf8')));
-    client = new Client({ name: 'tool-load-e2e', version: '1.0.0' });
-    await client.connect(transport);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('unlock_user');
     const sentBefore = emulator.requests.length;
 
