@@ -59,9 +59,6 @@ Options:
   -v, --version      print the version
 `;
 
-/** The serve flags that take a value. */
-const VALUE_FLAGS = ['tools', 'confirm', 'audit-log', 'log-level'] as const;
-
 async function main(argv: string[]): Promise<number> {
   // A reader that stops early (`audit show --json | head -1`, `audit export … | head`) is not an error.
   if (argv[0] === 'audit' || argv[0] === 'db') {
@@ -115,7 +112,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // An empty value is refused, not read as "not given": `--tools ""` from a templated client config
   // would otherwise offer every tool, and `--audit-log ""` would write to the default trail.
-  const empty = VALUE_FLAGS.find((name) => flags[name]?.trim() === '');
+  // Every flag that takes a value (`type: 'string'` above), and no list of them to keep in step.
+  const empty = Object.entries(flags).find(([, value]) => typeof value === 'string' && value.trim() === '')?.[0];
   if (empty !== undefined) {
     process.stderr.write(`${SERVER_NAME}: --${empty} was given an empty value; give one (see --help) or leave the flag out\n`);
     return 2;

@@ -43,16 +43,13 @@ export function createLogger(level: LogLevel, destination: NodeJS.WritableStream
 export function createStartupLogger(level: LogLevel): StartupLogger {
   let held: { time: number; data: object; message: string } | undefined;
   let loaded: Logger | undefined;
-  let heldTime: number | undefined;
   const load = (): Logger => {
     if (loaded) return loaded;
     process.removeListener('exit', load);
-    // A held line keeps the time it was logged at.
-    loaded = pinoOrNothing(level, () => heldTime ?? Date.now());
+    // A held line keeps the time it was logged at: the clock reads it while that line is written.
+    loaded = pinoOrNothing(level, () => held?.time ?? Date.now());
     if (held) {
-      heldTime = held.time;
       loaded.info(held.data, held.message);
-      heldTime = undefined;
       held = undefined;
     }
     return loaded;

@@ -22,8 +22,9 @@ const FIRST_MODERN_REVISION = '2026-07-28';
  */
 export function surelyModern(request: Request, body: unknown): boolean {
   if (request.method !== 'POST') return false;
-  const revision = request.headers.get('mcp-protocol-version')?.replace(/^[\t ]+|[\t ]+$/g, '');
-  if (revision === undefined || !(revision >= FIRST_MODERN_REVISION)) return false;
+  // Headers already strips a value's leading and trailing whitespace (Fetch's header value normalisation).
+  const revision = request.headers.get('mcp-protocol-version');
+  if (revision === null || !(revision >= FIRST_MODERN_REVISION)) return false;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   return typeof (body as { method?: unknown }).method === 'string' && !('result' in body) && !('error' in body);
 }

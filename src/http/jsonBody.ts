@@ -59,7 +59,7 @@ export class BodyBudget {
  * `budget` has left, is drained unkept, so the refusal can still be answered
  * on the connection.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: BodyBudget = new BodyBudget(maxBytes), holder = ''): Promise<JsonBody> {
+export function readJsonBody(req: IncomingMessage, maxBytes: number, budget: BodyBudget, holder = ''): Promise<JsonBody> {
   return new Promise((resolve) => {
     // Gone before we began (its 'close' already passed): no event is left to wait for.
     if (req.destroyed) return resolve({ kind: 'gone' });

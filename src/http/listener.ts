@@ -27,8 +27,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * Past either a body is answered 503, so that slow bodies cannot grow the
  * process until it is killed, nor one caller's starve everyone else's.
  */
-export const MAX_BODY_BYTES_IN_FLIGHT = 64 * MAX_BODY_BYTES;
-export const MAX_BODY_BYTES_IN_FLIGHT_PER_CALLER = 8 * MAX_BODY_BYTES;
+const MAX_BODY_BYTES_IN_FLIGHT = 64 * MAX_BODY_BYTES;
+const MAX_BODY_BYTES_IN_FLIGHT_PER_CALLER = 8 * MAX_BODY_BYTES;
 
 /** Far below Node's defaults: a slow or silent client must not hold a socket. */
 export const HTTP_TIMEOUTS = {

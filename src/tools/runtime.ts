@@ -48,7 +48,7 @@ async function runTracked(deps: ToolDeps, init: RunInit, body: Body, shutdown: A
   // for it): no listener on a shared signal. The deadline starts now: waiting for a turn counts toward it.
   const scope = createCallScope({ transactionId: auditId, cancelledBy: [init.ctx.mcpReq.signal, shutdown], timeoutMs: deps.callTimeoutMs });
   try {
-    const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx), init.reason, scope);
+    const call = new Call(deps, init.tool, { server: init.server, ctx: init.ctx }, describeClient(init.server, init.ctx.mcpReq.envelope as Record<string, unknown> | undefined), init.reason, scope);
     // A verified operator's calls also count against their own ceiling; everyone else shares the total.
     const turn = await deps.gate.enter(scope.signal, call.operator.verified ? operatorKey(call.operator) : undefined);
     if (turn.kind !== 'admitted') return finish(deps, call, refusedTurn(deps, turn.kind === 'full' || deadlinePassed(scope) ? 'busy' : 'stopped', call.target({})));
@@ -191,15 +191,15 @@ const ClientInfoSchema = z.object({ name: z.string(), version: z.string().option
 
 /**
  * The MCP client as it named itself (`claude-code/2.1.0`): from `initialize`
- * on 2025-era connections, from the per-request envelope on 2026-07-28.
+ * on 2025-era connections, from the per-request envelope (a request's `_meta`)
+ * on 2026-07-28. The tool runtime and the scope check (scopes.ts) both record it.
  */
-export function describeClient(server: McpServer, ctx: ServerContext): string | undefined {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+export function describeClient(server: McpServer, envelope: Record<string, unknown> | undefined): string | undefined {
   return describeClientInfo(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
 }
 
 /** A client's `clientInfo` as the trail records it: client-declared, so recorded as a claim, made safe text. */
-export function describeClientInfo(info: unknown): string | undefined {
+function describeClientInfo(info: unknown): string | undefined {
   // A connection names itself once, at initialize: its calls share one object, described once.
   if (typeof info === 'object' && info !== null && described.has(info)) return described.get(info);
   const parsed = ClientInfoSchema.safeParse(info);

@@ -1,9 +1,9 @@
 import { nodeCrypto } from '../lazyCrypto.js';
-import { CLIENT_INFO_META_KEY, type JSONRPCRequest, type McpServer, type ScopeChallengeHandler } from '@modelcontextprotocol/server';
+import type { JSONRPCRequest, McpServer, ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { operatorFromAuthInfo, operatorMay, stepUpScopes } from '../auth/tokenOperator.js';
 import type { WriteToolName } from '../toolNames.js';
 import { auditActor, problemOf, type ToolDeps } from './call.js';
-import { describeClientInfo } from './runtime.js';
+import { describeClient } from './runtime.js';
 
 /**
  * A write tool called with a token that lacks the write scope is answered at
@@ -24,7 +24,7 @@ export function writeScopeChallenge(deps: ToolDeps, server: McpServer, tool: Wri
         phase: 'outcome',
         tool,
         target: { environmentId: deps.pingone.environmentId },
-        actor: auditActor(deps.actor, operator, describeClientInfo(server.server.getClientVersion() ?? envelopeOf(request)?.[CLIENT_INFO_META_KEY])),
+        actor: auditActor(deps.actor, operator, describeClient(server, envelopeOf(request))),
         outcome: 'denied',
         durationMs: 0,
         ...(deps.sandbox ? { sandbox: true as const } : {}),
