@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+
 import { harnessPerTest } from '../support/harness.js';
 
+// Usernames that end users or administrators spell with characters a reader does not see:
+// the trail must name the account PingOne holds, and the protected-user guard must still match it.
 const start = harnessPerTest();
 
 /**
@@ -26,5 +29,17 @@ describe('the audit target of a user with an invisible character in the username
       expect(target.userId).toBe(lookalike);
       expect(target.username).toBe('ad\\u{200B}min');
     }
+  });
+});
+
+describe('a protected username that PingOne holds with surrounding whitespace', () => {
+  // The configuration trims every entry, so "admin " can only be configured as "admin".
+  it.each(['admin ', ' Admin', 'admin\u00A0'])('is still protected: %j', async (username) => {
+    const h = await start({ env: { PINGONE_MCP_PROTECTED_USERS: 'admin', PINGONE_MCP_CONFIRM: 'never' } });
+    const id = '1a2b3c4d-0000-4000-8000-0000000000a5';
+    h.emulator.putUser({ id, username, enabled: true, account: { status: 'LOCKED', canAuthenticate: false } } as never);
+    const result = await h.call('unlock_user', { user: id, reason: 'INC-1' });
+    expect(result.structured).toMatchObject({ outcome: 'denied', error: { code: 'PROTECTED_USER' } });
+    expect(h.emulator.getUser(id)?.account?.status).toBe('LOCKED');
   });
 });
