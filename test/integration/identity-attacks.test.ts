@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { harnessPerTest } from '../support/harness.js';
 
 // Usernames that end users or administrators spell with characters a reader does not see:
