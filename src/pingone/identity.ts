@@ -15,12 +15,15 @@ export interface UserIdentity {
 }
 
 /**
- * How an identifier is compared: Unicode NFC, then case-insensitive. Used for
- * both sides (the configured entry and PingOne's value), so a decomposed or
- * differently cased spelling names the same account.
+ * How an identifier is compared: without surrounding whitespace, Unicode NFC,
+ * then case-insensitive. Used for both sides (the configured entry and
+ * PingOne's value), so a decomposed or differently cased spelling names the
+ * same account. The configuration's lists are trimmed, so an entry can never
+ * name a PingOne value that begins or ends with a space: trimmed here too, such
+ * a value still matches (a false match only refuses).
  */
 export function identityKey(text: string): string {
-  return text.normalize('NFC').toLowerCase().normalize('NFC');
+  return text.trim().normalize('NFC').toLowerCase().normalize('NFC');
 }
 
 /** Every key under which this user may be listed: ID, username and email. */

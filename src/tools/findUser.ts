@@ -33,7 +33,7 @@ export const findUserTool = defineTool({
     const found = users.slice(0, MAX_MATCHES).map((user) => describeMatch(call, user, password));
     const more = users.length > MAX_MATCHES;
     const single = found.length === 1 && users[0] ? summarizeUser(users[0]) : undefined;
-    const target = single ? userTarget(call, single) : call.target({ lookup: shown });
+    const target = single && users[0] ? userTarget(call, users[0]) : call.target({ lookup: shown });
     return { outcome: 'found', summary: searchSummary(found, more, shown), target, details: { ...(single ? { user: single } : {}), users: found, more } };
   },
 });

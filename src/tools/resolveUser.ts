@@ -5,7 +5,7 @@ import type { Reply } from '../pingone/client.js';
 import { PingOneApiError } from '../pingone/errors.js';
 import { usernameOrEmailFilter } from '../pingone/filter.js';
 import type { UserRecord } from '../pingone/records.js';
-import { hasUnsafeCharacters } from '../text/untrusted.js';
+import { escapedText, hasUnsafeCharacters } from '../text/untrusted.js';
 import { ToolError } from './errors.js';
 import { describeUser, summarizeUser, type UserSummary } from './output.js';
 import type { Call } from './call.js';
@@ -32,12 +32,17 @@ export async function resolveUser(call: Call, identifier: string): Promise<Found
   const id = parseUuid(text);
   const user = id === undefined ? await findOne(call, text, lookup) : await getById(call, id, lookup);
   const summary = summarizeUser(user);
-  return { user, summary, target: userTarget(call, summary) };
+  return { user, summary, target: userTarget(call, user) };
 }
 
-/** The audit target of a user: ID and the display username (masked when personal). */
-export function userTarget(call: Call, user: UserSummary): AuditTarget {
-  return call.target({ userId: user.id, ...(user.username ? { username: user.username } : {}) });
+/**
+ * The audit target of a user: ID and PingOne's own username (masked when personal), with every
+ * invisible or control character spelled out (`\u{200B}`), never dropped as the display form drops
+ * them: a trail that said "admin" for the account "ad\u{200B}min" would name another account.
+ */
+export function userTarget(call: Call, user: UserRecord): AuditTarget {
+  const { id, username } = user.identity;
+  return call.target({ userId: id, ...(username ? { username: maskIfPersonal(escapedText(username)) } : {}) });
 }
 
 /** A user by ID; PingOne's 404 is the agent's "no such user", with PingOne's answer kept for the audit. */
