@@ -82,7 +82,7 @@ describe('a holder that holds longer than the stale window', () => {
     // Its pid lives on this host, so only the age rule can break its lock: it does, within the wait.
     const afterHung = await takeLock(file, 30_000);
     expect(hungChild.exitCode).toBe(null);
-    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
     await afterHung.release();
   }, 60_000);
 
