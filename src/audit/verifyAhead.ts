@@ -39,11 +39,14 @@ export async function verifyAhead(path: string): Promise<Checkpoint | undefined>
   try {
     const { dev, ino, size } = await handle.stat();
     const bytes = await endOfLastLine(handle, size);
-    let lastLine = Buffer.alloc(0);
+    let lastText: string | undefined;
     const result = await checkRange(handle, 0, bytes, undefined, (line) => {
-      if ('text' in line) lastLine = Buffer.from(`${line.text}\n`, 'utf8');
+      if ('text' in line) lastText = line.text;
     });
-    return result.ok ? { dev, ino, bytes, lastLine, result } : undefined;
+    if (!result.ok) return undefined;
+    // Decoded strictly, so encoding it again gives the bytes that were read.
+    const lastLine = lastText === undefined ? Buffer.alloc(0) : Buffer.from(`${lastText}\n`, 'utf8');
+    return { dev, ino, bytes, lastLine, result };
   } finally {
     await handle.close();
   }
