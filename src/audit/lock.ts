@@ -10,6 +10,9 @@ import { identityOf, isSameFile, keepFresh, staleAfterMs, type LockIdentity, typ
 export { STALE_AFTER_MS } from './lockRefresh.js';
 
 /**
+ * (Over 300 lines: taking, judging stale, releasing and the exit hook share one
+ * table of holds and one rule for "still ours"; the refresh is in lockRefresh.ts.)
+ *
  * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
  * who took it ("<pid> <host> <nonce>"). Two servers (say Claude Desktop and
  * Claude Code) may share one audit file; the lock makes "read the last record,
@@ -31,9 +34,10 @@ export { STALE_AFTER_MS } from './lockRefresh.js';
  * A lock is stale when its holder is a dead process on this host, or when it is
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a
  * hung one). A holder keeps its lock young while it holds, however long
- * (lockRefresh.ts): only a holder that is gone or hung ages out. Removing a stale lock re-reads it first and removes it only if
- * unchanged, which narrows, but cannot close, the race between two waiters
- * that both judge the same lock stale.
+ * (lockRefresh.ts): only a holder that is gone or hung ages out. Removing a
+ * stale lock re-reads it first and removes it only if unchanged, which
+ * narrows, but cannot close, the race between two waiters that both judge the
+ * same lock stale.
  *
  * Release removes the lock only while the name is still our file, however
  * young the hold. Rules alone do not keep a young lock ours: a clean-up that
@@ -54,7 +58,6 @@ export const LOCK_WAIT_MS = 2_000;
 /** A lock this process holds, as the exit hook, release and the refresh see it. */
 interface Held extends Refreshable {
   lockPath: string;
-  created: Created;
   /**
    * Whether an exit removes it: only once nothing it guards is in flight (`idle`), and no longer once
    * release has sent its unlink. Thread-pool work still queued at exit runs after the exit hooks, and
@@ -222,7 +225,6 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
     if (taken !== false) {
       const entry: Held = {
         lockPath,
-        created: taken,
         removeOnExit: false,
         fd: taken.fd,
         written: taken.identity,
@@ -266,13 +268,13 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
 }
 
 async function release(token: string, entry: Held): Promise<void> {
-  const { lockPath, created } = entry;
+  const { lockPath, fd } = entry;
   let closed: Promise<unknown> | undefined;
-  const closeOnce = () => (closed ??= closeFile(created.fd).catch(() => {}));
+  const closeOnce = () => (closed ??= closeFile(fd).catch(() => {}));
   entry.ending = true;
   try {
     // The identity settled long ago; a refresh in flight takes it again (and uses the descriptor).
-    await created.identity;
+    await entry.written;
     if (entry.refreshing !== undefined) await entry.refreshing;
     // Only our own: another may hold it now (see above).
     if (!(await stillOurs(lockPath, token, entry.identity))) return;
