@@ -5,8 +5,14 @@ import * as os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { nodeCrypto } from '../lazyCrypto.js';
+import { identityOf, isSameFile, keepFresh, staleAfterMs, type LockIdentity, type Refreshable } from './lockRefresh.js';
+
+export { STALE_AFTER_MS } from './lockRefresh.js';
 
 /**
+ * (Over 300 lines: taking, judging stale, releasing and the exit hook share one
+ * table of holds and one rule for "still ours"; the refresh is in lockRefresh.ts.)
+ *
  * A short cross-process lock: `<file>.lock`, created exclusively (`wx`), holding
  * who took it ("<pid> <host> <nonce>"). Two servers (say Claude Desktop and
  * Claude Code) may share one audit file; the lock makes "read the last record,
@@ -27,9 +33,11 @@ import { nodeCrypto } from '../lazyCrypto.js';
  *
  * A lock is stale when its holder is a dead process on this host, or when it is
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a
- * hung one). Removing a stale lock re-reads it first and removes it only if
- * unchanged, which narrows, but cannot close, the race between two waiters
- * that both judge the same lock stale.
+ * hung one). A holder keeps its lock young while it holds, however long
+ * (lockRefresh.ts): only a holder that is gone or hung ages out. Removing a
+ * stale lock re-reads it first and removes it only if unchanged, which
+ * narrows, but cannot close, the race between two waiters that both judge the
+ * same lock stale.
  *
  * Release removes the lock only while the name is still our file, however
  * young the hold. Rules alone do not keep a young lock ours: a clean-up that
@@ -39,18 +47,17 @@ import { nodeCrypto } from '../lazyCrypto.js';
  * writing. "Still our file" is one stat of the name against the one we took
  * when our text was written: the same inode (our descriptor stays open until
  * release, so its number cannot be reused by a successor), with the same size
- * and change time (so it was not rewritten in place either); only when that
- * does not match is the text read back, four file-system round trips instead of one.
+ * and change time (so it was not rewritten in place either; a refresh takes
+ * the identity again, as touching the file changes its change time, and release
+ * waits for a refresh in flight); only when that does not match is the text read
+ * back, four file-system round trips instead of one.
  */
 
 export const LOCK_WAIT_MS = 2_000;
-export const STALE_AFTER_MS = 10_000;
 
-/** A lock this process holds, as the exit hook and release see it. */
-interface Held {
+/** A lock this process holds, as the exit hook, release and the refresh see it. */
+interface Held extends Refreshable {
   lockPath: string;
-  created: Created;
-  identity?: LockIdentity | undefined;
   /**
    * Whether an exit removes it: only once nothing it guards is in flight (`idle`), and no longer once
    * release has sent its unlink. Thread-pool work still queued at exit runs after the exit hooks, and
@@ -121,9 +128,6 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** What release compares the name against: the file we created, once our text was written. */
-type LockIdentity = Pick<Stats, 'dev' | 'ino' | 'size' | 'ctimeMs'>;
-
 /** A lock we created: its descriptor, open until release, and its identity once our text is in it. */
 interface Created {
   fd: number;
@@ -147,10 +151,7 @@ async function create(lockPath: string, token: string): Promise<Created | false>
   const identity = writeFile(fd, token)
     .then(() => undefined, () => undefined)
     .then(() => fstatFile(fd))
-    .then(
-      ({ dev, ino, size, ctimeMs }) => ({ dev, ino, size, ctimeMs }),
-      () => undefined,
-    );
+    .then(identityOf, () => undefined);
   return { fd, identity };
 }
 
@@ -173,10 +174,6 @@ async function stillOurs(lockPath: string, token: string, identity: LockIdentity
   return (await readLock(lockPath)) === token;
 }
 
-function isSameFile(now: LockIdentity, identity: LockIdentity): boolean {
-  return now.dev === identity.dev && now.ino === identity.ino && now.size === identity.size && now.ctimeMs === identity.ctimeMs;
-}
-
 async function readLock(lockPath: string): Promise<string | undefined> {
   try {
     return await fs.readFile(lockPath, 'utf8');
@@ -194,7 +191,7 @@ async function isStale(path: string, text: string, host: string): Promise<boolea
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
-  if (ageMs > STALE_AFTER_MS) return true;
+  if (ageMs > staleAfterMs()) return true;
   const holder = parseLock(text);
   // A lock being written right now may still be empty; give it the age rule.
   if (holder === undefined) return false;
@@ -226,10 +223,20 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
       throw new LockError({ kind: 'io', error: err });
     }
     if (taken !== false) {
-      const entry: Held = { lockPath, created: taken, removeOnExit: false };
+      const entry: Held = {
+        lockPath,
+        removeOnExit: false,
+        fd: taken.fd,
+        written: taken.identity,
+        identity: undefined,
+        freshAt: Date.now(),
+        refreshing: undefined,
+        ending: false,
+      };
       void taken.identity.then((identity) => (entry.identity = identity));
       held.set(token, entry);
       installExitHook();
+      keepFresh(heldValues);
       return { idle: () => void (entry.removeOnExit = true), release: () => release(token, entry) };
     }
     let text: string | undefined;
@@ -261,12 +268,16 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
 }
 
 async function release(token: string, entry: Held): Promise<void> {
-  const { lockPath, created } = entry;
+  const { lockPath, fd } = entry;
   let closed: Promise<unknown> | undefined;
-  const closeOnce = () => (closed ??= closeFile(created.fd).catch(() => {}));
+  const closeOnce = () => (closed ??= closeFile(fd).catch(() => {}));
+  entry.ending = true;
   try {
-    // Only our own: another may hold it now (see above). The identity settled long ago.
-    if (!(await stillOurs(lockPath, token, await created.identity))) return;
+    // The identity settled long ago; a refresh in flight takes it again (and uses the descriptor).
+    await entry.written;
+    if (entry.refreshing !== undefined) await entry.refreshing;
+    // Only our own: another may hold it now (see above).
+    if (!(await stillOurs(lockPath, token, entry.identity))) return;
     // From here the unlink is ours to send: an exit must not send a second one (see Held).
     entry.removeOnExit = false;
     // Windows cannot create a name again while a removed file under it is still open: close first there.
@@ -281,6 +292,8 @@ async function release(token: string, entry: Held): Promise<void> {
     held.delete(token);
   }
 }
+
+const heldValues = (): Iterable<Held> => held.values();
 
 let exitHookInstalled = false;
 

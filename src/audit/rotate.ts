@@ -4,12 +4,19 @@ import { localActor } from './actor.js';
 import { buildContinuation, serializeRecord } from './chain.js';
 import { withFileLock } from './lock.js';
 import { verifyAuditFile, type VerifyResult } from './verify.js';
+import { verifyAhead, verifyGrowth } from './verifyAhead.js';
 
 /**
  * `audit rotate`: under the trail's lock, verifies the file, keeps it under a
  * timestamped name beside it, and puts in its place a new file whose first
  * record continues the old file's chain. A running server notices the new
  * file on its next append and carries on from that record.
+ *
+ * The bulk of the verification is done before the lock is taken, and only what
+ * was appended since under it (verifyAhead.ts): servers sharing the trail wait
+ * for the lock at most 2 s, and a large trail takes longer than that to verify.
+ * However long the lock is held, it is kept fresh (lockRefresh.ts), so no server
+ * judges it stale and writes into the file being rotated.
  */
 
 export type RotateResult =
@@ -27,9 +34,10 @@ const ROTATE_LOCK_WAIT_MS = 10_000;
  */
 export async function rotateAuditFile(path: string, clock: () => Date = () => new Date()): Promise<RotateResult> {
   const real = await fs.realpath(path);
+  const ahead = await verifyAhead(real);
   return withFileLock(real, async () => {
     const now = clock();
-    const result = await verifyAuditFile(real);
+    const result = (ahead === undefined ? undefined : await verifyGrowth(real, ahead)) ?? (await verifyAuditFile(real));
     if (!result.ok) return { kind: 'does-not-verify', result };
     if (result.records === 0 && result.continues === undefined) return { kind: 'empty' };
     const kept = keptName(real, now);

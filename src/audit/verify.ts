@@ -105,10 +105,17 @@ function parseLine(line: Line): Parsed {
  * The checker, written as a coroutine so one implementation serves both the
  * streaming file reader and in-memory input: each `yield` asks for the next
  * line and receives it, or `undefined` at the end of input.
+ *
+ * `after`: the chain already verified before the first line given (the records
+ * of a file that has grown since, see verifyAhead.ts); the result then counts
+ * only the lines given, and a failure numbers them from 1: it says whether they
+ * verify, not where (verify the whole file for a report).
  */
-function* checkChain(): Generator<void, VerifyResult, Line | undefined> {
+export function* checkChain(after?: ChainPosition): Generator<void, VerifyResult, Line | undefined> {
   const lookahead: Line[] = [];
-  let previous: (ChainPosition & { line: number; prevHash: string }) = { seq: 0, hash: '', prevHash: '', line: 0 };
+  // line -1: a record before the input, known only by its position (not the start of a file).
+  let previous: (ChainPosition & { line: number; prevHash: string }) =
+    after === undefined ? { seq: 0, hash: '', prevHash: '', line: 0 } : { ...after, prevHash: '', line: -1 };
   let records = 0;
   let firstTime: string | undefined;
   let lastTime: string | undefined;

@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LockError, takeLock } from '../../src/audit/lock.js';
+import { setStaleWindowForTests, STALE_AFTER_MS } from '../../src/audit/lockRefresh.js';
+import { tempDir } from './helpers.js';
+
+/**
+ * A live holder keeps its lock young however long it holds; only a holder that is gone or hung ages
+ * out. The stale window is shortened (in this process and in the children) so a hold can outlast it
+ * in seconds; the 0.1.0 test runs at the real 10 s, since 0.1.0's code has no such knob.
+ */
+
+/** Shortened, with room for a loaded machine's pauses between refreshes (they come every WINDOW_MS / 5). */
+const WINDOW_MS = 2_000;
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  setStaleWindowForTests(STALE_AFTER_MS);
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+async function linesOf(file: string, expected: RegExp): Promise<string[]> {
+  for (let i = 0; ; i++) {
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '') : [];
+    if (lines.some((line) => expected.test(line)) || i === 2_000) return lines;
+    await sleep(10);
+  }
+}
+
+/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
+async function writtenText(lockPath: string): Promise<string> {
+  // Counted, not timed by the wall clock, which may step.
+  for (let i = 0; ; i++) {
+    const text = fs.readFileSync(lockPath, 'utf8');
+    if (text !== '' || i === 1_000) return text;
+    await sleep(5);
+  }
+}
+
+describe('a holder that holds longer than the stale window', () => {
+  it('keeps its lock: another attempt waiting several windows does not take it, and release still removes it', async () => {
+    setStaleWindowForTests(WINDOW_MS);
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const first = await takeLock(file);
+    const text = await writtenText(`${file}.lock`);
+    const second = await takeLock(file, 3 * WINDOW_MS).catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(LockError);
+    expect((second as LockError).failure.kind).toBe('timeout');
+    // Still the first holder's lock, refreshed (its change time moved on) and released as its own.
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(text);
+    await first.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 30_000);
+
+  it('in another process: a live holder is waited for until it releases; a hung one ages out', async () => {
+    setStaleWindowForTests(WINDOW_MS);
+    const fixture = fileURLToPath(new URL('./fixtures/hold-long.ts', import.meta.url));
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const run = (marks: string, mode: 'live' | 'hung', holdMs: number) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, marks, String(WINDOW_MS), String(holdMs), mode], { stdio: 'ignore' });
+      children.push(child);
+      return child;
+    };
+
+    const live = path.join(dir, 'live.marks');
+    run(live, 'live', 3 * WINDOW_MS);
+    expect(await linesOf(live, /^taken/)).toHaveLength(1);
+    const afterLive = await takeLock(file, 30_000);
+    // Got only once the holder let go: it had marked its leaving before it removed the lock.
+    const marked = fs.readFileSync(live, 'utf8').split('\n').filter((line) => line !== '');
+    expect(marked.map((line) => line.split(' ')[0])).toEqual(['taken', 'leaving']);
+    await afterLive.release();
+
+    const hung = path.join(dir, 'hung.marks');
+    const hungChild = run(hung, 'hung', 60_000);
+    expect(await linesOf(hung, /^taken/)).toHaveLength(1);
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${hungChild.pid} `));
+    // Its pid lives on this host, so only the age rule can break its lock: it does, within the wait.
+    const afterHung = await takeLock(file, 30_000);
+    expect(hungChild.exitCode).toBe(null);
+    expect(await writtenText(`${file}.lock`)).toMatch(new RegExp(`^${process.pid} `));
+    await afterHung.release();
+  }, 60_000);
+
+  it('a release racing a refresh removes its own lock, and never a successor\'s', async () => {
+    // A window so short that nearly every hold is refreshed, some while they release.
+    setStaleWindowForTests(50);
+    const file = path.join(tempDir(), 'audit.jsonl');
+    for (let i = 0; i < 60; i++) {
+      const lock = await takeLock(file);
+      await sleep(Math.random() * 25);
+      await lock.release();
+      expect(fs.existsSync(`${file}.lock`), `hold ${i}`).toBe(false);
+    }
+    for (let i = 0; i < 20; i++) {
+      const lock = await takeLock(file);
+      await sleep(Math.random() * 25);
+      // A successor took it over in place of ours (a clean-up removed ours while we held).
+      fs.unlinkSync(`${file}.lock`);
+      fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere successor`);
+      await sleep(Math.random() * 25);
+      await lock.release();
+      expect(fs.readFileSync(`${file}.lock`, 'utf8'), `hold ${i}`).toBe(`${process.ppid} elsewhere successor`);
+      fs.unlinkSync(`${file}.lock`);
+    }
+  }, 30_000);
+
+  it('a lock rewritten in place under a long hold is neither refreshed any more nor removed on release', async () => {
+    setStaleWindowForTests(200);
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const lock = await takeLock(file);
+    await writtenText(`${file}.lock`);
+    await sleep(300); // refreshed by now: release compares against the identity the refresh took
+    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere rewritten-in-place`);
+    const rewritten = fs.statSync(`${file}.lock`).mtimeMs;
+    await sleep(300); // ticks come and go: the file is not ours as we left it, so it is not touched
+    expect(fs.statSync(`${file}.lock`).mtimeMs).toBe(rewritten);
+    await lock.release();
+    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
+  });
+});
+
+describe('servers of release 0.1.0 judge by the same mtime', () => {
+  it('a hold longer than 0.1.0\'s 10 s window is honoured by a 0.1.0 server to its deadline', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/hold-0.1.0.ts', import.meta.url));
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    const lock = await takeLock(file);
+    // The 0.1.0 server waits past our lock's tenth second: had the lock aged, it would have taken it.
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, '1', marks, String(STALE_AFTER_MS + 2_000)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(stdout).toBe('timeout\n');
+    expect(fs.existsSync(marks)).toBe(false);
+    await lock.release();
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  }, 60_000);
+});
