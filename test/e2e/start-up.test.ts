@@ -85,7 +85,7 @@ function utilLoadsWorkerThreads(): boolean {
 }
 
 describe('the built binary on its way to the first tools/list', () => {
-  it("loads neither pino nor node:crypto nor node:assert, nor anything for HTTP, nor the tools' code", async () => {
+  it("loads neither pino nor node:crypto nor node:assert, nor Ajv, nor anything for HTTP, nor the tools' code", async () => {
     const { atFirstList, atExit } = await loadedAtFirstToolsList();
     const { builtIns, commonJs, esModules } = atFirstList;
     // The tools are listed from the build's listing; their modules (and the runtime) load at the first call.
@@ -104,6 +104,9 @@ describe('the built binary on its way to the first tools/list', () => {
     if (!utilLoadsWorkerThreads()) expect(builtIns).not.toContain('NativeModule worker_threads');
     // node:crypto loads at its first use (src/lazyCrypto.ts): audit hashes, audit ids, the confirmation key.
     expect(builtIns).not.toContain('NativeModule crypto');
+    // The SDK's JSON Schema validator (Ajv, dist/chunks/ajv.cjs) loads at its first check (src/sdkShims.ts).
+    expect(commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
+    expect(atExit.commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
     // pino's sonic-boom and thread-stream get a stand-in that loads node:assert at its one check (build.mjs).
     expect(builtIns).not.toContain('NativeModule assert');
     // undici (PingOne's transport) and the HTTP listener load on first use.
