@@ -115,6 +115,16 @@ describe('the built binary on its way to the first tools/list', () => {
   });
 });
 
+describe('the bundle', () => {
+  it("carries zod's English messages only, not the other locales zod ships (build.mjs: zodByName)", () => {
+    const dist = resolve(BIN, '..');
+    // Markers of the German and French messages; the English ones are what every zod error says.
+    expect(chunksHolding(dist, 'erwartet')).toEqual([]);
+    expect(chunksHolding(dist, 'attendu')).toEqual([]);
+    expect(chunksHolding(dist, 'expected')).not.toEqual([]);
+  });
+});
+
 describe('the start-up line, held until pino loads', () => {
   it('is written first, with the time it was logged at, once a call has run and the client closes', async () => {
     const work = mkdtempSync(join(tmpdir(), 'p1mcp-startup-'));
