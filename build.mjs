@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
@@ -187,7 +187,7 @@ function zodByName() {
     name: 'zod-by-name',
     setup(plugin) {
       plugin.onLoad({ filter: /\.ts$/ }, async (args) => {
-        if (!args.path.startsWith(join(root, 'src'))) return undefined;
+        if (!args.path.startsWith(join(root, 'src') + sep)) return undefined;
         const source = await readFile(args.path, 'utf8');
         return named.test(source) ? { contents: source.replace(named, "import * as z from 'zod';"), loader: 'ts' } : undefined;
       });
