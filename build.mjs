@@ -10,6 +10,8 @@
 //                          audit CLI), each only when that code path runs
 //   dist/chunks/pino.cjs   pino, one CommonJS file that src/logger.ts require()s at the first
 //                          line it writes (over stdio that is after start-up; see buildPino)
+//   dist/chunks/ajv.cjs    the SDK's JSON Schema validator (Ajv), require()d at its first use
+//                          (src/sdkShims.ts; see deferSdkValidator)
 //   dist/**/*.js.map       source maps: with --enable-source-maps, stack traces name src/*.ts lines
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
@@ -19,13 +21,16 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
 // The file pino is bundled into, in dist/chunks/ (see buildPino).
 const PINO_CHUNK = 'pino.cjs';
+// The file the SDK's JSON Schema validator is bundled into, in dist/chunks/ (see deferSdkValidator).
+const AJV_CHUNK = 'ajv.cjs';
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const root = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -63,6 +68,8 @@ const NODE_BUNDLE = {
   logLevel: 'warning',
   plugins: [deferPinoAssert()],
 };
+// The SDK's Node shims: what src/sdkShims.ts stands in for in the server bundle.
+const SDK_SHIMS = '@modelcontextprotocol/server/_shims';
 
 const cardHtml = await buildCardHtml();
 const toolListing = await listTools();
@@ -71,6 +78,7 @@ let result;
 try {
   result = await build({
     ...NODE_BUNDLE,
+    plugins: [...NODE_BUNDLE.plugins, deferSdkValidator(), zodByName()],
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'entry.js', loader: 'js' },
     splitting: true,
     format: 'esm',
@@ -87,13 +95,15 @@ try {
       // As JSON text: an object here would be initialised by every bundled module.
       __TOOL_LISTING__: JSON.stringify(JSON.stringify(toolListing)),
       __PINO_CHUNK__: JSON.stringify(`./${PINO_CHUNK}`),
+      __AJV_CHUNK__: JSON.stringify(`./${AJV_CHUNK}`),
     },
   });
   const pinoResult = await buildPino(join(outdir, 'chunks', PINO_CHUNK));
+  const ajvResult = await build({ ...NODE_BUNDLE, entryPoints: [SDK_SHIMS], format: 'cjs', outfile: join(outdir, 'chunks', AJV_CHUNK) });
 
   dropUnusedRequireBanners(outdir);
   trimSourceMaps(outdir);
-  writeThirdPartyLicenses([result.metafile, pinoResult.metafile], join(outdir, 'THIRD-PARTY-LICENSES.txt'));
+  writeThirdPartyLicenses([result.metafile, pinoResult.metafile, ajvResult.metafile], join(outdir, 'THIRD-PARTY-LICENSES.txt'));
 
   const entry = join(outdir, 'index.js');
   const shebang = '#!/usr/bin/env node\n';
@@ -141,6 +151,46 @@ function deferPinoAssert() {
         contents: "module.exports = function assert(...args) { return require('node:assert')(...args); };",
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * The SDK's Node shims evaluate Ajv (about 210 KB of code) when the SDK loads, for the one check
+ * McpServer makes with it: a form question's answer asked with `ctx.elicitInput`, which this
+ * server does not use (confirm.ts checks its answers with zod). The SDK's own imports of the
+ * shims get src/sdkShims.ts instead, whose validator require()s the SDK's, bundled on its own
+ * into dist/chunks/ajv.cjs (above), when it is first asked for one.
+ */
+function deferSdkValidator() {
+  return {
+    name: 'defer-sdk-validator',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (args) =>
+        /[\\/]@modelcontextprotocol[\\/]server[\\/]/.test(args.importer) ? { path: join(root, 'src', 'sdkShims.ts') } : undefined,
+      );
+    },
+  };
+}
+
+/**
+ * Our modules write `import { z } from 'zod'` and call `z.object(…)`. That `z` is a namespace zod
+ * re-exports as a value, so esbuild keeps all of it: every locale zod ships (about 300 KB, half of
+ * zod in the bundle, compiled and evaluated at every start; only English is ever used). Read as
+ * `import * as z from 'zod'`, which TypeScript types the same, each `z.object` is a reference to
+ * that export alone, and what nobody calls is left out. Applied to our own sources as they are
+ * bundled; test/e2e/start-up.test.ts checks that no other locale is in dist/.
+ */
+function zodByName() {
+  const named = /^import \{ z \} from 'zod';$/m;
+  return {
+    name: 'zod-by-name',
+    setup(plugin) {
+      plugin.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (!args.path.startsWith(join(root, 'src') + sep)) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        return named.test(source) ? { contents: source.replace(named, "import * as z from 'zod';"), loader: 'ts' } : undefined;
+      });
     },
   };
 }

@@ -15,6 +15,9 @@
 //                server on this SDK pays), interleaved, same clean environment (a desktop client
 //                spawns servers with few variables; an inherited NODE_EXTRA_CA_CERTS alone adds
 //                ~40 ms to every Node start here).
+//                The same minimal server is also built with build.mjs's two steps that load less
+//                of the SDK and zod (Ajv at its first use, zod without its locales): above that
+//                floor is what our own code costs.
 //   per call     unlock_user over MCP stdio vs the same PingOne requests sent directly with
 //                undici, against one emulator on loopback. Two paths: the write path (user
 //                locked: search, password state, unlock POST; two fsync'd audit records; the
@@ -109,16 +112,20 @@ function fileSystemOf(dir: string): string {
 
 // ---------------------------------------------------------------- cold start
 
-/** A minimal server on the same SDK (one zod tool), bundled like ours: the floor for any SDK v2 server. */
-async function buildSdkFloor(): Promise<string> {
-  const outfile = join(work, 'sdk-floor.mjs');
+/**
+ * A minimal server on the same SDK (one zod tool), bundled like ours: the floor for any SDK v2 server.
+ * With `ourSteps`, also with the two steps build.mjs takes to load less of the SDK and zod at start-up
+ * (deferSdkValidator, zodByName): what is left above that floor is the cost of our own code.
+ */
+async function buildSdkFloor(ourSteps = false): Promise<string> {
+  const outfile = join(work, ourSteps ? 'sdk-floor-our-steps.mjs' : 'sdk-floor.mjs');
   await build({
     stdin: {
       resolveDir: ROOT,
       loader: 'ts',
       contents: `import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { z } from 'zod';
+${ourSteps ? "import * as z from 'zod';" : "import { z } from 'zod';"}
 serveStdio(() => {
   const server = new McpServer({ name: 'floor', version: '1.0.0' });
   server.registerTool('echo', { description: 'Echoes.', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
@@ -134,6 +141,13 @@ serveStdio(() => {
     outfile,
     logLevel: 'error',
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    // As build.mjs's deferSdkValidator: Ajv would load from ./ajv.cjs at a first check, which this floor never makes.
+    ...(ourSteps
+      ? {
+          define: { __AJV_CHUNK__: JSON.stringify('./ajv.cjs') },
+          plugins: [{ name: 'defer-sdk-validator', setup: (plugin) => void plugin.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (a) => (/[\\/]@modelcontextprotocol[\\/]server[\\/]/.test(a.importer) ? { path: join(ROOT, 'src', 'sdkShims.ts') } : undefined)) }],
+        }
+      : {}),
   });
   return outfile;
 }
@@ -147,7 +161,16 @@ function bareNode(node: string, env: Record<string, string>): Promise<number> {
   });
 }
 
-async function serverStart(node: string, script: string, env: Record<string, string>): Promise<{ initialize: number; toolsList: number; cpu: number }> {
+/** Main-thread CPU time of a process, from /proc (ms); NaN when unreadable. */
+function mainThreadCpuOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function serverStart(node: string, script: string, env: Record<string, string>): Promise<{ initialize: number; toolsList: number; cpu: number; mainCpu: number }> {
   const rpc = new StdioRpc(node, [script], env);
   try {
     await rpc.initialize();
@@ -155,7 +178,7 @@ async function serverStart(node: string, script: string, env: Record<string, str
     const answer = await rpc.request('tools/list', {});
     if (answer.error || !Array.isArray(answer.result?.tools)) throw new Error('tools/list failed');
     const toolsList = performance.now() - rpc.spawnedAt;
-    return { initialize, toolsList, cpu: cpuTimeOf(rpc.pid, (path) => readFileSync(path, 'utf8'), (path) => readdirSync(path)) };
+    return { initialize, toolsList, cpu: cpuTimeOf(rpc.pid, (path) => readFileSync(path, 'utf8'), (path) => readdirSync(path)), mainCpu: mainThreadCpuOf(rpc.pid) };
   } finally {
     rpc.child.kill('SIGKILL');
     await new Promise((r) => (rpc.child.exitCode !== null || rpc.child.signalCode !== null ? r(null) : rpc.child.once('exit', r)));
@@ -171,9 +194,14 @@ interface ColdStart {
   list: number;
   floorCpu: number;
   cpu: number;
+  floorMainCpu: number;
+  mainCpu: number;
+  /** The floor built with our build's steps: first tools/list, main-thread CPU to it. */
+  stepsList: number;
+  stepsMainCpu: number;
 }
 
-async function coldStart(emulator: Emulator, floorScript: string, node: string, runs: number): Promise<ColdStart> {
+async function coldStart(emulator: Emulator, floors: { plain: string; ourSteps: string }, node: string, runs: number): Promise<ColdStart> {
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   const bare: number[] = [];
   const floorInit: number[] = [];
@@ -182,13 +210,22 @@ async function coldStart(emulator: Emulator, floorScript: string, node: string, 
   const list: number[] = [];
   const floorCpu: number[] = [];
   const cpu: number[] = [];
-  // One unmeasured round warms the disk cache for all three, then they alternate.
+  const floorMainCpu: number[] = [];
+  const mainCpu: number[] = [];
+  const stepsList: number[] = [];
+  const stepsMainCpu: number[] = [];
+  // One unmeasured round warms the disk cache for all four, then they alternate.
   for (let run = -1; run < runs; run++) {
     const env = cleanEnv(emulator, join(work, `cold-${run + 1}.jsonl`));
     const b = await bareNode(node, env);
-    const f = await serverStart(node, floorScript, env);
+    const f = await serverStart(node, floors.plain, env);
     const s = await serverStart(node, BIN, env);
+    const o = await serverStart(node, floors.ourSteps, env);
     if (run < 0) continue;
+    floorMainCpu.push(f.mainCpu);
+    mainCpu.push(s.mainCpu);
+    stepsList.push(o.toolsList);
+    stepsMainCpu.push(o.mainCpu);
     bare.push(b);
     floorInit.push(f.initialize);
     floorList.push(f.toolsList);
@@ -197,7 +234,20 @@ async function coldStart(emulator: Emulator, floorScript: string, node: string, 
     floorCpu.push(f.cpu);
     cpu.push(s.cpu);
   }
-  const result = { version, bare: median(bare), floorInit: median(floorInit), floorList: median(floorList), init: median(init), list: median(list), floorCpu: median(floorCpu), cpu: median(cpu) };
+  const result = {
+    version,
+    bare: median(bare),
+    floorInit: median(floorInit),
+    floorList: median(floorList),
+    init: median(init),
+    list: median(list),
+    floorCpu: median(floorCpu),
+    cpu: median(cpu),
+    floorMainCpu: median(floorMainCpu),
+    mainCpu: median(mainCpu),
+    stepsList: median(stepsList),
+    stepsMainCpu: median(stepsMainCpu),
+  };
   out(`cold start on node ${version} (median of ${runs} spawns each, interleaved; clean env)`);
   row('', 'median ms', 'p90 ms', 'x SDK floor');
   row("node -e ''  (spawn → exit)", ms(result.bare), ms(percentile(bare, 90)), '');
@@ -208,6 +258,15 @@ async function coldStart(emulator: Emulator, floorScript: string, node: string, 
   // The processes' CPU time up to that answer (all threads): steadier than wall time while others load the machine.
   row('minimal SDK v2 server, CPU ms', ms(result.floorCpu), ms(percentile(floorCpu, 90)), '1.00');
   row('this server, CPU ms', ms(result.cpu), ms(percentile(cpu, 90)), (result.cpu / result.floorCpu).toFixed(2));
+  // Main CPU: the main thread alone (the start-up path itself), without the GC's and libuv's helper threads.
+  row('minimal SDK v2 server, main CPU', ms(result.floorMainCpu), ms(percentile(floorMainCpu, 90)), '1.00');
+  row('this server, main CPU', ms(result.mainCpu), ms(percentile(mainCpu, 90)), (result.mainCpu / result.floorMainCpu).toFixed(2));
+  // The same minimal server with build.mjs's two steps (Ajv at first use, zod without its locales): our own code's share.
+  out("  the minimal server again, built with build.mjs's steps (Ajv at first use, zod without its locales):");
+  row('  that server → tools/list', ms(result.stepsList), ms(percentile(stepsList, 90)), '1.00');
+  row('  that server, main CPU', ms(result.stepsMainCpu), ms(percentile(stepsMainCpu, 90)), '1.00');
+  row('  this server → first tools/list', ms(result.list), '', (result.list / result.stepsList).toFixed(2));
+  row('  this server, main CPU', ms(result.mainCpu), '', (result.mainCpu / result.stepsMainCpu).toFixed(2));
   out();
   return result;
 }
@@ -673,10 +732,11 @@ out();
 const emulator = await startEmulator();
 try {
   const floorScript = await buildSdkFloor();
-  const cold = await coldStart(emulator, floorScript, process.execPath, RUNS);
+  const floors = { plain: floorScript, ourSteps: await buildSdkFloor(true) };
+  const cold = await coldStart(emulator, floors, process.execPath, RUNS);
   const others: Array<{ major: number; cold: ColdStart | undefined }> = [];
   for (const other of otherNodes()) {
-    others.push({ major: other.major, cold: other.path ? await coldStart(emulator, floorScript, other.path, Math.ceil(RUNS / 2)) : undefined });
+    others.push({ major: other.major, cold: other.path ? await coldStart(emulator, floors, other.path, Math.ceil(RUNS / 2)) : undefined });
   }
   const calls = await overhead(emulator);
   const floor = await floorCall(floorScript, emulator);
@@ -727,7 +787,8 @@ try {
   out(`  ${verdict(calls.loneSyncs.read === 1 && calls.loneSyncs.write === 2)}  fdatasync per lone call = 1 read path, 2 write path: ${calls.loneSyncs.read} and ${calls.loneSyncs.write}`);
   for (const c of [cold, ...others.map((o) => o.cold)]) {
     if (c === undefined) continue;
-    out(`  ${verdict(c.init / c.floorInit <= 1.1 && c.list / c.floorList <= 1.1)}  start-up ≤ 1.1× the minimal SDK v2 server, node ${c.version}: initialize ${(c.init / c.floorInit).toFixed(2)}×, first tools/list ${(c.list / c.floorList).toFixed(2)}× (CPU time to it ${(c.cpu / c.floorCpu).toFixed(2)}×)`);
+    out(`  ${verdict(c.init / c.floorInit <= 1.1 && c.list / c.floorList <= 1.1)}  start-up ≤ 1.1× the minimal SDK v2 server, node ${c.version}: initialize ${(c.init / c.floorInit).toFixed(2)}×, first tools/list ${(c.list / c.floorList).toFixed(2)}× (CPU time to it ${(c.cpu / c.floorCpu).toFixed(2)}×, main thread ${(c.mainCpu / c.floorMainCpu).toFixed(2)}×)`);
+    out(`  info     start-up against the minimal server built with our build's steps, node ${c.version}: first tools/list ${(c.list / c.stepsList).toFixed(2)}×, main-thread CPU ${(c.mainCpu / c.stepsMainCpu).toFixed(2)}×`);
   }
   for (const o of others) {
     if (o.cold === undefined) out(`  n/a      start-up on node ${o.major}: no binary (set BENCH_NODE_${o.major}, or run with --install-nodes)`);

@@ -85,7 +85,7 @@ function utilLoadsWorkerThreads(): boolean {
 }
 
 describe('the built binary on its way to the first tools/list', () => {
-  it("loads neither pino nor node:crypto nor node:assert, nor anything for HTTP, nor the tools' code", async () => {
+  it("loads neither pino nor node:crypto nor node:assert, nor Ajv, nor anything for HTTP, nor the tools' code", async () => {
     const { atFirstList, atExit } = await loadedAtFirstToolsList();
     const { builtIns, commonJs, esModules } = atFirstList;
     // The tools are listed from the build's listing; their modules (and the runtime) load at the first call.
@@ -104,11 +104,24 @@ describe('the built binary on its way to the first tools/list', () => {
     if (!utilLoadsWorkerThreads()) expect(builtIns).not.toContain('NativeModule worker_threads');
     // node:crypto loads at its first use (src/lazyCrypto.ts): audit hashes, audit ids, the confirmation key.
     expect(builtIns).not.toContain('NativeModule crypto');
+    // The SDK's JSON Schema validator (Ajv, dist/chunks/ajv.cjs) loads at its first check (src/sdkShims.ts).
+    expect(commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
+    expect(atExit.commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
     // pino's sonic-boom and thread-stream get a stand-in that loads node:assert at its one check (build.mjs).
     expect(builtIns).not.toContain('NativeModule assert');
     // undici (PingOne's transport) and the HTTP listener load on first use.
     expect(builtIns).not.toContain('NativeModule http');
     expect(builtIns).not.toContain('NativeModule tls');
+  });
+});
+
+describe('the bundle', () => {
+  it("carries zod's English messages only, not the other locales zod ships (build.mjs: zodByName)", () => {
+    const dist = resolve(BIN, '..');
+    // Markers of the German and French messages; the English ones are what every zod error says.
+    expect(chunksHolding(dist, 'erwartet')).toEqual([]);
+    expect(chunksHolding(dist, 'attendu')).toEqual([]);
+    expect(chunksHolding(dist, 'expected')).not.toEqual([]);
   });
 });
 

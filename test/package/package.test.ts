@@ -57,12 +57,13 @@ afterAll(() => {
 });
 
 describe('the packed tarball', () => {
-  it('holds only what runs: the bundle (pino as one CommonJS file), its maps and licences, the docs and the client manifests', () => {
-    const allowed = /^(dist\/.+\.(js|js\.map)|dist\/chunks\/pino\.cjs|dist\/THIRD-PARTY-LICENSES\.txt|README\.md|LICENSE|package\.json|mcp\.json\.example|\.vscode\/mcp\.json\.example|server\.json|manifest\.json)$/;
+  it("holds only what runs: the bundle (pino and the SDK's validator as CommonJS files), its maps and licences, the docs and the client manifests", () => {
+    const allowed = /^(dist\/.+\.(js|js\.map)|dist\/chunks\/(pino|ajv)\.cjs|dist\/THIRD-PARTY-LICENSES\.txt|README\.md|LICENSE|package\.json|mcp\.json\.example|\.vscode\/mcp\.json\.example|server\.json|manifest\.json)$/;
     expect(tarballFiles.filter((file) => !allowed.test(file))).toEqual([]);
     expect(tarballFiles).toContain('dist/index.js');
     expect(tarballFiles).toContain('dist/THIRD-PARTY-LICENSES.txt');
     expect(tarballFiles).toContain('dist/chunks/pino.cjs');
+    expect(tarballFiles).toContain('dist/chunks/ajv.cjs');
     // The README points VS Code users at it: it must be in the package they install.
     expect(tarballFiles).toContain('.vscode/mcp.json.example');
     expect(tarballFiles.some((file) => file.endsWith('.ts'))).toBe(false);
