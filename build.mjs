@@ -21,9 +21,8 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
@@ -78,7 +77,7 @@ let result;
 try {
   result = await build({
     ...NODE_BUNDLE,
-    plugins: [...NODE_BUNDLE.plugins, deferSdkValidator(), zodByName()],
+    plugins: [...NODE_BUNDLE.plugins, deferSdkValidator()],
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'entry.js', loader: 'js' },
     splitting: true,
     format: 'esm',
@@ -169,28 +168,6 @@ function deferSdkValidator() {
       plugin.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (args) =>
         /[\\/]@modelcontextprotocol[\\/]server[\\/]/.test(args.importer) ? { path: join(root, 'src', 'sdkShims.ts') } : undefined,
       );
-    },
-  };
-}
-
-/**
- * Our modules write `import { z } from 'zod'` and call `z.object(…)`. That `z` is a namespace zod
- * re-exports as a value, so esbuild keeps all of it: every locale zod ships (about 300 KB, half of
- * zod in the bundle, compiled and evaluated at every start; only English is ever used). Read as
- * `import * as z from 'zod'`, which TypeScript types the same, each `z.object` is a reference to
- * that export alone, and what nobody calls is left out. Applied to our own sources as they are
- * bundled; test/e2e/start-up.test.ts checks that no other locale is in dist/.
- */
-function zodByName() {
-  const named = /^import \{ z \} from 'zod';$/m;
-  return {
-    name: 'zod-by-name',
-    setup(plugin) {
-      plugin.onLoad({ filter: /\.ts$/ }, async (args) => {
-        if (!args.path.startsWith(join(root, 'src') + sep)) return undefined;
-        const source = await readFile(args.path, 'utf8');
-        return named.test(source) ? { contents: source.replace(named, "import * as z from 'zod';"), loader: 'ts' } : undefined;
-      });
     },
   };
 }

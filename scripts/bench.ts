@@ -15,7 +15,7 @@
 //                server on this SDK pays), interleaved, same clean environment (a desktop client
 //                spawns servers with few variables; an inherited NODE_EXTRA_CA_CERTS alone adds
 //                ~40 ms to every Node start here).
-//                The same minimal server is also built with build.mjs's two steps that load less
+//                The same minimal server is also built with our build's two steps that load less
 //                of the SDK and zod (Ajv at its first use, zod without its locales): above that
 //                floor is what our own code costs.
 //   per call     unlock_user over MCP stdio vs the same PingOne requests sent directly with
@@ -114,8 +114,9 @@ function fileSystemOf(dir: string): string {
 
 /**
  * A minimal server on the same SDK (one zod tool), bundled like ours: the floor for any SDK v2 server.
- * With `ourSteps`, also with the two steps build.mjs takes to load less of the SDK and zod at start-up
- * (deferSdkValidator, zodByName): what is left above that floor is the cost of our own code.
+ * With `ourSteps`, also with the two steps our build takes to load less of the SDK and zod at start-up
+ * (build.mjs's deferSdkValidator, and zod imported as `* as z`): what is left above that floor is the
+ * cost of our own code.
  */
 async function buildSdkFloor(ourSteps = false): Promise<string> {
   const outfile = join(work, ourSteps ? 'sdk-floor-our-steps.mjs' : 'sdk-floor.mjs');
@@ -261,7 +262,7 @@ async function coldStart(emulator: Emulator, floors: { plain: string; ourSteps: 
   // Main CPU: the main thread alone (the start-up path itself), without the GC's and libuv's helper threads.
   row('minimal SDK v2 server, main CPU', ms(result.floorMainCpu), ms(percentile(floorMainCpu, 90)), '1.00');
   row('this server, main CPU', ms(result.mainCpu), ms(percentile(mainCpu, 90)), (result.mainCpu / result.floorMainCpu).toFixed(2));
-  // The same minimal server with build.mjs's two steps (Ajv at first use, zod without its locales): our own code's share.
+  // The same minimal server with our build's two steps (Ajv at first use, zod without its locales): our own code's share.
   out("  the minimal server again, built with build.mjs's steps (Ajv at first use, zod without its locales):");
   row('  that server → tools/list', ms(result.stepsList), ms(percentile(stepsList, 90)), '1.00');
   row('  that server, main CPU', ms(result.stepsMainCpu), ms(percentile(stepsMainCpu, 90)), '1.00');

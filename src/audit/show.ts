@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { asContinuation } from './chain.js';
 import type { AuditRecord } from './record.js';
 

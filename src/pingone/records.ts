@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseUuid, type Uuid } from '../ids.js';
 import { ours, safeOptional, type SafeText } from '../text/untrusted.js';
 import type { UserIdentity } from './identity.js';

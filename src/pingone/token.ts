@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { oauthErrorOrUndefined } from './echoes.js';
 import { PingOneApiError, PingOneAuthError, PingOneCancelledError, PingOneResponseError, PingOneTimeoutError, PingOneUnreachableError } from './errors.js';
 import { createCallScope, deadlinePassed, type CallScope, type HttpExchange } from './http.js';

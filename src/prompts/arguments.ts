@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Prompt arguments are typed by a person into a slash command and then pasted

@@ -11,7 +11,7 @@ import {
   type RequestStateCodec,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConfirmMode } from '../config.js';
 import type { ConfirmationLedger } from '../store.js';
 import { MemoryConfirmationLedger } from '../store/memory.js';

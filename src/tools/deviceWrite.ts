@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WriteToolName } from '../toolNames.js';
 import { defineTool, type ToolModule } from './definition.js';
 import { deviceIdArgument, dryRunArgument, reasonArgument, userArgument } from './inputs.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseUuid } from '../ids.js';
 import { maskEmail, maskIfPersonal } from '../mask.js';
 import { userSearchFilter } from '../pingone/filter.js';

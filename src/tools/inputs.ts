@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Argument schemas shared by the tools. Unknown argument names are rejected (strict objects). */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from './definition.js';
 import { denialNote, targetDenial } from './guards.js';
 import { userArgument } from './inputs.js';

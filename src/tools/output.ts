@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { maskEmail, maskIfPersonal, maskPhone } from '../mask.js';
 import { FAILURE_OUTCOMES, type Outcome, type SuccessOutcome } from '../outcomes.js';
 import type { DeviceRecord, UserRecord } from '../pingone/records.js';

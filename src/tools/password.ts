@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PASSWORD_STATUSES } from '../pingone/model.js';
 import type { PasswordStateRead } from '../pingone/client.js';
 

@@ -7,7 +7,7 @@ import {
   type McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditPingOne, AuditTarget } from '../audit/record.js';
 import { operatorKey } from '../auth/operator.js';
 import type { Outcome, SuccessOutcome } from '../outcomes.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Uuid } from '../ids.js';
 import type { UserRecord } from '../pingone/records.js';
 import type { Call, Ended, Subject } from './call.js';
