@@ -5,6 +5,7 @@ import { judgeAccess } from './access.js';
 import { osErrorCode, verifyAdvice } from './errors.js';
 import { readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
 import { chainHolds } from './verify.js';
+import { verifyAfter } from './verifyAhead.js';
 
 /**
  * The audit file as one process keeps it: open between batches, and known as
@@ -204,7 +205,24 @@ export class TrailFile {
     if (continuation === undefined) return false;
     const { file, seq, hash } = continuation.continues;
     if (seq < this.#last.seq || nodePath.basename(file) !== file) return false;
-    return chainHolds(nodePath.join(nodePath.dirname(this.realPath), file), this.#last, { seq, hash });
+    const kept = nodePath.join(nodePath.dirname(this.realPath), file);
+    return (await this.#grewInto(kept, { seq, hash })) || chainHolds(kept, this.#last, { seq, hash });
+  }
+
+  /**
+   * Whether the kept file is the one we have open, still holding our last record where we left it, and
+   * what others appended after it ends at `end`. Verifying only that part, not the whole kept file,
+   * matters: this runs under the lock, which other servers wait for 2 s at most, and a trail worth
+   * rotating takes longer than that to verify. The start is what we checked as we appended, as any
+   * append does; while our descriptor is open, its inode number names no other file.
+   */
+  async #grewInto(kept: string, end: ChainPosition): Promise<boolean> {
+    const open = this.#open;
+    const seen = this.#seen;
+    if (open === undefined || seen === undefined || seen.dev !== open.dev || seen.ino !== open.ino) return false;
+    if (!(await this.#stillEndsWithOurs(open.fd, seen.size))) return false;
+    const grown = await verifyAfter(kept, open, seen.size, this.#last).catch(() => undefined);
+    return grown !== undefined && grown.last.seq === end.seq && grown.last.hash === end.hash;
   }
 
   /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */

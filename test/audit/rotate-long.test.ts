@@ -127,6 +127,27 @@ describe('audit rotate of a trail that outlasts the stale window, while a server
   }, 60_000);
 });
 
+describe('servers following a rotation of a large trail', () => {
+  it('do not verify the whole kept file under the lock: another server\'s appends are not refused meanwhile', async () => {
+    // The real window and the real 2 s wait for the lock: a trail that takes longer than that to
+    // verify (about 3 s on a dev machine, more on a loaded one).
+    const file = path.join(tempDir(), 'audit.jsonl');
+    bigTrail(file, 100_000);
+    const servers = [appender(file, STALE_AFTER_MS), appender(file, STALE_AFTER_MS)];
+    await Promise.all(servers.map((server) => server.started));
+    const result = await rotateAuditFile(file);
+    expect(result.kind).toBe('rotated');
+    // Both servers follow the rotation: each has appended in the new file.
+    for (let i = 0; i < 3_000 && new Set(auditIds(file).filter((id) => id.startsWith('child-'))).size < 4; i++) await sleep(10);
+    await sleep(500);
+    const outcomes = await Promise.all(servers.map((server) => server.stop()));
+    const kept = result.kind === 'rotated' ? result.kept : '';
+    const both = await verifyFiles(kept, file);
+    expect(both.code, both.stdout).toBe(0);
+    expect(outcomes.map(({ failed }) => failed)).toEqual([0, 0]);
+  }, 120_000);
+});
+
 describe('verifying ahead of the lock, and what was appended since under it', () => {
   it('a file that only grew: the same result as verifying it whole', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
