@@ -84,8 +84,11 @@ export class TrailFile {
 
   /**
    * Opens (creating) the file and checks what can be checked without reading it:
-   * a regular file, this user's, not writable by others, one name. Its tail is
-   * checked by the first `current()`. Rejects with FileRefusal or the OS error.
+   * a regular file, this user's, not writable by others. That it has one name, and
+   * its tail, are checked by the first `current()`, under the lock: `audit rotate`
+   * gives the trail a second name (the kept one) for a moment under it, and a server
+   * starting then must not refuse the trail for good. Rejects with FileRefusal or
+   * the OS error.
    */
   static async open(path: string, fs: AuditFileSystem): Promise<TrailFile> {
     const fd = await fs.open(path, 'a+', 0o600);
@@ -97,7 +100,7 @@ export class TrailFile {
         process.platform === 'linux' ? fs.statfs(path).then((info) => info.type, () => undefined) : undefined,
       ]);
       const file = new TrailFile(path, realPath, fs, { fd, dev: stat.dev, ino: stat.ino }, mayStayOpen(process.platform, type));
-      file.#check(stat);
+      file.#check(stat, 'open');
       await file.betweenBatches();
       return file;
     } catch (err) {
@@ -163,7 +166,7 @@ export class TrailFile {
     const seen = this.#seen;
     const sameFile = seen !== undefined && seen.dev === stat.dev && seen.ino === stat.ino;
     if (sameFile && seen.size === stat.size) return stat.size;
-    if (!sameFile) this.#check(stat);
+    if (!sameFile) this.#check(stat, 'locked');
     if (sameFile && stat.size < seen.size) {
       throw new FileRefusal(
         `The audit file ${this.path} shrank from ${seen.size} to ${stat.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
@@ -226,9 +229,9 @@ export class TrailFile {
   }
 
   /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */
-  #check(stat: AuditFileStat): void {
+  #check(stat: AuditFileStat, when: 'open' | 'locked'): void {
     if (!stat.isFile()) throw new FileRefusal(`The audit file ${this.path} is not a regular file.`);
-    const access = judgeAccess(this.path, stat);
+    const access = judgeAccess(this.path, stat, when === 'locked');
     if (access.refuse !== undefined) throw new FileRefusal(access.refuse);
     if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
   }
