@@ -198,7 +198,9 @@ async function readLock(lockPath: string): Promise<string | undefined> {
 async function isStale(path: string, text: string, host: string): Promise<boolean> {
   let ageMs: number;
   try {
-    ageMs = Date.now() - (await fs.stat(path)).mtimeMs;
+    // The clock is read before the stat: a pause of this process after it must not age a lock refreshed meanwhile.
+    const now = Date.now();
+    ageMs = now - (await fs.stat(path)).mtimeMs;
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
