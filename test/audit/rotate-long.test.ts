@@ -12,7 +12,7 @@ import { rotateAuditFile } from '../../src/audit/rotate.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { verifyAhead, verifyGrowth } from '../../src/audit/verifyAhead.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
-import { readLines, sampleEntry, steppingClock, tempDir, writeTrail } from './helpers.js';
+import { readLines, sampleEntry, steppingClock, tempDir, writeLines, writeTrail } from './helpers.js';
 
 /**
  * Rotating a trail that takes longer to verify than the lock's stale window, while another process
@@ -145,6 +145,25 @@ describe('servers following a rotation of a large trail', () => {
     const both = await verifyFiles(kept, file);
     expect(both.code, both.stdout).toBe(0);
     expect(outcomes.map(({ failed }) => failed)).toEqual([0, 0]);
+  }, 120_000);
+});
+
+describe('audit rotate of a large trail that does not verify', () => {
+  it('reports it without holding the lock for the verification: a server\'s appends are not refused meanwhile', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    bigTrail(file, 100_000);
+    // An edit far down the file: it is found only after most of it has been read.
+    const lines = readLines(file);
+    const at = 90_000;
+    lines[at] = (lines[at] as string).replace('"reason":"', '"reason":"edited ');
+    writeLines(file, lines);
+    const server = appender(file, STALE_AFTER_MS);
+    await server.started;
+    const result = await rotateAuditFile(file);
+    await sleep(500);
+    const { failed } = await server.stop();
+    expect(result).toMatchObject({ kind: 'does-not-verify', result: { line: at + 1, problem: 'edited' } });
+    expect(failed).toBe(0);
   }, 120_000);
 });
 
