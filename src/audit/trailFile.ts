@@ -5,7 +5,6 @@ import { judgeAccess } from './access.js';
 import { osErrorCode, verifyAdvice } from './errors.js';
 import { readFirstRecord, readTail, type AuditFileStat, type AuditFileSystem } from './fileSystem.js';
 import { chainHolds } from './verify.js';
-import { verifyAfter } from './verifyAhead.js';
 
 /**
  * The audit file as one process keeps it: open between batches, and known as
@@ -214,18 +213,22 @@ export class TrailFile {
 
   /**
    * Whether the kept file is the one we have open, still holding our last record where we left it, and
-   * what others appended after it ends at `end`. Verifying only that part, not the whole kept file,
-   * matters: this runs under the lock, which other servers wait for 2 s at most, and a trail worth
-   * rotating takes longer than that to verify. The start is what we checked as we appended, as any
-   * append does; while our descriptor is open, its inode number names no other file.
+   * ends at `end`: what an append checks of a file others appended to, and no more. This runs under the
+   * lock, which other servers wait for 2 s at most; verifying record by record what others appended
+   * since our last look (the whole kept file, or a busy week of another server's records) would take
+   * longer. `audit verify` of the kept file checks every record. While our descriptor is open, its inode
+   * number names no other file.
    */
   async #grewInto(kept: string, end: ChainPosition): Promise<boolean> {
     const open = this.#open;
     const seen = this.#seen;
     if (open === undefined || seen === undefined || seen.dev !== open.dev || seen.ino !== open.ino) return false;
-    if (!(await this.#stillEndsWithOurs(open.fd, seen.size))) return false;
-    const grown = await verifyAfter(kept, open, seen.size, this.#last).catch(() => undefined);
-    return grown !== undefined && grown.last.seq === end.seq && grown.last.hash === end.hash;
+    const named = await nodeFs.promises.stat(kept).catch(() => undefined);
+    if (named === undefined || named.dev !== open.dev || named.ino !== open.ino) return false;
+    const { size } = await this.#fs.fstat(open.fd);
+    if (size < seen.size || !(await this.#stillEndsWithOurs(open.fd, seen.size))) return false;
+    const tail = await readTail(this.#fs, open.fd, size);
+    return tail.ok && tail.last.seq === end.seq && tail.last.hash === end.hash;
   }
 
   /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */

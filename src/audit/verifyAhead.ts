@@ -82,24 +82,6 @@ export async function verifyGrowth(path: string, checkpoint: Checkpoint): Promis
   }
 }
 
-/**
- * The records of the file at `path` from `bytes` to its end, verified as following `after`: what a
- * server following a rotation checks of the kept file when it is the very file it has open (`known`),
- * whose start it checked as it appended. Undefined when it is another file, shorter, or that part does
- * not verify (the caller then verifies the whole file).
- */
-export async function verifyAfter(path: string, known: { dev: number; ino: number }, bytes: number, after: ChainPosition): Promise<Verified | undefined> {
-  const handle = await open(path, 'r');
-  try {
-    const { dev, ino, size } = await handle.stat();
-    if (dev !== known.dev || ino !== known.ino || size < bytes) return undefined;
-    const tail = await checkRange(handle, bytes, size, after);
-    return tail.ok ? tail : undefined;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Where the last line ending at or before `size` ends (0 when there is none). */
 async function endOfLastLine(handle: FileHandle, size: number): Promise<number> {
   const buffer = Buffer.alloc(CHUNK_BYTES);

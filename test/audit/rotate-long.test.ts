@@ -9,6 +9,7 @@ import { takeLock, withFileLock } from '../../src/audit/lock.js';
 import { setStaleWindowForTests, STALE_AFTER_MS } from '../../src/audit/lockRefresh.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { rotateAuditFile } from '../../src/audit/rotate.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { verifyAhead, verifyGrowth } from '../../src/audit/verifyAhead.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
@@ -147,6 +148,40 @@ describe('servers following a rotation of a large trail', () => {
     expect(outcomes.map(({ failed }) => failed)).toEqual([0, 0]);
   }, 120_000);
 });
+
+describe('an idle server following a rotation after others wrote a lot', () => {
+  it('checks what others appended as an append does, not record by record under the lock', async () => {
+    // The idle server last looked at a short trail; another server then wrote 100 000 records (built in
+    // memory here), and the trail was rotated. Its next append follows the rotation under the lock.
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const idle = await openAuditTrail(file);
+    await idle.append(sampleEntry(0, { auditId: 'idle-0' }));
+    appendRecords(file, 100_000);
+    const server = appender(file, STALE_AFTER_MS);
+    await server.started;
+    expect((await rotateAuditFile(file)).kind).toBe('rotated');
+    await sleep(200);
+    expect((await idle.append(sampleEntry(1, { auditId: 'idle-1' }))).auditId).toBe('idle-1');
+    await sleep(500);
+    const { failed } = await server.stop();
+    expect(failed).toBe(0);
+  }, 120_000);
+});
+
+/** Appends `count` valid records continuing the chain of `file`, as another server would have. */
+function appendRecords(file: string, count: number): void {
+  const lines = readLines(file);
+  const lastLine = JSON.parse(lines[lines.length - 1] as string) as { seq: number; hash: string; time: string };
+  let previous: ChainPosition = { seq: lastLine.seq, hash: lastLine.hash };
+  const start = Date.parse(lastLine.time) + 1;
+  const more: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const record = buildRecord(normalizeEntry(sampleEntry(i)), previous, new Date(start + i).toISOString());
+    previous = { seq: record.seq, hash: record.hash };
+    more.push(serializeRecord(record));
+  }
+  fs.appendFileSync(file, `${more.join('\n')}\n`);
+}
 
 describe('audit rotate of a large trail that does not verify', () => {
   it('reports it without holding the lock for the verification: a server\'s appends are not refused meanwhile', async () => {
