@@ -48,8 +48,8 @@ export { STALE_AFTER_MS } from './lockRefresh.js';
  * when our text was written: the same inode (our descriptor stays open until
  * release, so its number cannot be reused by a successor), with the same size
  * and change time (so it was not rewritten in place either; a refresh takes
- * the identity again, as touching the file changes its change time, and release
- * waits for a refresh in flight); only when that does not match is the text read
+ * the identity again in the same synchronous step, as touching the file changes
+ * its change time); only when that does not match is the text read
  * back, four file-system round trips instead of one.
  */
 
@@ -58,6 +58,8 @@ export const LOCK_WAIT_MS = 2_000;
 /** A lock this process holds, as the exit hook, release and the refresh see it. */
 interface Held extends Refreshable {
   lockPath: string;
+  /** Settles once the holder's text is written and its identity taken (see Created). */
+  written: Promise<unknown>;
   /**
    * Whether an exit removes it: only once nothing it guards is in flight (`idle`), and no longer once
    * release has sent its unlink. Thread-pool work still queued at exit runs after the exit hooks, and
@@ -80,7 +82,6 @@ let holds = 0;
 const openFile = promisify(fsSync.open);
 const writeFile = promisify(fsSync.write) as (fd: number, text: string) => Promise<unknown>;
 const closeFile = promisify(fsSync.close);
-const fstatFile = promisify(fsSync.fstat);
 
 export type LockFailure =
   | { kind: 'timeout'; holder: string }
@@ -148,11 +149,21 @@ async function create(lockPath: string, token: string): Promise<Created | false>
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
-  const identity = writeFile(fd, token)
-    .then(() => undefined, () => undefined)
-    .then(() => fstatFile(fd))
-    .then(identityOf, () => undefined);
+  // The stat is synchronous, in the write's own callback: a refresh (a timer) cannot touch the file
+  // between the stat and the identity being recorded, which would leave it out of date.
+  const identity = writeFile(fd, token).then(
+    () => statNow(fd),
+    () => statNow(fd),
+  );
   return { fd, identity };
+}
+
+function statNow(fd: number): LockIdentity | undefined {
+  try {
+    return identityOf(fsSync.fstatSync(fd));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -187,7 +198,9 @@ async function readLock(lockPath: string): Promise<string | undefined> {
 async function isStale(path: string, text: string, host: string): Promise<boolean> {
   let ageMs: number;
   try {
-    ageMs = Date.now() - (await fs.stat(path)).mtimeMs;
+    // The clock is read before the stat: a pause of this process after it must not age a lock refreshed meanwhile.
+    const now = Date.now();
+    ageMs = now - (await fs.stat(path)).mtimeMs;
   } catch {
     return false; // gone already: the next attempt will simply take it
   }
@@ -230,7 +243,6 @@ export async function takeLock(file: string, waitMs = LOCK_WAIT_MS): Promise<Hel
         written: taken.identity,
         identity: undefined,
         freshAt: Date.now(),
-        refreshing: undefined,
         ending: false,
       };
       void taken.identity.then((identity) => (entry.identity = identity));
@@ -273,9 +285,8 @@ async function release(token: string, entry: Held): Promise<void> {
   const closeOnce = () => (closed ??= closeFile(fd).catch(() => {}));
   entry.ending = true;
   try {
-    // The identity settled long ago; a refresh in flight takes it again (and uses the descriptor).
+    // The identity settled long ago (a refresh is synchronous: none is ever half done here).
     await entry.written;
-    if (entry.refreshing !== undefined) await entry.refreshing;
     // Only our own: another may hold it now (see above).
     if (!(await stillOurs(lockPath, token, entry.identity))) return;
     // From here the unlink is ours to send: an exit must not send a second one (see Held).

@@ -1,6 +1,5 @@
 import * as fsSync from 'node:fs';
 import type { Stats } from 'node:fs';
-import { promisify } from 'node:util';
 
 /**
  * Keeps this process's long holds of the audit lock fresh. A lock is judged stale by its age (the lock
@@ -11,6 +10,11 @@ import { promisify } from 'node:util';
  * through the descriptor it keeps open until release, every few seconds while it holds. Servers of
  * release 0.1.0 judge by the same mtime, so the refresh keeps them out too; the lock's form on disk is
  * unchanged. Only a holder that is gone, or whose event loop no longer runs, ages out.
+ *
+ * The touch and its stat are synchronous calls from the timer, not thread-pool work: a pool held by
+ * slow DNS lookups or a slow disk (the holder's own write queued behind them) is a holder that is live
+ * and will still write, so its lock must not age out meanwhile. Two system calls every few seconds,
+ * on the descriptor, only for a hold older than half a tick.
  *
  * The cost for the usual hold (one append, a few milliseconds) is nothing on the file system: one
  * process-wide, unref'd timer ticks while holds are being taken, and touches only holds older than
@@ -51,20 +55,17 @@ export function isSameFile(now: LockIdentity, identity: LockIdentity): boolean {
 /** A hold as the refresh sees it (fields of lock.ts's record of the hold). */
 export interface Refreshable {
   readonly fd: number;
-  /** Settles once the holder's text is written; until then there is nothing to compare against. */
-  readonly written: Promise<unknown>;
-  /** The file's identity, replaced by each refresh (touching the file changes its change time). */
+  /**
+   * The file's identity, replaced by each refresh (touching the file changes its change time). Undefined
+   * until the holder's text is written (a refresh before then touches only: the identity is taken once
+   * the text lands, synchronously, so it includes any touch before it).
+   */
   identity: LockIdentity | undefined;
   /** When its mtime was last set (no later than the file system's own stamp). */
   freshAt: number;
-  /** A refresh in flight: release waits for it before it compares or closes. */
-  refreshing: Promise<void> | undefined;
-  /** Set by release before anything else: no refresh starts any more (the descriptor is about to close). */
+  /** Set by release before anything else: no refresh runs any more (the descriptor is about to close). */
   ending: boolean;
 }
-
-const fstat = promisify(fsSync.fstat);
-const futimes = promisify(fsSync.futimes);
 
 let timer: NodeJS.Timeout | undefined;
 let takenSinceTick = false;
@@ -92,8 +93,8 @@ function refreshDue(olderThanMs: number): void {
   let holding = false;
   for (const hold of holdsOf()) {
     holding = true;
-    if (hold.ending || hold.refreshing !== undefined || now - hold.freshAt < olderThanMs) continue;
-    hold.refreshing = refresh(hold).finally(() => (hold.refreshing = undefined));
+    if (hold.ending || now - hold.freshAt < olderThanMs) continue;
+    refresh(hold);
   }
   if (!holding && !takenSinceTick) stop();
   takenSinceTick = false;
@@ -102,21 +103,21 @@ function refreshDue(olderThanMs: number): void {
 /**
  * Sets the lock's mtime to now and takes its new identity. Only while the file is still as we left it:
  * one rewritten in place under us (no release does that) is no longer ours to vouch for, so it keeps
- * no identity (release then goes by its text) and is no longer refreshed. Never rejects.
+ * no identity (release then goes by its text) and is no longer refreshed. Synchronous (see above), so
+ * nothing comes between the look, the touch and the new identity, and release never meets one half done.
  */
-async function refresh(hold: Refreshable): Promise<void> {
+function refresh(hold: Refreshable): void {
   try {
-    await hold.written;
     const before = hold.identity;
-    if (before !== undefined && !isSameFile(await fstat(hold.fd), before)) {
+    if (before !== undefined && !isSameFile(fsSync.fstatSync(hold.fd), before)) {
       hold.identity = undefined;
       hold.freshAt = Number.POSITIVE_INFINITY;
       return;
     }
     const stamp = Date.now();
-    await futimes(hold.fd, stamp / 1000, stamp / 1000);
+    fsSync.futimesSync(hold.fd, stamp / 1000, stamp / 1000);
     hold.freshAt = stamp;
-    if (before !== undefined) hold.identity = identityOf(await fstat(hold.fd));
+    if (before !== undefined) hold.identity = identityOf(fsSync.fstatSync(hold.fd));
   } catch {
     // Tried again at the next tick; release compares by text if the identity is now out of date.
   }

@@ -35,6 +35,12 @@ const ROTATE_LOCK_WAIT_MS = 10_000;
 export async function rotateAuditFile(path: string, clock: () => Date = () => new Date()): Promise<RotateResult> {
   const real = await fs.realpath(path);
   const ahead = await verifyAhead(real);
+  if (ahead === undefined) {
+    // Complete lines that do not verify now never will (the file is only appended to): the report,
+    // from the whole file, is made without the lock, which servers would otherwise wait for meanwhile.
+    const whole = await verifyAuditFile(real);
+    if (!whole.ok) return { kind: 'does-not-verify', result: whole };
+  }
   return withFileLock(real, async () => {
     const now = clock();
     const result = (ahead === undefined ? undefined : await verifyGrowth(real, ahead)) ?? (await verifyAuditFile(real));

@@ -83,8 +83,11 @@ export class TrailFile {
 
   /**
    * Opens (creating) the file and checks what can be checked without reading it:
-   * a regular file, this user's, not writable by others, one name. Its tail is
-   * checked by the first `current()`. Rejects with FileRefusal or the OS error.
+   * a regular file, this user's, not writable by others. That it has one name, and
+   * its tail, are checked by the first `current()`, under the lock: `audit rotate`
+   * gives the trail a second name (the kept one) for a moment under it, and a server
+   * starting then must not refuse the trail for good. Rejects with FileRefusal or
+   * the OS error.
    */
   static async open(path: string, fs: AuditFileSystem): Promise<TrailFile> {
     const fd = await fs.open(path, 'a+', 0o600);
@@ -96,7 +99,7 @@ export class TrailFile {
         process.platform === 'linux' ? fs.statfs(path).then((info) => info.type, () => undefined) : undefined,
       ]);
       const file = new TrailFile(path, realPath, fs, { fd, dev: stat.dev, ino: stat.ino }, mayStayOpen(process.platform, type));
-      file.#check(stat);
+      file.#check(stat, 'open');
       await file.betweenBatches();
       return file;
     } catch (err) {
@@ -162,7 +165,7 @@ export class TrailFile {
     const seen = this.#seen;
     const sameFile = seen !== undefined && seen.dev === stat.dev && seen.ino === stat.ino;
     if (sameFile && seen.size === stat.size) return stat.size;
-    if (!sameFile) this.#check(stat);
+    if (!sameFile) this.#check(stat, 'locked');
     if (sameFile && stat.size < seen.size) {
       throw new FileRefusal(
         `The audit file ${this.path} shrank from ${seen.size} to ${stat.size} bytes while this server was running, so records were removed; ${verifyAdvice(this.path)}`,
@@ -204,13 +207,34 @@ export class TrailFile {
     if (continuation === undefined) return false;
     const { file, seq, hash } = continuation.continues;
     if (seq < this.#last.seq || nodePath.basename(file) !== file) return false;
-    return chainHolds(nodePath.join(nodePath.dirname(this.realPath), file), this.#last, { seq, hash });
+    const kept = nodePath.join(nodePath.dirname(this.realPath), file);
+    return (await this.#grewInto(kept, { seq, hash })) || chainHolds(kept, this.#last, { seq, hash });
+  }
+
+  /**
+   * Whether the kept file is the one we have open, still holding our last record where we left it, and
+   * ends at `end`: what an append checks of a file others appended to, and no more. This runs under the
+   * lock, which other servers wait for 2 s at most; verifying record by record what others appended
+   * since our last look (the whole kept file, or a busy week of another server's records) would take
+   * longer. `audit verify` of the kept file checks every record. While our descriptor is open, its inode
+   * number names no other file.
+   */
+  async #grewInto(kept: string, end: ChainPosition): Promise<boolean> {
+    const open = this.#open;
+    const seen = this.#seen;
+    if (open === undefined || seen === undefined || seen.dev !== open.dev || seen.ino !== open.ino) return false;
+    const named = await nodeFs.promises.stat(kept).catch(() => undefined);
+    if (named === undefined || named.dev !== open.dev || named.ino !== open.ino) return false;
+    const { size } = await this.#fs.fstat(open.fd);
+    if (size < seen.size || !(await this.#stillEndsWithOurs(open.fd, seen.size))) return false;
+    const tail = await readTail(this.#fs, open.fd, size);
+    return tail.ok && tail.last.seq === end.seq && tail.last.hash === end.hash;
   }
 
   /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */
-  #check(stat: AuditFileStat): void {
+  #check(stat: AuditFileStat, when: 'open' | 'locked'): void {
     if (!stat.isFile()) throw new FileRefusal(`The audit file ${this.path} is not a regular file.`);
-    const access = judgeAccess(this.path, stat);
+    const access = judgeAccess(this.path, stat, when === 'locked');
     if (access.refuse !== undefined) throw new FileRefusal(access.refuse);
     if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
   }

@@ -87,6 +87,46 @@ describe('a holder that holds longer than the stale window', () => {
     await afterHung.release();
   }, 60_000);
 
+  it('in another process whose thread pool is busy: its event loop runs, so its lock does not age out', async () => {
+    // Slow DNS lookups or a slow disk can hold every pool thread for longer than the window; the
+    // holder is live all along (its write is only queued), so breaking its lock would let its write
+    // land under another's and fork the chain.
+    setStaleWindowForTests(WINDOW_MS);
+    const fixture = fileURLToPath(new URL('./fixtures/hold-pool-busy.ts', import.meta.url));
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const marks = path.join(dir, 'marks');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, marks, String(WINDOW_MS), String(4 * WINDOW_MS)], {
+      stdio: 'ignore',
+      env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+    });
+    children.push(child);
+    expect(await linesOf(marks, /^taken/)).toHaveLength(1);
+    const after = await takeLock(file, 60_000);
+    // Got only once the holder let go: it had marked its leaving before it removed the lock.
+    const marked = fs.readFileSync(marks, 'utf8').split('\n').filter((line) => line !== '');
+    expect(marked.map((line) => line.split(' ')[0])).toEqual(['taken', 'leaving']);
+    await after.release();
+  }, 90_000);
+
+  it('a waiter that stalls after reading the lock\'s time does not judge a live holder stale by it', async () => {
+    // The age is the lock's time against the clock before it was read: a clock read after a pause
+    // would make a lock refreshed all along look as old as the pause.
+    setStaleWindowForTests(WINDOW_MS);
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const holder = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/hold-long.ts', import.meta.url)), file, path.join(dir, 'marks'), String(WINDOW_MS), String(6 * WINDOW_MS), 'live'], { stdio: 'ignore' });
+    children.push(holder);
+    expect(await linesOf(path.join(dir, 'marks'), /^taken/)).toHaveLength(1);
+    const waiter = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/wait-stalled.ts', import.meta.url)), file, String(WINDOW_MS), String(1.5 * WINDOW_MS)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(waiter);
+    let stdout = '';
+    waiter.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await new Promise((resolve) => waiter.on('close', resolve));
+    expect(stdout).toBe('timeout\n');
+    expect(fs.readFileSync(path.join(dir, 'marks'), 'utf8')).not.toMatch(/leaving/);
+  }, 60_000);
+
   it('a release racing a refresh removes its own lock, and never a successor\'s', async () => {
     // A window so short that nearly every hold is refreshed, some while they release.
     setStaleWindowForTests(50);

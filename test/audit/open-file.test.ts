@@ -172,11 +172,14 @@ describe('on a network file system the file is opened for each batch', () => {
   it('running out of descriptors while checking that a rotated file continues the chain refuses that batch only', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     // Once armed, every descriptor left is taken right after the trail opens the new file, so the
-    // check that follows (it opens the kept file) meets a real EMFILE.
+    // check that follows (it opens the kept file) meets a real EMFILE. On a file system where the
+    // file is not kept open between batches: where it is, the kept file is the one the trail holds
+    // open, and following needs no descriptor (below).
     const hoard: number[] = [];
     let armed = false;
     const fileSystem: AuditFileSystem = {
       ...nodeAuditFileSystem,
+      statfs: async () => ({ type: 0x6969 }),
       open: async (...args) => {
         const fd = await nodeAuditFileSystem.open(...args);
         if (armed) {
@@ -206,6 +209,44 @@ describe('on a network file system the file is opened for each batch', () => {
     expect((refused as AuditUnavailableError).message).toMatch(/^Cannot open the audit file .*, so nothing was recorded\.$/);
     expect(trail.status().state).not.toBe('broken');
     expect((await trail.append(sampleEntry(4))).seq).toBe(5);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('a trail that keeps its file open follows a rotation without a descriptor to spare', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const hoard: number[] = [];
+    let armed = false;
+    const fileSystem: AuditFileSystem = {
+      ...nodeAuditFileSystem,
+      open: async (...args) => {
+        const fd = await nodeAuditFileSystem.open(...args);
+        if (armed) {
+          armed = false;
+          for (;;) {
+            try {
+              hoard.push(fs.openSync('/dev/null', 'r'));
+            } catch {
+              break;
+            }
+          }
+        }
+        return fd;
+      },
+    };
+    const trail = await openAuditTrail(file, { fileSystem });
+    expect(trail.status()).toMatchObject({ state: 'ready' });
+    for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
+    const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
+    if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
+    armed = true;
+    const appended = await trail.append(sampleEntry(3)).then(
+      (record) => record,
+      (error: unknown) => error,
+    );
+    const hoarded = hoard.length;
+    for (const fd of hoard.splice(0)) fs.closeSync(fd);
+    expect(hoarded).toBeGreaterThan(0);
+    expect(appended).toMatchObject({ seq: 5 });
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
   });
 

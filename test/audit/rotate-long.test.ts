@@ -9,10 +9,11 @@ import { takeLock, withFileLock } from '../../src/audit/lock.js';
 import { setStaleWindowForTests, STALE_AFTER_MS } from '../../src/audit/lockRefresh.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { rotateAuditFile } from '../../src/audit/rotate.js';
+import { openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { verifyAhead, verifyGrowth } from '../../src/audit/verifyAhead.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
-import { readLines, sampleEntry, steppingClock, tempDir, writeTrail } from './helpers.js';
+import { readLines, sampleEntry, steppingClock, tempDir, writeLines, writeTrail } from './helpers.js';
 
 /**
  * Rotating a trail that takes longer to verify than the lock's stale window, while another process
@@ -125,6 +126,80 @@ describe('audit rotate of a trail that outlasts the stale window, while a server
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true });
     expect(auditIds(file).filter((id) => id.startsWith('child-'))).toEqual(answered);
   }, 60_000);
+});
+
+describe('servers following a rotation of a large trail', () => {
+  it('do not verify the whole kept file under the lock: another server\'s appends are not refused meanwhile', async () => {
+    // The real window and the real 2 s wait for the lock: a trail that takes longer than that to
+    // verify (about 3 s on a dev machine, more on a loaded one).
+    const file = path.join(tempDir(), 'audit.jsonl');
+    bigTrail(file, 100_000);
+    const servers = [appender(file, STALE_AFTER_MS), appender(file, STALE_AFTER_MS)];
+    await Promise.all(servers.map((server) => server.started));
+    const result = await rotateAuditFile(file);
+    expect(result.kind).toBe('rotated');
+    // Both servers follow the rotation: each has appended in the new file.
+    for (let i = 0; i < 3_000 && new Set(auditIds(file).filter((id) => id.startsWith('child-'))).size < 4; i++) await sleep(10);
+    await sleep(500);
+    const outcomes = await Promise.all(servers.map((server) => server.stop()));
+    const kept = result.kind === 'rotated' ? result.kept : '';
+    const both = await verifyFiles(kept, file);
+    expect(both.code, both.stdout).toBe(0);
+    expect(outcomes.map(({ failed }) => failed)).toEqual([0, 0]);
+  }, 120_000);
+});
+
+describe('an idle server following a rotation after others wrote a lot', () => {
+  it('checks what others appended as an append does, not record by record under the lock', async () => {
+    // The idle server last looked at a short trail; another server then wrote 100 000 records (built in
+    // memory here), and the trail was rotated. Its next append follows the rotation under the lock.
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const idle = await openAuditTrail(file);
+    await idle.append(sampleEntry(0, { auditId: 'idle-0' }));
+    appendRecords(file, 100_000);
+    const server = appender(file, STALE_AFTER_MS);
+    await server.started;
+    expect((await rotateAuditFile(file)).kind).toBe('rotated');
+    await sleep(200);
+    expect((await idle.append(sampleEntry(1, { auditId: 'idle-1' }))).auditId).toBe('idle-1');
+    await sleep(500);
+    const { failed } = await server.stop();
+    expect(failed).toBe(0);
+  }, 120_000);
+});
+
+/** Appends `count` valid records continuing the chain of `file`, as another server would have. */
+function appendRecords(file: string, count: number): void {
+  const lines = readLines(file);
+  const lastLine = JSON.parse(lines[lines.length - 1] as string) as { seq: number; hash: string; time: string };
+  let previous: ChainPosition = { seq: lastLine.seq, hash: lastLine.hash };
+  const start = Date.parse(lastLine.time) + 1;
+  const more: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const record = buildRecord(normalizeEntry(sampleEntry(i)), previous, new Date(start + i).toISOString());
+    previous = { seq: record.seq, hash: record.hash };
+    more.push(serializeRecord(record));
+  }
+  fs.appendFileSync(file, `${more.join('\n')}\n`);
+}
+
+describe('audit rotate of a large trail that does not verify', () => {
+  it('reports it without holding the lock for the verification: a server\'s appends are not refused meanwhile', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    bigTrail(file, 100_000);
+    // An edit far down the file: it is found only after most of it has been read.
+    const lines = readLines(file);
+    const at = 90_000;
+    lines[at] = (lines[at] as string).replace('"reason":"', '"reason":"edited ');
+    writeLines(file, lines);
+    const server = appender(file, STALE_AFTER_MS);
+    await server.started;
+    const result = await rotateAuditFile(file);
+    await sleep(500);
+    const { failed } = await server.stop();
+    expect(result).toMatchObject({ kind: 'does-not-verify', result: { line: at + 1, problem: 'edited' } });
+    expect(failed).toBe(0);
+  }, 120_000);
 });
 
 describe('verifying ahead of the lock, and what was appended since under it', () => {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeRecordHash, serializeRecord } from '../../src/audit/chain.js';
+import { buildContinuation, computeRecordHash, serializeRecord } from '../../src/audit/chain.js';
+import { takeLock } from '../../src/audit/lock.js';
 import { AUDIT_FORMAT_VERSION } from '../../src/audit/record.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
 import { rotateAuditFile } from '../../src/audit/rotate.js';
@@ -141,5 +142,42 @@ describe('audit rotate', () => {
     expect(stderr).toBe('');
     expect(stdout).toContain('(audit rotate)');
     expect(stdout).toContain(`continues ${path.basename(kept).slice(0, 20)}`);
+  });
+});
+
+describe('a server starting while audit rotate runs', () => {
+  // Between its link (the kept name) and its rename (the new file in place), a rotation leaves the trail
+  // with two names, under the lock. A server starting then (the server opens its trail without the lock)
+  // must not take that for a hard-linked trail and refuse to record for the rest of its life.
+  it('is not refused for the kept name the rotation is about to finish with, and follows the rotation', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    await writeTrail(file, 3);
+    const end = await verifyAuditFile(file);
+    if (!end.ok) throw new Error('the trail does not verify');
+    // rotate's steps, under the lock as rotate takes them.
+    const lock = await takeLock(fs.realpathSync(file));
+    fs.linkSync(file, path.join(dir, 'audit.kept.jsonl'));
+    const trail = await openAuditTrail(file, { verifyTail: 'first-append' });
+    expect(trail.status()).toMatchObject({ state: 'ready' });
+    const first = buildContinuation('audit.kept.jsonl', end.last, { osUser: 'op', host: 'h' }, new Date().toISOString());
+    fs.writeFileSync(`${file}.rotating`, `${serializeRecord(first)}\n`, { mode: 0o600 });
+    fs.renameSync(`${file}.rotating`, file);
+    lock.idle();
+    await lock.release();
+    expect((await trail.append(sampleEntry(3))).seq).toBe(5);
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('a trail that really has two names is still refused, at the first append, under the lock', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    await writeTrail(file, 2);
+    fs.linkSync(file, path.join(dir, 'other-name.jsonl'));
+    const trail = await openAuditTrail(file, { verifyTail: 'first-append' });
+    await expect(trail.append(sampleEntry(2))).rejects.toThrow(/has 2 names/);
+    expect(readLines(file)).toHaveLength(2);
+    const opened = await openAuditTrail(file);
+    expect(opened.status()).toMatchObject({ state: 'broken', reason: expect.stringMatching(/has 2 names/) });
   });
 });

@@ -242,6 +242,25 @@ describe('a forged rotation swapped in under a running trail', () => {
     await expect(trail.append(sampleEntry(1))).rejects.toThrow(/was replaced while this server was running/);
   });
 
+  it('a continuation naming our own file, with a line after our last record that does not chain, is refused', async () => {
+    // The server checks only what follows its last record when the predecessor is the file it has
+    // open: that part must still be verified, not taken on the file's identity alone.
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    await trail.append(sampleEntry(1));
+    const bogus = { seq: 3, hash: 'cd'.repeat(32) };
+    fs.appendFileSync(file, `${JSON.stringify({ ...JSON.parse(readLines(file)[1] as string), ...bogus })}\n`);
+    fs.linkSync(file, path.join(dir, 'kept.jsonl'));
+    const forged = buildContinuation('kept.jsonl', bogus, { osUser: 'x', host: 'y' }, new Date().toISOString());
+    const swap = path.join(dir, 'swap.jsonl');
+    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
+    fs.renameSync(swap, file);
+    await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
+    expect(readLines(file)).toHaveLength(1);
+  });
+
   it('a real rotation after another server appended is still followed', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
