@@ -8,20 +8,10 @@ import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/aud
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
-import { readLines, sampleEntry, tempDir } from './helpers.js';
+import { readLines, sampleEntry, tempDir, writtenText } from './helpers.js';
 
 function osHost(): string {
   return os.hostname().replace(/\s+/g, '_');
-}
-
-/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
-async function writtenText(lockPath: string): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const text = fs.readFileSync(lockPath, 'utf8');
-    if (text !== '' || Date.now() > deadline) return text;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 afterEach(() => {
