@@ -32,17 +32,22 @@ afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
-/** A trail of `count` valid records, built in memory (writing them one by one through the trail would take minutes). */
-function bigTrail(file: string, count: number): void {
-  let previous: ChainPosition = { seq: 0, hash: '' };
-  const lines: string[] = [];
-  const start = Date.now() - count - 60_000;
+/**
+ * Appends `count` valid records continuing the chain of `file` (starting a trail when there is none), as
+ * another server would have. Built in memory: writing them one by one through the trail would take minutes.
+ */
+function appendRecords(file: string, count: number): void {
+  const lines = fs.existsSync(file) ? readLines(file).filter((line) => line !== '') : [];
+  const last = lines.length === 0 ? undefined : (JSON.parse(lines[lines.length - 1] as string) as { seq: number; hash: string; time: string });
+  let previous: ChainPosition = last === undefined ? { seq: 0, hash: '' } : { seq: last.seq, hash: last.hash };
+  const start = last === undefined ? Date.now() - count - 60_000 : Date.parse(last.time) + 1;
+  const more: string[] = [];
   for (let i = 0; i < count; i++) {
     const record = buildRecord(normalizeEntry(sampleEntry(i)), previous, new Date(start + i).toISOString());
     previous = { seq: record.seq, hash: record.hash };
-    lines.push(serializeRecord(record));
+    more.push(serializeRecord(record));
   }
-  fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  fs.appendFileSync(file, `${more.join('\n')}\n`, { mode: 0o600 });
 }
 
 /** A child appending to `file` until told to stop: its output once stopped (the auditIds it was answered for). */
@@ -88,7 +93,7 @@ describe('audit rotate of a trail that outlasts the stale window, while a server
   it('loses no record and leaves two files that verify end to end', async () => {
     setStaleWindowForTests(WINDOW_MS);
     const file = path.join(tempDir(), 'audit.jsonl');
-    bigTrail(file, 20_000);
+    appendRecords(file, 20_000);
     const child = appender(file, WINDOW_MS);
     await child.started;
     const result = await rotateAuditFile(file);
@@ -133,7 +138,7 @@ describe('servers following a rotation of a large trail', () => {
     // The real window and the real 2 s wait for the lock: a trail that takes longer than that to
     // verify (about 3 s on a dev machine, more on a loaded one).
     const file = path.join(tempDir(), 'audit.jsonl');
-    bigTrail(file, 100_000);
+    appendRecords(file, 100_000);
     const servers = [appender(file, STALE_AFTER_MS), appender(file, STALE_AFTER_MS)];
     await Promise.all(servers.map((server) => server.started));
     const result = await rotateAuditFile(file);
@@ -168,25 +173,10 @@ describe('an idle server following a rotation after others wrote a lot', () => {
   }, 120_000);
 });
 
-/** Appends `count` valid records continuing the chain of `file`, as another server would have. */
-function appendRecords(file: string, count: number): void {
-  const lines = readLines(file);
-  const lastLine = JSON.parse(lines[lines.length - 1] as string) as { seq: number; hash: string; time: string };
-  let previous: ChainPosition = { seq: lastLine.seq, hash: lastLine.hash };
-  const start = Date.parse(lastLine.time) + 1;
-  const more: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const record = buildRecord(normalizeEntry(sampleEntry(i)), previous, new Date(start + i).toISOString());
-    previous = { seq: record.seq, hash: record.hash };
-    more.push(serializeRecord(record));
-  }
-  fs.appendFileSync(file, `${more.join('\n')}\n`);
-}
-
 describe('audit rotate of a large trail that does not verify', () => {
   it('reports it without holding the lock for the verification: a server\'s appends are not refused meanwhile', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
-    bigTrail(file, 100_000);
+    appendRecords(file, 100_000);
     // An edit far down the file: it is found only after most of it has been read.
     const lines = readLines(file);
     const at = 90_000;
