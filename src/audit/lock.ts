@@ -7,8 +7,6 @@ import { promisify } from 'node:util';
 import { nodeCrypto } from '../lazyCrypto.js';
 import { identityOf, isSameFile, keepFresh, staleAfterMs, type LockIdentity, type Refreshable } from './lockRefresh.js';
 
-export { STALE_AFTER_MS } from './lockRefresh.js';
-
 /**
  * (Over 300 lines: taking, judging stale, releasing and the exit hook share one
  * table of holds and one rule for "still ours"; the refresh is in lockRefresh.ts.)
