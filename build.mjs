@@ -11,7 +11,7 @@
 //   dist/chunks/pino.cjs   pino, one CommonJS file that src/logger.ts require()s at the first
 //                          line it writes (over stdio that is after start-up; see buildPino)
 //   dist/chunks/ajv.cjs    the SDK's JSON Schema validator (Ajv), require()d at its first use
-//                          (src/sdkShims.ts; see deferSdkValidator)
+//                          (src/sdkShims.ts, put in place by src/sdkShimsPlugin.mjs)
 //   dist/**/*.js.map       source maps: with --enable-source-maps, stack traces name src/*.ts lines
 //
 // The user-status card's view (src/ui/view/) is built first into one HTML string, which
@@ -24,11 +24,12 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deferSdkValidator } from './src/sdkShimsPlugin.mjs';
 import { buildCardHtml } from './src/ui/view/bundle.mjs';
 
 // The file pino is bundled into, in dist/chunks/ (see buildPino).
 const PINO_CHUNK = 'pino.cjs';
-// The file the SDK's JSON Schema validator is bundled into, in dist/chunks/ (see deferSdkValidator).
+// The file the SDK's JSON Schema validator is bundled into, in dist/chunks/ (see src/sdkShimsPlugin.mjs).
 const AJV_CHUNK = 'ajv.cjs';
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const root = dirname(fileURLToPath(import.meta.url));
@@ -150,24 +151,6 @@ function deferPinoAssert() {
         contents: "module.exports = function assert(...args) { return require('node:assert')(...args); };",
         loader: 'js',
       }));
-    },
-  };
-}
-
-/**
- * The SDK's Node shims evaluate Ajv (about 210 KB of code) when the SDK loads, for the one check
- * McpServer makes with it: a form question's answer asked with `ctx.elicitInput`, which this
- * server does not use (confirm.ts checks its answers with zod). The SDK's own imports of the
- * shims get src/sdkShims.ts instead, whose validator require()s the SDK's, bundled on its own
- * into dist/chunks/ajv.cjs (above), when it is first asked for one.
- */
-function deferSdkValidator() {
-  return {
-    name: 'defer-sdk-validator',
-    setup(plugin) {
-      plugin.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (args) =>
-        /[\\/]@modelcontextprotocol[\\/]server[\\/]/.test(args.importer) ? { path: join(root, 'src', 'sdkShims.ts') } : undefined,
-      );
     },
   };
 }

@@ -37,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import type { User } from '../src/pingone/model.js';
+import { deferSdkValidator } from '../src/sdkShimsPlugin.mjs';
 import { startEmulator, type Emulator } from '../src/sandbox/emulator.js';
 import { environmentFor } from '../src/sandbox/connect.js';
 import { DEMO_USERS } from '../src/sandbox/seed.js';
@@ -115,7 +116,7 @@ function fileSystemOf(dir: string): string {
 /**
  * A minimal server on the same SDK (one zod tool), bundled like ours: the floor for any SDK v2 server.
  * With `ourSteps`, also with the two steps our build takes to load less of the SDK and zod at start-up
- * (build.mjs's deferSdkValidator, and zod imported as `* as z`): what is left above that floor is the
+ * (src/sdkShimsPlugin.mjs's deferSdkValidator, and zod imported as `* as z`): what is left above that floor is the
  * cost of our own code.
  */
 async function buildSdkFloor(ourSteps = false): Promise<string> {
@@ -142,11 +143,11 @@ serveStdio(() => {
     outfile,
     logLevel: 'error',
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    // As build.mjs's deferSdkValidator: Ajv would load from ./ajv.cjs at a first check, which this floor never makes.
+    // As build.mjs does: Ajv would load from ./ajv.cjs at a first check, which this floor never makes.
     ...(ourSteps
       ? {
           define: { __AJV_CHUNK__: JSON.stringify('./ajv.cjs') },
-          plugins: [{ name: 'defer-sdk-validator', setup: (plugin) => void plugin.onResolve({ filter: /^@modelcontextprotocol\/server\/_shims$/ }, (a) => (/[\\/]@modelcontextprotocol[\\/]server[\\/]/.test(a.importer) ? { path: join(ROOT, 'src', 'sdkShims.ts') } : undefined)) }],
+          plugins: [deferSdkValidator()],
         }
       : {}),
   });
@@ -263,7 +264,7 @@ async function coldStart(emulator: Emulator, floors: { plain: string; ourSteps: 
   row('minimal SDK v2 server, main CPU', ms(result.floorMainCpu), ms(percentile(floorMainCpu, 90)), '1.00');
   row('this server, main CPU', ms(result.mainCpu), ms(percentile(mainCpu, 90)), (result.mainCpu / result.floorMainCpu).toFixed(2));
   // The same minimal server with our build's two steps (Ajv at first use, zod without its locales): our own code's share.
-  out("  the minimal server again, built with build.mjs's steps (Ajv at first use, zod without its locales):");
+  out('  the minimal server again, built with our two start-up steps (Ajv at first use, zod without its locales):');
   row('  that server → tools/list', ms(result.stepsList), ms(percentile(stepsList, 90)), '1.00');
   row('  that server, main CPU', ms(result.stepsMainCpu), ms(percentile(stepsMainCpu, 90)), '1.00');
   row('  this server → first tools/list', ms(result.list), '', (result.list / result.stepsList).toFixed(2));

@@ -7,8 +7,6 @@ import { promisify } from 'node:util';
 import { nodeCrypto } from '../lazyCrypto.js';
 import { identityOf, isSameFile, keepFresh, staleAfterMs, type LockIdentity, type Refreshable } from './lockRefresh.js';
 
-export { STALE_AFTER_MS } from './lockRefresh.js';
-
 /**
  * (Over 300 lines: taking, judging stale, releasing and the exit hook share one
  * table of holds and one rule for "still ours"; the refresh is in lockRefresh.ts.)
@@ -27,9 +25,10 @@ export { STALE_AFTER_MS } from './lockRefresh.js';
  * lock, which every release treats as one being written (only the age rule
  * applies to it).
  *
- * Everything is asynchronous: a server waiting for another's lock keeps
- * answering other requests (ping, reads of other calls). Waiting ends at a
- * deadline with a `timeout` failure.
+ * Taking, waiting and releasing are asynchronous: a server waiting for
+ * another's lock keeps answering other requests (ping, reads of other calls).
+ * Waiting ends at a deadline with a `timeout` failure. (Only the refresh of a
+ * long hold is synchronous, on purpose: lockRefresh.ts.)
  *
  * A lock is stale when its holder is a dead process on this host, or when it is
  * older than STALE_AFTER_MS (a holder on another host sharing the file, or a

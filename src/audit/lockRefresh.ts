@@ -11,14 +11,14 @@ import type { Stats } from 'node:fs';
  * release 0.1.0 judge by the same mtime, so the refresh keeps them out too; the lock's form on disk is
  * unchanged. Only a holder that is gone, or whose event loop no longer runs, ages out.
  *
- * The touch and its stat are synchronous calls from the timer, not thread-pool work: a pool held by
- * slow DNS lookups or a slow disk (the holder's own write queued behind them) is a holder that is live
- * and will still write, so its lock must not age out meanwhile. Two system calls every few seconds,
- * on the descriptor, only for a hold older than half a tick.
+ * The touch and the stats around it are synchronous calls from the timer, not thread-pool work: a pool
+ * held by slow DNS lookups or a slow disk (the holder's own write queued behind them) is a holder that
+ * is live and will still write, so its lock must not age out meanwhile. Three system calls on the
+ * descriptor every few seconds, for a hold older than half a tick only.
  *
  * The cost for the usual hold (one append, a few milliseconds) is nothing on the file system: one
- * process-wide, unref'd timer ticks while holds are being taken, and touches only holds older than
- * half a tick. It stops once a tick finds nothing held and nothing taken since the one before.
+ * process-wide, unref'd timer ticks while holds are being taken, and finds them too young to touch.
+ * It stops once a tick finds nothing held and nothing taken since the one before.
  */
 
 /** A lock whose mtime is older than this is stale, whoever holds it. The same as release 0.1.0's. */
@@ -77,7 +77,7 @@ export function keepFresh(holds: () => Iterable<Refreshable>): void {
   if (timer !== undefined) return;
   holdsOf = holds;
   // A fifth of the window: a hold's mtime is at most ~1.5 ticks old when it is next refreshed, which
-  // leaves most of the window for a slow thread pool or a busy event loop.
+  // leaves most of the window for a busy event loop (the timer late) or a slow disk (the touch late).
   const tick = staleAfter / 5;
   timer = setInterval(() => refreshDue(tick / 2), tick);
   timer.unref();

@@ -223,7 +223,7 @@ export class TrailFile {
     const open = this.#open;
     const seen = this.#seen;
     if (open === undefined || seen === undefined || seen.dev !== open.dev || seen.ino !== open.ino) return false;
-    const named = await nodeFs.promises.stat(kept).catch(() => undefined);
+    const named = await this.#fs.stat(kept).catch(() => undefined);
     if (named === undefined || named.dev !== open.dev || named.ino !== open.ino) return false;
     const { size } = await this.#fs.fstat(open.fd);
     if (size < seen.size || !(await this.#stillEndsWithOurs(open.fd, seen.size))) return false;

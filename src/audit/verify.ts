@@ -16,7 +16,7 @@ import type { AuditContinuation, AuditRecord } from './record.js';
  * A file started by `audit rotate` opens with a `continued` record that links
  * to the last record of the previous file; it is accepted as the start of the
  * chain, and `continues` in the result says which file and record to check it
- * against (`verifyAuditFiles` does).
+ * against (`checkContinuation` does, for `audit verify OLD NEW`).
  */
 
 export type VerifyProblem = 'truncated' | 'malformed' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'broken-link';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Uuid } from '../ids.js';
 import { PingOneApiError, PingOneResponseError, isPingOneFailure, type PingOneFailure } from './errors.js';
 import type { CallScope, HttpAnswer, HttpExchange } from './http.js';

@@ -1,5 +1,5 @@
 import type { CallToolResult, InputRequiredResult, McpServer, ServerContext, StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { escapedText, hasUnsafeCharacters, safeText } from '../text/untrusted.js';
 import { TOOL_ACCESS, type Access, type ToolName } from '../toolNames.js';
 import { ToolError } from './errors.js';

@@ -40,6 +40,16 @@ export function writeLines(file: string, lines: readonly string[]): void {
   fs.writeFileSync(file, lines.map((line) => `${line}\n`).join(''));
 }
 
+/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
+export async function writtenText(lockPath: string): Promise<string> {
+  // Counted, not timed by the wall clock, which may step.
+  for (let i = 0; ; i++) {
+    const text = fs.readFileSync(lockPath, 'utf8');
+    if (text !== '' || i === 1_000) return text;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A clock that starts at `start` and moves `stepMs` per call. */
 export function steppingClock(start = '2026-11-01T10:00:00.000Z', stepMs = 60_000): () => Date {
   let t = Date.parse(start);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockError, takeLock } from '../../src/audit/lock.js';
 import { setStaleWindowForTests, STALE_AFTER_MS } from '../../src/audit/lockRefresh.js';
-import { tempDir } from './helpers.js';
+import { tempDir, writtenText } from './helpers.js';
 
 /**
  * A live holder keeps its lock young however long it holds; only a holder that is gone or hung ages
@@ -28,16 +28,6 @@ async function linesOf(file: string, expected: RegExp): Promise<string[]> {
     const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '') : [];
     if (lines.some((line) => expected.test(line)) || i === 2_000) return lines;
     await sleep(10);
-  }
-}
-
-/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
-async function writtenText(lockPath: string): Promise<string> {
-  // Counted, not timed by the wall clock, which may step.
-  for (let i = 0; ; i++) {
-    const text = fs.readFileSync(lockPath, 'utf8');
-    if (text !== '' || i === 1_000) return text;
-    await sleep(5);
   }
 }
 

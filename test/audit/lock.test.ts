@@ -4,24 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LockError, STALE_AFTER_MS, takeLock, withFileLock } from '../../src/audit/lock.js';
+import { LockError, takeLock, withFileLock } from '../../src/audit/lock.js';
+import { STALE_AFTER_MS } from '../../src/audit/lockRefresh.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
-import { readLines, sampleEntry, tempDir } from './helpers.js';
+import { readLines, sampleEntry, tempDir, writtenText } from './helpers.js';
 
 function osHost(): string {
   return os.hostname().replace(/\s+/g, '_');
-}
-
-/** The lock's text once its holder has written it (the text lands just after the exclusive create). */
-async function writtenText(lockPath: string): Promise<string> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const text = fs.readFileSync(lockPath, 'utf8');
-    if (text !== '' || Date.now() > deadline) return text;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 afterEach(() => {

@@ -46,6 +46,40 @@ function openPaths(): string[] {
 
 const linux = process.platform === 'linux';
 
+/**
+ * node:fs whose first `open` after `arm()` takes, once it has its own descriptor, every descriptor left
+ * (onto /dev/null): what follows it in the same batch meets a real EMFILE. `giveBack()` closes them and
+ * says how many there were.
+ */
+function hoardingFs(overrides: Partial<AuditFileSystem> = {}): { fileSystem: AuditFileSystem; arm(): void; giveBack(): number } {
+  const hoard: number[] = [];
+  let armed = false;
+  const fileSystem: AuditFileSystem = {
+    ...nodeAuditFileSystem,
+    ...overrides,
+    open: async (...args) => {
+      const fd = await nodeAuditFileSystem.open(...args);
+      if (armed) {
+        armed = false;
+        for (;;) {
+          try {
+            hoard.push(fs.openSync('/dev/null', 'r'));
+          } catch {
+            break;
+          }
+        }
+      }
+      return fd;
+    },
+  };
+  const giveBack = () => {
+    const taken = hoard.length;
+    for (const fd of hoard.splice(0)) fs.closeSync(fd);
+    return taken;
+  };
+  return { fileSystem, arm: () => void (armed = true), giveBack };
+}
+
 describe.skipIf(!linux)('the audit file stays open between batches (Linux, local file system)', () => {
   it('a lone append is one stat, one write and one fdatasync: no open, no close, no read', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
@@ -126,6 +160,25 @@ describe.skipIf(!linux)('the audit file stays open between batches (Linux, local
     expect(openPaths()).not.toContain(rotated.kept);
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true });
   });
+
+  it('a trail that keeps its file open follows a rotation without a descriptor to spare', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const { fileSystem, arm, giveBack } = hoardingFs();
+    const trail = await openAuditTrail(file, { fileSystem });
+    expect(trail.status()).toMatchObject({ state: 'ready' });
+    for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
+    const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
+    if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
+    arm();
+    const appended = await trail.append(sampleEntry(3)).then(
+      (record) => record,
+      (error: unknown) => error,
+    );
+    const hoarded = giveBack();
+    expect(hoarded).toBeGreaterThan(0);
+    expect(appended).toMatchObject({ seq: 5 });
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
+  });
 });
 
 describe('on a network file system the file is opened for each batch', () => {
@@ -174,79 +227,22 @@ describe('on a network file system the file is opened for each batch', () => {
     // Once armed, every descriptor left is taken right after the trail opens the new file, so the
     // check that follows (it opens the kept file) meets a real EMFILE. On a file system where the
     // file is not kept open between batches: where it is, the kept file is the one the trail holds
-    // open, and following needs no descriptor (below).
-    const hoard: number[] = [];
-    let armed = false;
-    const fileSystem: AuditFileSystem = {
-      ...nodeAuditFileSystem,
-      statfs: async () => ({ type: 0x6969 }),
-      open: async (...args) => {
-        const fd = await nodeAuditFileSystem.open(...args);
-        if (armed) {
-          armed = false;
-          for (;;) {
-            try {
-              hoard.push(fs.openSync('/dev/null', 'r'));
-            } catch {
-              break;
-            }
-          }
-        }
-        return fd;
-      },
-    };
+    // open, and following needs no descriptor (see the Linux tests above).
+    const { fileSystem, arm, giveBack } = hoardingFs({ statfs: async () => ({ type: 0x6969 }) });
     const trail = await openAuditTrail(file, { fileSystem });
     for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
     const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
     if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
-    armed = true;
+    arm();
     const refused = await trail.append(sampleEntry(3)).then(
       () => undefined,
       (error: unknown) => error,
     );
-    for (const fd of hoard.splice(0)) fs.closeSync(fd);
+    giveBack();
     expect(refused).toBeInstanceOf(AuditUnavailableError);
     expect((refused as AuditUnavailableError).message).toMatch(/^Cannot open the audit file .*, so nothing was recorded\.$/);
     expect(trail.status().state).not.toBe('broken');
     expect((await trail.append(sampleEntry(4))).seq).toBe(5);
-    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
-  });
-
-  it('a trail that keeps its file open follows a rotation without a descriptor to spare', async () => {
-    const file = path.join(tempDir(), 'audit.jsonl');
-    const hoard: number[] = [];
-    let armed = false;
-    const fileSystem: AuditFileSystem = {
-      ...nodeAuditFileSystem,
-      open: async (...args) => {
-        const fd = await nodeAuditFileSystem.open(...args);
-        if (armed) {
-          armed = false;
-          for (;;) {
-            try {
-              hoard.push(fs.openSync('/dev/null', 'r'));
-            } catch {
-              break;
-            }
-          }
-        }
-        return fd;
-      },
-    };
-    const trail = await openAuditTrail(file, { fileSystem });
-    expect(trail.status()).toMatchObject({ state: 'ready' });
-    for (let i = 0; i < 3; i++) await trail.append(sampleEntry(i));
-    const rotated = await rotateAuditFile(file, () => new Date('2026-11-29T06:00:00Z'));
-    if (rotated.kind !== 'rotated') throw new Error(rotated.kind);
-    armed = true;
-    const appended = await trail.append(sampleEntry(3)).then(
-      (record) => record,
-      (error: unknown) => error,
-    );
-    const hoarded = hoard.length;
-    for (const fd of hoard.splice(0)) fs.closeSync(fd);
-    expect(hoarded).toBeGreaterThan(0);
-    expect(appended).toMatchObject({ seq: 5 });
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, records: 2 });
   });
 
