@@ -8,10 +8,10 @@ import type { AuditFileStat } from './fileSystem.js';
  * nothing, so such a file is refused; one that others can only read is used
  * with a warning, since a log shipper may need to read it. A file with a
  * second name (a hard link) is refused: the lock is keyed on one name. Names
- * are judged only under the lock (`underLock`): `audit rotate` gives the file a
+ * are judged only under the lock (`when` is `locked`): `audit rotate` gives the file a
  * second name, the kept one, for a moment under it.
  */
-export function judgeAccess(path: string, stat: AuditFileStat, underLock: boolean): { refuse?: string; warn?: string } {
+export function judgeAccess(path: string, stat: AuditFileStat, when: 'open' | 'locked'): { refuse?: string; warn?: string } {
   const uid = process.getuid?.();
   if (process.platform === 'win32' || uid === undefined) return {};
   const mode = `0${(stat.mode & 0o777).toString(8)}`;
@@ -19,7 +19,7 @@ export function judgeAccess(path: string, stat: AuditFileStat, underLock: boolea
     return { refuse: `The audit file ${path} belongs to user ${stat.uid}, not to this server's user ${uid}; give it to this user (chown) or choose another file.` };
   }
   // Another name for the file has another real path, so another lock: two servers would fork the chain.
-  if (underLock && stat.nlink > 1) {
+  if (when === 'locked' && stat.nlink > 1) {
     return { refuse: `The audit file ${path} has ${stat.nlink} names (hard links), so a server writing through another name would not share its lock; remove the other names or choose another file.` };
   }
   if ((stat.mode & 0o022) !== 0) return { refuse: `The audit file ${path} can be changed by other users (mode ${mode}); run chmod 600 on it.` };

@@ -234,7 +234,7 @@ export class TrailFile {
   /** Refuses what is not a regular file (/dev/null or a pipe would swallow the trail) and a file others could rewrite; warns when others can read it. */
   #check(stat: AuditFileStat, when: 'open' | 'locked'): void {
     if (!stat.isFile()) throw new FileRefusal(`The audit file ${this.path} is not a regular file.`);
-    const access = judgeAccess(this.path, stat, when === 'locked');
+    const access = judgeAccess(this.path, stat, when);
     if (access.refuse !== undefined) throw new FileRefusal(access.refuse);
     if (access.warn !== undefined && !this.warnings.includes(access.warn)) this.warnings.push(access.warn);
   }

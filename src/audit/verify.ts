@@ -34,6 +34,9 @@ export type VerifyResult =
     }
   | { ok: false; line: number; problem: VerifyProblem; message: string };
 
+/** A trail that verified, as far as it was read. */
+export type VerifiedTrail = Extract<VerifyResult, { ok: true }>;
+
 /**
  * Streams the file at `path` (any size, one chunk at a time).
  * Rejects with the file-system error when the file cannot be read (ENOENT…).
@@ -167,7 +170,7 @@ export function* checkChain(after?: ChainPosition): Generator<void, VerifyResult
  * Checks that a verified file continues the one before it (`before`, its path
  * and last chain position, from its own verification): the result, or the failure.
  */
-export function checkContinuation(before: { path: string; last: ChainPosition }, result: Extract<VerifyResult, { ok: true }>): VerifyResult {
+export function checkContinuation(before: { path: string; last: ChainPosition }, result: VerifiedTrail): VerifyResult {
   const link = result.continues;
   if (link === undefined) {
     return fail(1, 'broken-link', `this file does not start with a "continued" record, so it does not continue ${before.path}`);

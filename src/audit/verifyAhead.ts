@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { ChainPosition } from './chain.js';
 import { LineSplitter, type Line } from './lines.js';
-import { checkChain, type VerifyResult } from './verify.js';
+import { checkChain, type VerifiedTrail, type VerifyResult } from './verify.js';
 
 /**
  * Verifies most of an audit file before its lock is taken, and only what was appended since under it.
@@ -14,7 +14,6 @@ import { checkChain, type VerifyResult } from './verify.js';
  * `audit verify` of the kept file shows either.
  */
 
-type Verified = Extract<VerifyResult, { ok: true }>;
 
 /** The start of a file, verified: which file, how far (a line end), and the chain there. */
 export interface Checkpoint {
@@ -24,7 +23,7 @@ export interface Checkpoint {
   bytes: number;
   /** The last line verified, with its newline (empty when nothing was). */
   lastLine: Buffer;
-  result: Verified;
+  result: VerifiedTrail;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -57,7 +56,7 @@ export async function verifyAhead(path: string): Promise<Checkpoint | undefined>
  * the one verified ahead, as it was (replaced, cut, its last verified record no longer in place), or
  * what was appended does not verify: the caller then verifies the whole file.
  */
-export async function verifyGrowth(path: string, checkpoint: Checkpoint): Promise<Verified | undefined> {
+export async function verifyGrowth(path: string, checkpoint: Checkpoint): Promise<VerifiedTrail | undefined> {
   const handle = await open(path, 'r');
   try {
     const { dev, ino, size } = await handle.stat();

@@ -5,7 +5,7 @@ import { readFileLines } from '../audit/lines.js';
 import type { AuditRecord } from '../audit/record.js';
 import { rotateAuditFile } from '../audit/rotate.js';
 import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, type AuditFilter } from '../audit/show.js';
-import { checkContinuation, verifyAuditFile, type VerifyResult } from '../audit/verify.js';
+import { checkContinuation, verifyAuditFile, type VerifiedTrail, type VerifyResult } from '../audit/verify.js';
 import { runSubcommand, type Output } from './subcommands.js';
 
 export interface AuditCommandIo extends Output {
@@ -96,7 +96,7 @@ function unreadable(file: string, err: unknown): string {
 async function verifyCommand(args: string[], io: AuditCommandIo): Promise<number> {
   const parsed = parseCommand('verify', args, {}, io, Number.POSITIVE_INFINITY);
   if (!parsed.ok) return parsed.code;
-  let before: { path: string; last: Extract<VerifyResult, { ok: true }>['last'] } | undefined;
+  let before: { path: string; last: VerifiedTrail['last'] } | undefined;
   for (const file of parsed.files) {
     let result: VerifyResult;
     try {
