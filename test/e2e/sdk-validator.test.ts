@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,5 +53,20 @@ describe("the bundle's JSON Schema validator", () => {
     expect(results).toHaveLength(1);
     expect(results[0]?.isError).toBe(true);
     expect(results[0]?.content[0]?.text).toMatch(/^refused: Error validating elicitation response: Cannot find module '\.\/ajv\.cjs'/);
+  });
+
+  it('refuses every answer, rather than accepting it unchecked, when its file is cut short or throws as it loads', () => {
+    // An upgrade writing the file under a running server: half of it, then a file that throws as it loads.
+    const dist = join(work, 'dist-damaged');
+    cpSync(DIST, dist, { recursive: true });
+    const file = join(dist, 'chunks', 'ajv.cjs');
+    const whole = readFileSync(file, 'utf8');
+    writeFileSync(file, whole.slice(0, whole.length / 2));
+    expect(ask(dist, [{ ticket: 'INC123' }, { ticket: 'not a ticket' }]).results.map((result) => [result.isError, result.content[0]?.text])).toEqual([
+      [true, 'refused: Error validating elicitation response: Unexpected end of input'],
+      [true, 'refused: Error validating elicitation response: Unexpected end of input'],
+    ]);
+    writeFileSync(file, "throw new Error('half-installed');");
+    expect(ask(dist, [{ ticket: 'INC123' }]).results.map((result) => result.content[0]?.text)).toEqual(['refused: Error validating elicitation response: half-installed']);
   });
 });

@@ -19,6 +19,8 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 const BIN = resolve(import.meta.dirname, '../../dist/index.js');
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/loaded-modules.mjs');
+// The name of Ajv's 2020-12 class, which the SDK's validator builds its default engine with.
+const AJV_MARKER = 'Ajv2020';
 
 let emulator: TestEmulator;
 beforeAll(async () => {
@@ -90,6 +92,7 @@ describe('the built binary on its way to the first tools/list', () => {
     const { builtIns, commonJs, esModules } = atFirstList;
     // The tools are listed from the build's listing; their modules (and the runtime) load at the first call.
     const toolCode = toolCodeChunk();
+    const dist = resolve(BIN, '..');
     expect(esModules.some((url) => url.endsWith('/dist/index.js'))).toBe(true);
     expect(esModules.filter((url) => url.endsWith(`/${toolCode}`))).toEqual([]);
     expect(atExit.esModules.filter((url) => url.endsWith(`/${toolCode}`))).toHaveLength(1);
@@ -107,6 +110,9 @@ describe('the built binary on its way to the first tools/list', () => {
     // The SDK's JSON Schema validator (Ajv, dist/chunks/ajv.cjs) loads at its first check (src/sdkShims.ts).
     expect(commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
     expect(atExit.commonJs.filter((file) => file.endsWith('ajv.cjs'))).toEqual([]);
+    // Nor is Ajv in a chunk of the bundle, where it would be evaluated with the SDK whatever loads ajv.cjs.
+    expect(readFileSync(join(dist, 'chunks', 'ajv.cjs'), 'utf8')).toContain(AJV_MARKER);
+    expect(chunksHolding(dist, AJV_MARKER)).toEqual([]);
     // pino's sonic-boom and thread-stream get a stand-in that loads node:assert at its one check (build.mjs).
     expect(builtIns).not.toContain('NativeModule assert');
     // undici (PingOne's transport) and the HTTP listener load on first use.
