@@ -59,35 +59,39 @@ Options:
   -v, --version      print the version
 `;
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * `audit …` and `db …`: commands a person runs, whose output is theirs to read on stdout. The server's
+ * path never comes here (on stdio, stdout carries MCP and nothing else).
+ */
+async function runSubcommand(command: 'audit' | 'db', args: string[]): Promise<number> {
   // A reader that stops early (`audit show --json | head -1`, `audit export … | head`) is not an error.
-  if (argv[0] === 'audit' || argv[0] === 'db') {
-    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
-      process.exit(2);
-    });
-  }
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`${SERVER_NAME}: cannot write to stdout: ${error.message}\n`);
+    process.exit(2);
+  });
   const output = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
-  if (argv[0] === 'db') {
+  if (command === 'db') {
     const { runDbCommand } = await import('./cli/db.js');
-    return runDbCommand(argv.slice(1), { ...output, env: process.env });
+    return runDbCommand(args, { ...output, env: process.env });
   }
-  if (argv[0] === 'audit') {
-    const { isDatabaseAuditCommand, runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
-    if (isDatabaseAuditCommand(argv.slice(1))) return runAuditDatabaseCommand(argv.slice(1), { ...output, env: process.env });
-    // A server with a database never writes the file: say so, rather than verify a trail nobody writes.
-    if (process.env.PINGONE_MCP_DATABASE_URL?.trim() || process.env.PINGONE_MCP_DATABASE_URL_FILE?.trim()) {
-      process.stderr.write(`${SERVER_NAME}: note: PINGONE_MCP_DATABASE_URL is set, but this reads the file trail; add --database env to read the database's.\n`);
-    }
-    const { runAuditCommand } = await import('./cli/audit.js');
-    const { defaultAuditLogPath } = await import('./audit/location.js');
-    return runAuditCommand(argv.slice(1), {
-      ...output,
-      // The same file the server would write, with or without --sandbox.
-      defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
-    });
+  const { isDatabaseAuditCommand, runAuditDatabaseCommand } = await import('./cli/auditDatabase.js');
+  if (isDatabaseAuditCommand(args)) return runAuditDatabaseCommand(args, { ...output, env: process.env });
+  // A server with a database never writes the file: say so, rather than verify a trail nobody writes.
+  if (process.env.PINGONE_MCP_DATABASE_URL?.trim() || process.env.PINGONE_MCP_DATABASE_URL_FILE?.trim()) {
+    process.stderr.write(`${SERVER_NAME}: note: PINGONE_MCP_DATABASE_URL is set, but this reads the file trail; add --database env to read the database's.\n`);
   }
+  const { runAuditCommand } = await import('./cli/audit.js');
+  const { defaultAuditLogPath } = await import('./audit/location.js');
+  return runAuditCommand(args, {
+    ...output,
+    // The same file the server would write, with or without --sandbox.
+    defaultPath: (sandbox) => process.env.PINGONE_MCP_AUDIT_LOG?.trim() || defaultAuditLogPath({ sandbox }),
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'audit' || argv[0] === 'db') return runSubcommand(argv[0], argv.slice(1));
   let flags;
   try {
     flags = parseArgs({
