@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockError, takeLock } from '../../src/audit/lock.js';
@@ -22,6 +23,27 @@ afterEach(() => {
   setStaleWindowForTests(STALE_AFTER_MS);
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
+
+/** Runs test/audit/fixtures/<name> under tsx with `args`, its stdout piped; killed after the test. */
+function spawnFixture(name: string, args: Array<string | number>, env: NodeJS.ProcessEnv = process.env): ChildProcessByStdio<null, Readable, null> {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args.map(String)], { stdio: ['ignore', 'pipe', 'ignore'], env });
+  children.push(child);
+  return child;
+}
+
+/** Everything a child writes to stdout, once it has closed. */
+async function outputOf(child: ChildProcessByStdio<null, Readable, null>): Promise<string> {
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  await new Promise((resolve) => child.on('close', resolve));
+  return stdout;
+}
+
+/** The first word of each mark a fixture wrote ("taken", "leaving"). */
+function marksIn(file: string): string[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => line.split(' ')[0] ?? '');
+}
 
 async function linesOf(file: string, expected: RegExp): Promise<string[]> {
   for (let i = 0; ; i++) {
@@ -48,22 +70,16 @@ describe('a holder that holds longer than the stale window', () => {
 
   it('in another process: a live holder is waited for until it releases; a hung one ages out', async () => {
     setStaleWindowForTests(WINDOW_MS);
-    const fixture = fileURLToPath(new URL('./fixtures/hold-long.ts', import.meta.url));
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
-    const run = (marks: string, mode: 'live' | 'hung', holdMs: number) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, marks, String(WINDOW_MS), String(holdMs), mode], { stdio: 'ignore' });
-      children.push(child);
-      return child;
-    };
+    const run = (marks: string, mode: 'live' | 'hung', holdMs: number) => spawnFixture('hold-long.ts', [file, marks, WINDOW_MS, holdMs, mode]);
 
     const live = path.join(dir, 'live.marks');
     run(live, 'live', 3 * WINDOW_MS);
     expect(await linesOf(live, /^taken/)).toHaveLength(1);
     const afterLive = await takeLock(file, 30_000);
     // Got only once the holder let go: it had marked its leaving before it removed the lock.
-    const marked = fs.readFileSync(live, 'utf8').split('\n').filter((line) => line !== '');
-    expect(marked.map((line) => line.split(' ')[0])).toEqual(['taken', 'leaving']);
+    expect(marksIn(live)).toEqual(['taken', 'leaving']);
     await afterLive.release();
 
     const hung = path.join(dir, 'hung.marks');
@@ -82,20 +98,14 @@ describe('a holder that holds longer than the stale window', () => {
     // holder is live all along (its write is only queued), so breaking its lock would let its write
     // land under another's and fork the chain.
     setStaleWindowForTests(WINDOW_MS);
-    const fixture = fileURLToPath(new URL('./fixtures/hold-pool-busy.ts', import.meta.url));
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
     const marks = path.join(dir, 'marks');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, marks, String(WINDOW_MS), String(4 * WINDOW_MS)], {
-      stdio: 'ignore',
-      env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-    });
-    children.push(child);
+    spawnFixture('hold-pool-busy.ts', [file, marks, WINDOW_MS, 4 * WINDOW_MS], { ...process.env, UV_THREADPOOL_SIZE: '1' });
     expect(await linesOf(marks, /^taken/)).toHaveLength(1);
     const after = await takeLock(file, 60_000);
     // Got only once the holder let go: it had marked its leaving before it removed the lock.
-    const marked = fs.readFileSync(marks, 'utf8').split('\n').filter((line) => line !== '');
-    expect(marked.map((line) => line.split(' ')[0])).toEqual(['taken', 'leaving']);
+    expect(marksIn(marks)).toEqual(['taken', 'leaving']);
     await after.release();
   }, 90_000);
 
@@ -105,15 +115,10 @@ describe('a holder that holds longer than the stale window', () => {
     setStaleWindowForTests(WINDOW_MS);
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
-    const holder = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/hold-long.ts', import.meta.url)), file, path.join(dir, 'marks'), String(WINDOW_MS), String(6 * WINDOW_MS), 'live'], { stdio: 'ignore' });
-    children.push(holder);
+    spawnFixture('hold-long.ts', [file, path.join(dir, 'marks'), WINDOW_MS, 6 * WINDOW_MS, 'live']);
     expect(await linesOf(path.join(dir, 'marks'), /^taken/)).toHaveLength(1);
-    const waiter = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/wait-stalled.ts', import.meta.url)), file, String(WINDOW_MS), String(1.5 * WINDOW_MS)], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(waiter);
-    let stdout = '';
-    waiter.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await new Promise((resolve) => waiter.on('close', resolve));
-    expect(stdout).toBe('timeout\n');
+    const waiter = spawnFixture('wait-stalled.ts', [file, WINDOW_MS, 1.5 * WINDOW_MS]);
+    expect(await outputOf(waiter)).toBe('timeout\n');
     expect(fs.readFileSync(path.join(dir, 'marks'), 'utf8')).not.toMatch(/leaving/);
   }, 60_000);
 
@@ -157,18 +162,13 @@ describe('a holder that holds longer than the stale window', () => {
 
 describe('servers of release 0.1.0 judge by the same mtime', () => {
   it('a hold longer than 0.1.0\'s 10 s window is honoured by a 0.1.0 server to its deadline', async () => {
-    const fixture = fileURLToPath(new URL('./fixtures/hold-0.1.0.ts', import.meta.url));
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
     const marks = path.join(dir, 'marks');
     const lock = await takeLock(file);
     // The 0.1.0 server waits past our lock's tenth second: had the lock aged, it would have taken it.
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, '1', marks, String(STALE_AFTER_MS + 2_000)], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(child);
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await new Promise((resolve) => child.on('close', resolve));
-    expect(stdout).toBe('timeout\n');
+    const child = spawnFixture('hold-0.1.0.ts', [file, 1, marks, STALE_AFTER_MS + 2_000]);
+    expect(await outputOf(child)).toBe('timeout\n');
     expect(fs.existsSync(marks)).toBe(false);
     await lock.release();
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
