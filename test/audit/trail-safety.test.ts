@@ -208,6 +208,13 @@ describe('two processes, one killed mid-load', () => {
   }, 40_000);
 });
 
+/** Puts a file holding `record` alone in the place of `file`, in one rename, as `audit rotate` does. */
+function swapIn(file: string, record: object): void {
+  const swap = path.join(path.dirname(file), 'swap.jsonl');
+  fs.writeFileSync(swap, `${serializeRecord(record)}\n`, { mode: 0o600 });
+  fs.renameSync(swap, file);
+}
+
 describe('a forged rotation swapped in under a running trail', () => {
   // Attack: replace the file with one whose first record is a well-formed `continued`
   // record claiming a later point of the chain (seq far ahead, any hash, a predecessor
@@ -220,9 +227,7 @@ describe('a forged rotation swapped in under a running trail', () => {
     await trail.append(sampleEntry(0));
     await trail.append(sampleEntry(1));
     const forged = buildContinuation('gone.jsonl', { seq: 100, hash: 'ab'.repeat(32) }, { osUser: 'x', host: 'y' }, new Date().toISOString());
-    const swap = path.join(dir, 'swap.jsonl');
-    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
-    fs.renameSync(swap, file);
+    swapIn(file, forged);
     await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
     expect(readLines(file)).toHaveLength(1);
   });
@@ -236,9 +241,7 @@ describe('a forged rotation swapped in under a running trail', () => {
     for (let i = 0; i < 5; i++) await other.append(sampleEntry(i));
     const otherEnd = (await verifyAuditFile(path.join(dir, 'other.jsonl'))) as { last: { seq: number; hash: string } };
     const forged = buildContinuation('other.jsonl', otherEnd.last, { osUser: 'x', host: 'y' }, new Date().toISOString());
-    const swap = path.join(dir, 'swap.jsonl');
-    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
-    fs.renameSync(swap, file);
+    swapIn(file, forged);
     await expect(trail.append(sampleEntry(1))).rejects.toThrow(/was replaced while this server was running/);
   });
 
@@ -254,9 +257,7 @@ describe('a forged rotation swapped in under a running trail', () => {
     fs.appendFileSync(file, `${JSON.stringify({ ...JSON.parse(readLines(file)[1] as string), ...bogus })}\n`);
     fs.linkSync(file, path.join(dir, 'kept.jsonl'));
     const forged = buildContinuation('kept.jsonl', bogus, { osUser: 'x', host: 'y' }, new Date().toISOString());
-    const swap = path.join(dir, 'swap.jsonl');
-    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
-    fs.renameSync(swap, file);
+    swapIn(file, forged);
     await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
     expect(readLines(file)).toHaveLength(1);
   });
