@@ -195,18 +195,19 @@ const ClientInfoSchema = z.object({ name: z.string(), version: z.string().option
  * on 2026-07-28. The tool runtime and the scope check (scopes.ts) both record it.
  */
 export function describeClient(server: McpServer, envelope: Record<string, unknown> | undefined): string | undefined {
-  return describeClientInfo(server.server.getClientVersion() ?? envelope?.[CLIENT_INFO_META_KEY]);
+  const named = server.server.getClientVersion();
+  if (named === undefined) return describeClientInfo(envelope?.[CLIENT_INFO_META_KEY]);
+  // A connection names itself once, at initialize: its calls share that one object, described once.
+  // (A request's envelope is a new object every time: nothing to remember.)
+  if (!described.has(named)) described.set(named, describeClientInfo(named));
+  return described.get(named);
 }
 
 /** A client's `clientInfo` as the trail records it: client-declared, so recorded as a claim, made safe text. */
 function describeClientInfo(info: unknown): string | undefined {
-  // A connection names itself once, at initialize: its calls share one object, described once.
-  if (typeof info === 'object' && info !== null && described.has(info)) return described.get(info);
   const parsed = ClientInfoSchema.safeParse(info);
-  const text = parsed.success ? safeText(parsed.data.version ? `${parsed.data.name}/${parsed.data.version}` : parsed.data.name, 100) : undefined;
-  if (typeof info === 'object' && info !== null) described.set(info, text);
-  return text;
+  return parsed.success ? safeText(parsed.data.version ? `${parsed.data.name}/${parsed.data.version}` : parsed.data.name, 100) : undefined;
 }
 
-/** Client info objects already described (gone with their connection). */
+/** Connections' client info objects already described (gone with their connection). */
 const described = new WeakMap<object, string | undefined>();
