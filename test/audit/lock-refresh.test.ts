@@ -147,18 +147,34 @@ describe('a holder that holds longer than the stale window', () => {
 
   it('a lock rewritten in place under a long hold is neither refreshed any more nor removed on release', async () => {
     setStaleWindowForTests(200);
-    const file = path.join(tempDir(), 'audit.jsonl');
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const lockPath = `${file}.lock`;
     const lock = await takeLock(file);
-    await writtenText(`${file}.lock`);
-    await sleep(300); // refreshed by now: release compares against the identity the refresh took
-    fs.writeFileSync(`${file}.lock`, `${process.ppid} elsewhere rewritten-in-place`);
-    const rewritten = fs.statSync(`${file}.lock`).mtimeMs;
-    await sleep(300); // ticks come and go: the file is not ours as we left it, so it is not touched
-    expect(fs.statSync(`${file}.lock`).mtimeMs).toBe(rewritten);
+    await writtenText(lockPath);
+    // Refreshed first (its time moves): release would then compare against the identity the refresh took.
+    expect(await refreshed(lockPath)).toBe(true);
+    fs.writeFileSync(lockPath, `${process.ppid} elsewhere rewritten-in-place`);
+    const rewritten = fs.statSync(lockPath).mtimeMs;
+    // A second hold, taken after the rewrite: once it has been refreshed, ticks have gone over both holds.
+    const witness = await takeLock(path.join(dir, 'witness.jsonl'));
+    expect(await refreshed(path.join(dir, 'witness.jsonl.lock'))).toBe(true);
+    expect(fs.statSync(lockPath).mtimeMs).toBe(rewritten);
+    await witness.release();
     await lock.release();
-    expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
+    expect(fs.readFileSync(lockPath, 'utf8')).toBe(`${process.ppid} elsewhere rewritten-in-place`);
   });
 });
+
+/** Whether the lock's modification time moves on from what it is now (a refresh), within a counted wait. */
+async function refreshed(lockPath: string): Promise<boolean> {
+  const before = fs.statSync(lockPath).mtimeMs;
+  for (let i = 0; i < 2_000; i++) {
+    if (fs.statSync(lockPath).mtimeMs !== before) return true;
+    await sleep(5);
+  }
+  return false;
+}
 
 describe('servers of release 0.1.0 judge by the same mtime', () => {
   it('a hold longer than 0.1.0\'s 10 s window is honoured by a 0.1.0 server to its deadline', async () => {
