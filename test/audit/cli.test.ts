@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,13 @@ describe('audit verify', () => {
     expect(result.stderr).toBe(`audit trail ${missing}: no such file (nothing has been recorded there yet, or the path is wrong)\n`);
     expect(result.stderr).not.toContain('    at ');
   });
+
+  it.skipIf(process.platform === 'win32')('exit 2 for a FIFO, at once: nothing waits for a writer', async () => {
+    const fifo = path.join(tempDir(), 'audit.jsonl');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const result = await Promise.race([run(['verify', fifo], '/x'), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('not a regular file') });
+  }, 30_000);
 
   it('exit 2 for a directory', async () => {
     const dir = tempDir();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -260,6 +260,31 @@ describe('a forged rotation swapped in under a running trail', () => {
     await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
     expect(readLines(file)).toHaveLength(1);
   });
+
+  // The file the continuation names is read under the lock, which the holder keeps fresh however long
+  // it holds: a FIFO there, read the ordinary way, waits for a writer forever, and the trail with it
+  // (this server and every other sharing the file, since the lock never ages out).
+  it.skipIf(!posix)('a continuation naming a FIFO is refused, not waited on', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    const last = await trail.append(sampleEntry(0));
+    await trail.whenIdle();
+    expect(spawnSync('mkfifo', [path.join(dir, 'kept.jsonl')]).status).toBe(0);
+    const forged = buildContinuation('kept.jsonl', { seq: last.seq + 1, hash: 'ab'.repeat(32) }, { osUser: 'x', host: 'y' }, new Date().toISOString());
+    const swap = path.join(dir, 'swap.jsonl');
+    fs.writeFileSync(swap, `${serializeRecord(forged)}\n`, { mode: 0o600 });
+    fs.renameSync(swap, file);
+    const outcome = await Promise.race([
+      trail.append(sampleEntry(1)).then(
+        () => 'recorded',
+        (err: unknown) => (err instanceof AuditUnavailableError ? err.message : 'other error'),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('no answer after 10 s'), 10_000)),
+    ]);
+    expect(outcome).toMatch(/was replaced while this server was running/);
+    expect(readLines(file)).toHaveLength(1);
+  }, 30_000);
 
   it('a real rotation after another server appended is still followed', async () => {
     const dir = tempDir();
