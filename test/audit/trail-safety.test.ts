@@ -208,6 +208,20 @@ describe('two processes, one killed mid-load', () => {
   }, 40_000);
 });
 
+describe.skipIf(!posix)('a lock that cannot be taken', () => {
+  it('the message names the lock, not the trail, as what failed', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    await trail.whenIdle();
+    fs.mkdirSync(`${file}.lock`);
+    const error = await trail.append(sampleEntry(1)).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(AuditUnavailableError);
+    expect((error as Error).message).toBe(`Cannot take the lock ${fs.realpathSync(file)}.lock of the audit file ${file}: the path is a directory (EISDIR).`);
+    expect(readLines(file)).toHaveLength(1);
+  });
+});
+
 describe('a forged rotation swapped in under a running trail', () => {
   // Attack: replace the file with one whose first record is a well-formed `continued`
   // record claiming a later point of the chain (seq far ahead, any hash, a predecessor
