@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** One line of an audit file (1-based number), decoded, or why it could not be. */
 export type Line = { number: number; terminated: boolean } & ({ text: string } | { unreadable: string });
@@ -13,7 +14,7 @@ const READ_CHUNK_BYTES = 64 * 1024;
  * Rejects with the file-system error when the file cannot be read (ENOENT…).
  */
 export async function* readFileLines(path: string): AsyncGenerator<Line, void, undefined> {
-  const handle = await open(path, 'r');
+  const handle = await openToRead(path);
   try {
     const splitter = new LineSplitter();
     const lines: Line[] = [];
@@ -30,6 +31,26 @@ export async function* readFileLines(path: string): AsyncGenerator<Line, void, u
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Opens the file at `path` to read it through. Opened without waiting and refused unless it is a regular
+ * file (a directory still fails at its first read, EISDIR): a FIFO under a trail's name, or under the
+ * name a `continued` record gives, would otherwise hold the read until a writer comes, and with it
+ * the lock it is read under, which its holder keeps fresh.
+ */
+export async function openToRead(path: string): Promise<FileHandle> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  let stat;
+  try {
+    stat = await handle.stat();
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  if (stat.isFile() || stat.isDirectory()) return handle;
+  await handle.close();
+  throw new Error('the path is not a regular file (a FIFO, a device or a socket)');
 }
 
 /** The lines of content held in memory. */

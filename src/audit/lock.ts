@@ -184,12 +184,35 @@ async function stillOurs(lockPath: string, token: string, identity: LockIdentity
   return (await readLock(lockPath)) === token;
 }
 
+/**
+ * Opened without waiting: a FIFO in the lock's place (put there by mistake or to stall the trail) would
+ * otherwise hold the open until a writer comes, past every deadline, and the trail's queue behind it.
+ * Read so, a FIFO reads as an empty lock (one being written), and the age rule and the deadline apply.
+ */
+const READ_WITHOUT_WAITING = fsSync.constants.O_RDONLY | (fsSync.constants.O_NONBLOCK ?? 0);
+
 async function readLock(lockPath: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(lockPath, 'utf8');
+    const handle = await fs.open(lockPath, READ_WITHOUT_WAITING);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if (code(err) === 'ENOENT') return undefined;
+    // A FIFO with a writer that has not written: as good as an empty lock.
+    if (code(err) === 'EAGAIN') return '';
     throw err;
+  }
+}
+
+function readLockSync(lockPath: string): string {
+  const fd = fsSync.openSync(lockPath, READ_WITHOUT_WAITING);
+  try {
+    return fsSync.readFileSync(fd, 'utf8');
+  } finally {
+    fsSync.closeSync(fd);
   }
 }
 
@@ -321,7 +344,7 @@ function installExitHook(): void {
     for (const [token, { lockPath, identity, removeOnExit }] of held) {
       if (!removeOnExit) continue;
       try {
-        const ours = (identity !== undefined && isSameFile(fsSync.statSync(lockPath), identity)) || fsSync.readFileSync(lockPath, 'utf8') === token;
+        const ours = (identity !== undefined && isSameFile(fsSync.statSync(lockPath), identity)) || readLockSync(lockPath) === token;
         if (ours) fsSync.unlinkSync(lockPath);
       } catch {
         // gone already, or unreadable: nothing of ours to remove

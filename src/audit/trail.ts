@@ -295,7 +295,11 @@ class FileAuditTrail implements AuditTrail {
         cause,
       });
     }
-    return this.#breakWith(`Cannot write the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
+    // The lock's own name, when it is that name that is wrong (a directory, a symlink loop): "the path is
+    // a directory" must not send the operator looking at the trail. A parent's fault is both's: the trail's.
+    const lockNameAtFault = err instanceof LockError && ['EISDIR', 'ELOOP'].includes(osErrorCode(cause) ?? '');
+    const what = lockNameAtFault ? `take the lock ${this.#file?.realPath ?? this.path}.lock of` : 'write';
+    return this.#breakWith(`Cannot ${what} the audit file ${this.path}: ${describeOsError(cause)}.`, cause);
   }
 
   /**

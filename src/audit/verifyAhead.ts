@@ -1,7 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import type { ChainPosition } from './chain.js';
-import { LineSplitter, type Line } from './lines.js';
+import { LineSplitter, openToRead, type Line } from './lines.js';
 import { checkChain, type VerifiedTrail, type VerifyResult } from './verify.js';
 
 /**
@@ -34,7 +33,7 @@ const CHUNK_BYTES = 64 * 1024;
  * caller verifies the whole file under the lock, for the report).
  */
 export async function verifyAhead(path: string): Promise<Checkpoint | undefined> {
-  const handle = await open(path, 'r');
+  const handle = await openToRead(path);
   try {
     const { dev, ino, size } = await handle.stat();
     const bytes = await endOfLastLine(handle, size);
@@ -57,7 +56,7 @@ export async function verifyAhead(path: string): Promise<Checkpoint | undefined>
  * what was appended does not verify: the caller then verifies the whole file.
  */
 export async function verifyGrowth(path: string, checkpoint: Checkpoint): Promise<VerifiedTrail | undefined> {
-  const handle = await open(path, 'r');
+  const handle = await openToRead(path);
   try {
     const { dev, ino, size } = await handle.stat();
     if (dev !== checkpoint.dev || ino !== checkpoint.ino || size < checkpoint.bytes) return undefined;

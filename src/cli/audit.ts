@@ -4,7 +4,7 @@ import { describeOsError, osErrorCode } from '../audit/errors.js';
 import { readFileLines } from '../audit/lines.js';
 import type { AuditRecord } from '../audit/record.js';
 import { rotateAuditFile } from '../audit/rotate.js';
-import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, type AuditFilter } from '../audit/show.js';
+import { asDisplayableRecord, formatAuditTable, matchesFilter, parseSince, visible, type AuditFilter } from '../audit/show.js';
 import { checkContinuation, verifyAuditFile, type VerifiedTrail, type VerifyResult } from '../audit/verify.js';
 import { runSubcommand, type Output } from './subcommands.js';
 
@@ -107,13 +107,14 @@ async function verifyCommand(args: string[], io: AuditCommandIo): Promise<number
     }
     if (result.ok && before !== undefined) result = checkContinuation(before, result);
     if (!result.ok) {
-      io.stdout(`audit trail ${file}: line ${result.line} ${result.problem}: ${result.message}\n`);
+      // The message may quote a file name read from the trail (a `continued` record's): shown as text, never as escapes.
+      io.stdout(`${visible(`audit trail ${file}: line ${result.line} ${result.problem}: ${result.message}`)}\n`);
       return 1;
     }
     const count = `${result.records} record${result.records === 1 ? '' : 's'}`;
     const span = result.firstTime === undefined ? '' : `, ${result.firstTime} … ${result.lastTime ?? result.firstTime}`;
     const link = result.continues === undefined ? '' : `, continues ${result.continues.file} at seq ${result.continues.seq}`;
-    io.stdout(`ok: ${count}${span}${link} (${file})\n`);
+    io.stdout(`${visible(`ok: ${count}${span}${link} (${file})`)}\n`);
     before = { path: file, last: result.last };
   }
   return 0;

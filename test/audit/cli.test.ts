@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAuditCommand } from '../../src/cli/audit.js';
 import { openAuditTrail } from '../../src/audit/trail.js';
+import { buildContinuation, serializeRecord } from '../../src/audit/chain.js';
 import { readLines, sampleEntry, steppingClock, tempDir, writeLines } from './helpers.js';
 
 async function run(args: string[], defaultPath: string | ((sandbox: boolean) => string), now = new Date('2026-11-02T10:00:00.000Z')) {
@@ -54,11 +56,47 @@ describe('audit verify', () => {
     expect(result.stderr).not.toContain('    at ');
   });
 
+  it.skipIf(process.platform === 'win32')('exit 2 for a FIFO, at once: nothing waits for a writer', async () => {
+    const fifo = path.join(tempDir(), 'audit.jsonl');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const result = await Promise.race([run(['verify', fifo], '/x'), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('not a regular file') });
+  }, 30_000);
+
   it('exit 2 for a directory', async () => {
     const dir = tempDir();
     const result = await run(['verify', dir], '/x');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('(EISDIR)');
+  });
+});
+
+describe('audit verify: the file a rotated trail names', () => {
+  // The name is read from the first record of the file, so whoever can write the file chooses it.
+  const hostile = 'audit.jsonl.1\u001b]0;owned\u0007\u001b[2J\u202e';
+
+  function rotatedLike(file: string, continues: string, last: { seq: number; hash: string }): void {
+    const first = buildContinuation(continues, last, { osUser: 'ops', host: 'h' }, '2026-11-01T10:00:00.000Z');
+    writeLines(file, [serializeRecord(first)]);
+  }
+
+  it('ok line: the name is shown as text, never sent to the terminal raw', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    rotatedLike(file, hostile, { seq: 3, hash: 'a'.repeat(64) });
+    const result = await run(['verify', file], '/x');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('continues audit.jsonl.1␛]0;owned␇␛[2J\\u202e at seq 3');
+    expect(result.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
+  });
+
+  it('broken-link line for OLD NEW: the same', async () => {
+    const old = await trailFile();
+    const file = path.join(tempDir(), 'audit.jsonl');
+    rotatedLike(file, hostile, { seq: 2, hash: 'b'.repeat(64) });
+    const result = await run(['verify', old, file], '/x');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('broken-link');
+    expect(result.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
   });
 });
 

@@ -312,6 +312,35 @@ describe('a lock that is not a file', () => {
     expect(outcome).toBe('timeout');
     expect(fs.lstatSync(`${file}.lock`).isSymbolicLink()).toBe(true);
   });
+
+  // Reading a FIFO waits for a writer that never comes: without care the read holds a thread-pool
+  // thread and the append for good, past the deadline, and every later append queues behind it.
+  it.skipIf(process.platform === 'win32')('a FIFO in its place times out at the deadline instead of waiting for a writer forever', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    expect(spawnSync('mkfifo', [`${file}.lock`]).status).toBe(0);
+    const outcome = await Promise.race([
+      takeLock(file, 200).then(
+        () => 'taken',
+        (err: unknown) => (err instanceof LockError ? err.failure.kind : 'other error'),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+    ]);
+    expect(outcome).toBe('timeout');
+  });
+
+  it.skipIf(process.platform === 'win32')('a FIFO put there for a moment costs the trail one batch, not every append after it', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    await trail.whenIdle();
+    expect(spawnSync('mkfifo', [`${file}.lock`]).status).toBe(0);
+    const settled = (promise: Promise<unknown>) => promise.then(() => 'recorded', () => 'refused');
+    const hung = (ms: number) => new Promise((resolve) => setTimeout(() => resolve(`no answer after ${ms} ms`), ms));
+    expect(await Promise.race([settled(trail.append(sampleEntry(1))), hung(10_000)])).toBe('refused');
+    fs.unlinkSync(`${file}.lock`);
+    expect(await Promise.race([settled(trail.append(sampleEntry(2))), hung(10_000)])).toBe('recorded');
+    expect(readLines(file)).toHaveLength(2);
+  }, 30_000);
 });
 
 describe('two holders in one process', () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -208,6 +208,20 @@ describe('two processes, one killed mid-load', () => {
   }, 40_000);
 });
 
+describe.skipIf(!posix)('a lock that cannot be taken', () => {
+  it('the message names the lock, not the trail, as what failed', async () => {
+    const file = path.join(tempDir(), 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    await trail.append(sampleEntry(0));
+    await trail.whenIdle();
+    fs.mkdirSync(`${file}.lock`);
+    const error = await trail.append(sampleEntry(1)).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(AuditUnavailableError);
+    expect((error as Error).message).toBe(`Cannot take the lock ${fs.realpathSync(file)}.lock of the audit file ${file}: the path is a directory (EISDIR).`);
+    expect(readLines(file)).toHaveLength(1);
+  });
+});
+
 /** Puts a file holding `record` alone in the place of `file`, in one rename, as `audit rotate` does. */
 function swapIn(file: string, record: object): void {
   const swap = path.join(path.dirname(file), 'swap.jsonl');
@@ -261,6 +275,29 @@ describe('a forged rotation swapped in under a running trail', () => {
     await expect(trail.append(sampleEntry(2))).rejects.toThrow(/was replaced while this server was running/);
     expect(readLines(file)).toHaveLength(1);
   });
+
+  // The file the continuation names is read under the lock, which the holder keeps fresh however long
+  // it holds: a FIFO there, read the ordinary way, waits for a writer forever, and the trail with it
+  // (this server and every other sharing the file, since the lock never ages out).
+  it.skipIf(!posix)('a continuation naming a FIFO is refused, not waited on', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'audit.jsonl');
+    const trail = await openAuditTrail(file);
+    const last = await trail.append(sampleEntry(0));
+    await trail.whenIdle();
+    expect(spawnSync('mkfifo', [path.join(dir, 'kept.jsonl')]).status).toBe(0);
+    const forged = buildContinuation('kept.jsonl', { seq: last.seq + 1, hash: 'ab'.repeat(32) }, { osUser: 'x', host: 'y' }, new Date().toISOString());
+    swapIn(file, forged);
+    const outcome = await Promise.race([
+      trail.append(sampleEntry(1)).then(
+        () => 'recorded',
+        (err: unknown) => (err instanceof AuditUnavailableError ? err.message : 'other error'),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('no answer after 10 s'), 10_000)),
+    ]);
+    expect(outcome).toMatch(/was replaced while this server was running/);
+    expect(readLines(file)).toHaveLength(1);
+  }, 30_000);
 
   it('a real rotation after another server appended is still followed', async () => {
     const dir = tempDir();
