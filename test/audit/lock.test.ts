@@ -295,6 +295,17 @@ describe.skipIf(process.platform === 'win32')('a process that exits with work qu
   }, 60_000);
 });
 
+/** How a take with a 200 ms deadline ends: taken, its failure's kind, or still waiting 5 s later. */
+function takeWithin200Ms(file: string): Promise<unknown> {
+  return Promise.race([
+    takeLock(file, 200).then(
+      () => 'taken',
+      (err: unknown) => (err instanceof LockError ? err.failure.kind : 'other error'),
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+  ]);
+}
+
 describe('a lock that is not a file', () => {
   // The exclusive create fails (the name exists) and reading it finds nothing (the link leads nowhere):
   // that looks like a lock released between the two, but it stays so; the deadline must still hold.
@@ -302,14 +313,7 @@ describe('a lock that is not a file', () => {
     const dir = tempDir();
     const file = path.join(dir, 'audit.jsonl');
     fs.symlinkSync(path.join(dir, 'nowhere'), `${file}.lock`);
-    const outcome = await Promise.race([
-      takeLock(file, 200).then(
-        () => 'taken',
-        (err: unknown) => (err instanceof LockError ? err.failure.kind : 'other error'),
-      ),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
-    ]);
-    expect(outcome).toBe('timeout');
+    expect(await takeWithin200Ms(file)).toBe('timeout');
     expect(fs.lstatSync(`${file}.lock`).isSymbolicLink()).toBe(true);
   });
 
@@ -318,14 +322,7 @@ describe('a lock that is not a file', () => {
   it.skipIf(process.platform === 'win32')('a FIFO in its place times out at the deadline instead of waiting for a writer forever', async () => {
     const file = path.join(tempDir(), 'audit.jsonl');
     expect(spawnSync('mkfifo', [`${file}.lock`]).status).toBe(0);
-    const outcome = await Promise.race([
-      takeLock(file, 200).then(
-        () => 'taken',
-        (err: unknown) => (err instanceof LockError ? err.failure.kind : 'other error'),
-      ),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
-    ]);
-    expect(outcome).toBe('timeout');
+    expect(await takeWithin200Ms(file)).toBe('timeout');
   });
 
   it.skipIf(process.platform === 'win32')('a FIFO put there for a moment costs the trail one batch, not every append after it', async () => {
